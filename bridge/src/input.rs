@@ -1,0 +1,88 @@
+//! Input discovery: expands files and folders into FHIR inputs, one unit per resource.
+//!
+//! `.json` files hold one resource (a Bundle counts as one), `.ndjson` files one resource per
+//! line. Folders are walked recursively in name order; other files are skipped.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+/// How a file's content is split into resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// One JSON resource (or Bundle) per file.
+    Json,
+    /// One JSON resource per line.
+    Ndjson,
+}
+
+/// One input file and its format.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// How to read it.
+    pub format: InputFormat,
+}
+
+fn format_of(path: &Path) -> Option<InputFormat> {
+    match path.extension()?.to_str()? {
+        "json" => Some(InputFormat::Json),
+        "ndjson" | "jsonl" => Some(InputFormat::Ndjson),
+        _ => None,
+    }
+}
+
+/// Expands `paths` (files or folders) into input files. A file named explicitly must have a
+/// known extension; files in folders without one are skipped.
+pub fn discover(paths: &[PathBuf]) -> anyhow::Result<Vec<InputFile>> {
+    let mut out = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+        if meta.is_dir() {
+            walk(path, &mut out)?;
+        } else {
+            let format = format_of(path)
+                .with_context(|| format!("{}: unknown file type (expected .json or .ndjson)", path.display()))?;
+            out.push(InputFile { path: path.clone(), format });
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<InputFile>) -> anyhow::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if let Some(format) = format_of(&path) {
+            out.push(InputFile { path, format });
+        }
+    }
+    Ok(())
+}
+
+/// One resource's bytes and where it came from (`file` or `file:line`).
+pub struct InputUnit<'a> {
+    /// Human-readable origin.
+    pub origin: String,
+    /// The JSON text.
+    pub bytes: &'a [u8],
+}
+
+/// Splits a file's content into resources.
+pub fn units<'a>(file: &InputFile, content: &'a [u8]) -> Vec<InputUnit<'a>> {
+    match file.format {
+        InputFormat::Json => vec![InputUnit { origin: file.path.display().to_string(), bytes: content }],
+        InputFormat::Ndjson => content
+            .split(|b| *b == b'\n')
+            .enumerate()
+            .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
+            .map(|(i, line)| InputUnit { origin: format!("{}:{}", file.path.display(), i + 1), bytes: line })
+            .collect(),
+    }
+}

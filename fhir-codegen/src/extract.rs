@@ -1,0 +1,295 @@
+//! Stage 1: official definitions → trimmed, vendored copy (see [`crate::ir`]).
+//!
+//! Value sets of required bindings are expanded here from the code systems in the same
+//! download, so the generated validator can check codes without a terminology server.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::{anyhow, Context};
+use serde_json::Value;
+
+use crate::ir::{
+    Element, ElementType, ExpandedValueSet, NotExpandable, Structure, StructuresFile, SystemCodes, ValueSetsFile,
+    STRUCTURES_FILE, VALUE_SETS_FILE,
+};
+
+const FHIR_TYPE_EXTENSION: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type";
+
+/// Reads the official definitions in `source` and returns the vendored files (name, contents).
+pub fn extract(source: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let load = |name: &str| -> anyhow::Result<Value> {
+        let path = source.join(name);
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        Ok(serde_json::from_str(&text)?)
+    };
+    let version = std::fs::read_to_string(source.join("version.info")).unwrap_or_default();
+    let fhir_version =
+        version.lines().find_map(|l| l.strip_prefix("FhirVersion=")).unwrap_or("4.0.1").trim().to_owned();
+
+    let mut structures = Vec::new();
+    for file in ["profiles-types.json", "profiles-resources.json"] {
+        for resource in bundle_resources(&load(file)?) {
+            if let Some(structure) = structure(resource)? {
+                structures.push(structure);
+            }
+        }
+    }
+    let required: BTreeSet<String> =
+        structures.iter().flat_map(|s| s.elements.iter()).filter_map(|e| e.required_binding.clone()).collect();
+
+    let mut terminology = Terminology::default();
+    for file in ["valuesets.json", "v3-codesystems.json", "v2-tables.json"] {
+        terminology.add_bundle(&load(file)?);
+    }
+    let mut value_sets = Vec::new();
+    let mut not_expandable = Vec::new();
+    for url in &required {
+        match terminology.expand(url, 0) {
+            Ok(systems) => value_sets.push(ExpandedValueSet {
+                url: url.clone(),
+                name: terminology.value_sets.get(url).and_then(|v| v["name"].as_str()).unwrap_or("").to_owned(),
+                systems: systems
+                    .into_iter()
+                    .map(|(system, codes)| SystemCodes { system, codes: codes.into_iter().collect() })
+                    .collect(),
+            }),
+            Err(reason) => not_expandable.push(NotExpandable { url: url.clone(), reason: reason.to_string() }),
+        }
+    }
+
+    let structures = StructuresFile { fhir_version, structures };
+    let value_sets = ValueSetsFile { value_sets, not_expandable };
+    Ok(vec![(STRUCTURES_FILE.to_owned(), to_json(&structures)?), (VALUE_SETS_FILE.to_owned(), to_json(&value_sets)?)])
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    Ok(text)
+}
+
+fn bundle_resources(bundle: &Value) -> impl Iterator<Item = &Value> {
+    bundle["entry"].as_array().into_iter().flatten().map(|entry| &entry["resource"])
+}
+
+/// Trims one StructureDefinition, or skips it (constraints/profiles and logical models).
+fn structure(sd: &Value) -> anyhow::Result<Option<Structure>> {
+    if sd["resourceType"] != "StructureDefinition" {
+        return Ok(None);
+    }
+    let kind = sd["kind"].as_str().unwrap_or_default();
+    let derivation = sd["derivation"].as_str();
+    if derivation == Some("constraint") || !matches!(kind, "primitive-type" | "complex-type" | "resource") {
+        return Ok(None);
+    }
+    let name = sd["name"].as_str().ok_or_else(|| anyhow!("StructureDefinition without name"))?.to_owned();
+    let base = sd["baseDefinition"].as_str().and_then(|b| b.rsplit('/').next()).map(str::to_owned);
+    let mut elements = Vec::new();
+    // Primitive types are mapped by hand in the model; their elements are not needed.
+    if kind != "primitive-type" {
+        for element in sd["snapshot"]["element"].as_array().into_iter().flatten() {
+            elements.push(trim_element(element)?);
+        }
+    }
+    Ok(Some(Structure {
+        name,
+        kind: kind.to_owned(),
+        is_abstract: sd["abstract"].as_bool().unwrap_or(false),
+        base,
+        description: first_sentence(sd["description"].as_str().unwrap_or_default()),
+        elements,
+    }))
+}
+
+fn trim_element(element: &Value) -> anyhow::Result<Element> {
+    let path = element["path"].as_str().ok_or_else(|| anyhow!("element without path"))?.to_owned();
+    let mut types = Vec::new();
+    for ty in element["type"].as_array().into_iter().flatten() {
+        let code = ty["code"].as_str().unwrap_or_default();
+        let (code, fhir_type) = match code.strip_prefix("http://hl7.org/fhirpath/") {
+            Some(system) => {
+                let fhir_type = ty["extension"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|x| x["url"] == FHIR_TYPE_EXTENSION)
+                    .and_then(|x| x["valueUrl"].as_str().or(x["valueUri"].as_str()))
+                    .map(str::to_owned);
+                (system.to_owned(), fhir_type)
+            }
+            None => (code.to_owned(), None),
+        };
+        let targets = ty["targetProfile"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter_map(|p| p.rsplit('/').next())
+            .map(str::to_owned)
+            .collect();
+        let targets = if code == "Reference" { targets } else { Vec::new() };
+        types.push(ElementType { code, fhir_type, targets });
+    }
+    let binding = &element["binding"];
+    let required_binding = (binding["strength"] == "required")
+        .then(|| binding["valueSet"].as_str())
+        .flatten()
+        .map(|vs| vs.split('|').next().unwrap_or(vs).to_owned());
+    Ok(Element {
+        path,
+        min: element["min"].as_u64().unwrap_or(0) as u32,
+        max: element["max"].as_str().unwrap_or("1").to_owned(),
+        short: element["short"].as_str().unwrap_or_default().to_owned(),
+        types,
+        content_reference: element["contentReference"].as_str().map(str::to_owned),
+        required_binding,
+    })
+}
+
+fn first_sentence(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default().trim();
+    match line.find(". ") {
+        Some(end) => line[..=end].to_owned(),
+        None => line.to_owned(),
+    }
+}
+
+/// Code systems and value sets from the official bundles, for expansion.
+#[derive(Default)]
+struct Terminology {
+    value_sets: BTreeMap<String, Value>,
+    code_systems: BTreeMap<String, Value>,
+}
+
+type Expansion = BTreeMap<String, BTreeSet<String>>;
+
+impl Terminology {
+    fn add_bundle(&mut self, bundle: &Value) {
+        for resource in bundle_resources(bundle) {
+            let Some(url) = resource["url"].as_str() else { continue };
+            match resource["resourceType"].as_str() {
+                Some("ValueSet") => {
+                    self.value_sets.entry(url.to_owned()).or_insert_with(|| resource.clone());
+                }
+                Some("CodeSystem") => {
+                    self.code_systems.entry(url.to_owned()).or_insert_with(|| resource.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn expand(&self, url: &str, depth: u32) -> anyhow::Result<Expansion> {
+        if depth > 8 {
+            return Err(anyhow!("value set imports nest too deeply"));
+        }
+        let vs = self.value_sets.get(url).ok_or_else(|| anyhow!("value set not in the definitions"))?;
+        let compose = &vs["compose"];
+        if compose.is_null() {
+            return Err(anyhow!("value set has no compose"));
+        }
+        let mut result = Expansion::new();
+        for include in compose["include"].as_array().into_iter().flatten() {
+            for (system, codes) in self.include(include, depth)? {
+                result.entry(system).or_default().extend(codes);
+            }
+        }
+        for exclude in compose["exclude"].as_array().into_iter().flatten() {
+            for (system, codes) in self.include(exclude, depth)? {
+                if let Some(existing) = result.get_mut(&system) {
+                    existing.retain(|c| !codes.contains(c));
+                }
+            }
+        }
+        result.retain(|_, codes| !codes.is_empty());
+        if result.is_empty() {
+            return Err(anyhow!("value set expands to no codes"));
+        }
+        Ok(result)
+    }
+
+    fn include(&self, include: &Value, depth: u32) -> anyhow::Result<Expansion> {
+        let mut result = Expansion::new();
+        let imported: Vec<&str> =
+            include["valueSet"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let system = include["system"].as_str();
+        if let Some(system) = system {
+            let codes: BTreeSet<String> = if let Some(concepts) = include["concept"].as_array() {
+                concepts.iter().filter_map(|c| c["code"].as_str()).map(str::to_owned).collect()
+            } else {
+                let cs = self
+                    .code_systems
+                    .get(system)
+                    .ok_or_else(|| anyhow!("code system {system} is not in the definitions"))?;
+                if cs["content"] != "complete" {
+                    return Err(anyhow!("code system {system} is not complete in the definitions"));
+                }
+                let mut all = Vec::new();
+                collect_concepts(&cs["concept"], None, &mut all);
+                match include["filter"].as_array() {
+                    None => all.into_iter().map(|(code, _)| code).collect(),
+                    Some(filters) => filter_concepts(system, &all, filters)?,
+                }
+            };
+            result.insert(system.to_owned(), codes);
+        }
+        for imported_url in imported {
+            let imported_url = imported_url.split('|').next().unwrap_or(imported_url);
+            let expansion = self.expand(imported_url, depth + 1)?;
+            if system.is_some() {
+                // Intersection of the system part and the imported value set.
+                for (sys, codes) in result.iter_mut() {
+                    let other = expansion.get(sys).cloned().unwrap_or_default();
+                    codes.retain(|c| other.contains(c));
+                }
+            } else {
+                for (sys, codes) in expansion {
+                    result.entry(sys).or_default().extend(codes);
+                }
+            }
+        }
+        Ok(result)
+    }
+}
+
+/// Flattens a concept hierarchy into (code, ancestors).
+fn collect_concepts(concepts: &Value, parent: Option<&[String]>, out: &mut Vec<(String, Vec<String>)>) {
+    for concept in concepts.as_array().into_iter().flatten() {
+        let Some(code) = concept["code"].as_str() else { continue };
+        let mut ancestors = parent.map(<[String]>::to_vec).unwrap_or_default();
+        out.push((code.to_owned(), ancestors.clone()));
+        ancestors.push(code.to_owned());
+        collect_concepts(&concept["concept"], Some(&ancestors), out);
+    }
+}
+
+fn filter_concepts(system: &str, all: &[(String, Vec<String>)], filters: &[Value]) -> anyhow::Result<BTreeSet<String>> {
+    let mut selected: BTreeSet<String> = all.iter().map(|(c, _)| c.clone()).collect();
+    for filter in filters {
+        let property = filter["property"].as_str().unwrap_or_default();
+        let op = filter["op"].as_str().unwrap_or_default();
+        let value = filter["value"].as_str().unwrap_or_default();
+        if property != "concept" {
+            return Err(anyhow!("filter on property {property} of {system} is not supported"));
+        }
+        let keep: BTreeSet<String> = match op {
+            "is-a" => all
+                .iter()
+                .filter(|(c, anc)| c == value || anc.iter().any(|a| a == value))
+                .map(|(c, _)| c.clone())
+                .collect(),
+            "descendent-of" => {
+                all.iter().filter(|(_, anc)| anc.iter().any(|a| a == value)).map(|(c, _)| c.clone()).collect()
+            }
+            "is-not-a" => all
+                .iter()
+                .filter(|(c, anc)| c != value && !anc.iter().any(|a| a == value))
+                .map(|(c, _)| c.clone())
+                .collect(),
+            _ => return Err(anyhow!("filter op {op} on {system} is not supported")),
+        };
+        selected.retain(|c| keep.contains(c));
+    }
+    Ok(selected)
+}

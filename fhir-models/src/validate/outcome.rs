@@ -1,0 +1,94 @@
+//! Validation issues and their rendering as a FHIR `OperationOutcome`.
+
+use crate::generated::{OperationOutcome, OperationOutcomeIssue};
+use crate::primitive::Primitive;
+
+/// How bad an issue is (`OperationOutcome.issue.severity`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// The resource is not valid.
+    Error,
+    /// The resource is valid, but something deserves attention.
+    Warning,
+}
+
+impl Severity {
+    /// The FHIR code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warning => "warning",
+        }
+    }
+}
+
+/// What kind of issue (`OperationOutcome.issue.code`, from the IssueType code system).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueType {
+    /// Not well-formed or not matching the structure (unknown elements, wrong JSON types).
+    Structure,
+    /// A required element is missing.
+    Required,
+    /// A value does not match its type's format.
+    Value,
+    /// A code is not in the value set of a required binding.
+    CodeInvalid,
+    /// An invariant does not hold.
+    Invariant,
+    /// Any other problem with the content.
+    Invalid,
+}
+
+impl IssueType {
+    /// The FHIR code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Structure => "structure",
+            Self::Required => "required",
+            Self::Value => "value",
+            Self::CodeInvalid => "code-invalid",
+            Self::Invariant => "invariant",
+            Self::Invalid => "invalid",
+        }
+    }
+}
+
+/// One problem found in a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationIssue {
+    /// How bad it is.
+    pub severity: Severity,
+    /// What kind of problem.
+    pub code: IssueType,
+    /// FHIRPath-like location (`Patient.contact[0].name.family`).
+    pub path: String,
+    /// What is wrong; never contains values from the resource.
+    pub message: String,
+}
+
+impl std::fmt::Display for ValidationIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+impl ValidationIssue {
+    /// This issue as an `OperationOutcome.issue`.
+    pub fn to_outcome_issue(&self) -> OperationOutcomeIssue {
+        OperationOutcomeIssue {
+            severity: Some(Primitive::new(self.severity.code().to_owned())),
+            code: Some(Primitive::new(self.code.code().to_owned())),
+            diagnostics: Some(Primitive::new(self.message.clone())),
+            expression: vec![Primitive::new(self.path.clone())],
+            ..OperationOutcomeIssue::default()
+        }
+    }
+}
+
+/// An `OperationOutcome` listing `issues`.
+pub fn to_operation_outcome(issues: &[ValidationIssue]) -> OperationOutcome {
+    OperationOutcome {
+        issue: issues.iter().map(ValidationIssue::to_outcome_issue).collect(),
+        ..OperationOutcome::default()
+    }
+}

@@ -1,0 +1,111 @@
+//! Bad input gets a clear error naming the FHIR path of the offending element, as an
+//! `OperationOutcome` issue; and canonical JSON keeps decimals and drops nothing but whitespace.
+//! One `check` helper drives the table.
+
+/// Parses and validates `json`; asserts it is refused with an issue at `path` with `code`.
+fn check(json: &str, path: &str, code: &str) {
+    let outcome = fhir_models::parse_and_validate(json.as_bytes()).expect_err(json);
+    let found: Vec<(String, String)> = outcome
+        .issue
+        .iter()
+        .map(|i| {
+            let at = i.expression.first().and_then(|e| e.as_str()).unwrap_or_default().to_owned();
+            let code = i.code.as_ref().and_then(|c| c.as_str()).unwrap_or_default().to_owned();
+            (at, code)
+        })
+        .collect();
+    assert!(found.iter().any(|(p, c)| p == path && c == code), "{json}: expected {code} at {path}, got {found:?}");
+    let text = String::from_utf8(fhir_models::to_json(outcome.as_ref())).expect("UTF-8");
+    assert!(text.starts_with(r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error""#), "{text}");
+}
+
+#[test]
+fn decode_errors_name_the_path() {
+    check(r#"{"resourceType":"Patient","foo":1}"#, "Patient.foo", "structure");
+    check(
+        r#"{"resourceType":"Patient","name":[{"family":"X","given":["A",7]}]}"#,
+        "Patient.name[0].given[1]",
+        "structure",
+    );
+    check(r#"{"resourceType":"Patient","active":"yes"}"#, "Patient.active", "structure");
+    check(r#"{"resourceType":"Patient","name":[{}]}"#, "Patient.name[0]", "structure");
+    check(r#"{"resourceType":"Patient","name":[]}"#, "Patient.name", "structure");
+    check(r#"{"resourceType":"Patient","gender":"male","gender":"female"}"#, "Patient.gender", "structure");
+    check(
+        r#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1.5,"unit":"mg","bogus":true}}"#,
+        "Observation.valueQuantity.bogus",
+        "structure",
+    );
+    check(
+        r#"{"resourceType":"Patient","contained":[{"resourceType":"Nope"}]}"#,
+        "Patient.contained[0].resourceType",
+        "value",
+    );
+    check(r#"{"resourceType":"Patient","multipleBirthInteger":1.5}"#, "Patient.multipleBirthInteger", "value");
+    check(r#"{"id":"x"}"#, "Resource", "value");
+    check(r#"{"resourceType":"Patient","id":"x""#, "Patient", "structure");
+}
+
+#[test]
+fn validation_errors_name_the_path() {
+    check(r#"{"resourceType":"Patient","birthDate":"1970-13-01"}"#, "Patient.birthDate", "value");
+    check(r#"{"resourceType":"Patient","gender":"x"}"#, "Patient.gender", "code-invalid");
+    check(r#"{"resourceType":"Patient","contact":[{"gender":"male"}]}"#, "Patient.contact[0]", "invariant");
+    check(r#"{"resourceType":"Observation","code":{"text":"x"}}"#, "Observation.status", "required");
+    check(
+        r#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Practitioner/1"}}"#,
+        "Observation.subject.reference",
+        "invalid",
+    );
+    check(r#"{"resourceType":"Patient","id":"not valid!"}"#, "Patient.id", "value");
+    check(r#"{"resourceType":"Patient","extension":[{"url":"http://x.org/e"}]}"#, "Patient.extension[0]", "invariant");
+    check(
+        r#"{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"period":{"start":"2020-02-02","end":"2020-01-01"}}"#,
+        "Encounter.period",
+        "invariant",
+    );
+}
+
+#[test]
+fn messages_never_quote_values() {
+    let secret = "Zebediah-Quux";
+    let cases = [
+        format!(r#"{{"resourceType":"Patient","{secret}":1}}"#),
+        format!(r#"{{"resourceType":"Patient","birthDate":"{secret}"}}"#),
+        format!(r#"{{"resourceType":"Patient","gender":"{secret}"}}"#),
+        format!(r#"{{"resourceType":"Patient","active":"{secret}"}}"#),
+    ];
+    for case in &cases {
+        let outcome = fhir_models::parse_and_validate(case.as_bytes()).expect_err("invalid");
+        let diagnostics: Vec<&str> =
+            outcome.issue.iter().filter_map(|i| i.diagnostics.as_ref().and_then(|d| d.as_str())).collect();
+        // An unknown member name is named (it is structure, not data), but values never are.
+        if !case.contains(&format!("\"{secret}\":1")) {
+            assert!(diagnostics.iter().all(|d| !d.contains(secret)), "{diagnostics:?}");
+        }
+    }
+}
+
+#[test]
+fn round_trip_keeps_primitive_extensions_and_decimal_text() {
+    let json = r#"{"resourceType":"Observation","status":"final","_status":{"extension":[{"url":"http://x.org/e","valueString":"v"}]},"code":{"text":"x"},"valueQuantity":{"value":1.50,"unit":"mg"}}"#;
+    let resource = fhir_models::parse_resource(json.as_bytes()).expect("parses");
+    assert!(fhir_models::validate(&resource).is_empty());
+    let written = String::from_utf8(fhir_models::to_json(&resource)).expect("UTF-8");
+    assert!(written.contains(r#""value":1.50"#), "{written}");
+    assert!(written.contains(r#""_status":{"extension""#), "{written}");
+}
+
+#[test]
+fn canonical_json_known_answer() {
+    let json = r#"{ "resourceType": "Observation", "status": "final", "code": { "text": "x" }, "valueQuantity": { "value": 1.50, "unit": "mg" } }"#;
+    let resource = fhir_models::parse_resource(json.as_bytes()).expect("parses");
+    let canonical = String::from_utf8(fhir_models::to_canonical_json(&resource)).expect("UTF-8");
+    assert_eq!(
+        canonical,
+        r#"{"code":{"text":"x"},"resourceType":"Observation","status":"final","valueQuantity":{"unit":"mg","value":1.50}}"#
+    );
+    // sha256("fhir-ledger-bridge/content/v1\0" || canonical), computed with sha256sum.
+    let hex: String = fhir_models::content_hash(&resource).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(hex, "9d94f1dc8e37825c9fb957162bfd47c0ec114d7f2288417f2433ddec7d93cd4f");
+}
