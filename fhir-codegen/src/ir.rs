@@ -1,7 +1,8 @@
 //! The trimmed, vendored form of the official definitions: only what the generator needs.
 //!
 //! `extract` writes it; `generate` reads it. Keeping this small and in the repository means the
-//! models can be regenerated (and checked for staleness) without the 60 MB of official files.
+//! models can be regenerated (and checked for staleness) without the official package (190 MB
+//! unpacked; see the crate docs).
 
 use std::path::Path;
 

