@@ -1,20 +1,30 @@
 //! Command-line interface: global options and one module per command.
 
+mod export;
+mod ingest;
+mod keys;
+mod read;
+mod serve;
 mod validate;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
+
+use crate::config::BridgeConfig;
 
 /// FHIR Ledger Bridge: ingest FHIR R4 into an encrypted, consent-controlled, tamper-evident ledger.
 #[derive(Debug, Parser)]
 #[command(name = "fhir-bridge", version, about)]
 pub struct Cli {
-    /// Data directory (ledger, encrypted blobs, keys).
-    #[arg(long, global = true, default_value = "./fhir-bridge-data", env = "FHIR_BRIDGE__DATA_DIR")]
-    pub data_dir: PathBuf,
-    /// Configuration file (TOML).
+    /// Data directory (ledger, encrypted blobs, keys); overrides `data_dir` of the configuration
+    /// (default `./fhir-bridge-data`).
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Configuration file (TOML); every key can also be set as `FHIR_BRIDGE__SECTION__KEY`.
     #[arg(long, global = true)]
     pub config: Option<PathBuf>,
     /// The command to run.
@@ -25,14 +35,50 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the HTTP API on the embedded store.
+    Serve(serve::ServeArgs),
+    /// Ingest files and folders of FHIR JSON (resources, Bundles, NDJSON) into the ledger.
+    Ingest(ingest::IngestArgs),
     /// Validate FHIR JSON (resources, Bundles, NDJSON) without storing anything; prints one
     /// OperationOutcome per invalid resource; exit 0 when all are valid, 1 otherwise.
     Validate(validate::ValidateArgs),
+    /// Check the whole ledger and blob store; exit 0 when intact, 1 naming the first bad block,
+    /// record or blob.
+    Verify(verify::VerifyArgs),
+    /// Print a resource (decrypted, checked against the ledger) as FHIR JSON.
+    Read(read::ReadArgs),
+    /// Export the latest version of resources as NDJSON (decrypted).
+    Export(export::ExportArgs),
+    /// Show or create the node's keys.
+    Keys(keys::KeysArgs),
+}
+
+/// Loads the configuration, with `--data-dir` taking precedence.
+fn load_config(cli: &Cli) -> anyhow::Result<BridgeConfig> {
+    let mut config = BridgeConfig::load(cli.config.as_deref()).context("loading the configuration")?;
+    if let Some(dir) = &cli.data_dir {
+        config.data_dir.clone_from(dir);
+    }
+    Ok(config)
 }
 
 /// Runs the command.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = load_config(&cli)?;
     match cli.command {
+        Command::Serve(args) => serve::run(&config, &args),
+        Command::Ingest(args) => ingest::run(&config, &args),
         Command::Validate(args) => validate::run(&args),
+        Command::Verify(args) => verify::run(&config, &args),
+        Command::Read(args) => read::run(&config, &args),
+        Command::Export(args) => export::run(&config, &args),
+        Command::Keys(args) => keys::run(&config, &args),
     }
+}
+
+/// A progress bar on stderr with `template`, hidden when stderr is not a terminal.
+fn progress_bar(len: u64, template: &str) -> indicatif::ProgressBar {
+    let style =
+        indicatif::ProgressStyle::with_template(template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    indicatif::ProgressBar::new(len).with_style(style)
 }

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::input::{discover, units};
 
@@ -22,9 +21,9 @@ pub struct ValidateArgs {
 /// one, its origin on stderr, and a summary.
 pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     let files = discover(&args.paths)?;
-    let progress = ProgressBar::new(files.len() as u64).with_style(
-        ProgressStyle::with_template("{spinner} validating [{bar:30}] {pos}/{len} files ({per_sec}, eta {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    let progress = super::progress_bar(
+        files.len() as u64,
+        "{spinner} validating [{bar:30}] {pos}/{len} files ({per_sec}, eta {eta})",
     );
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -37,6 +37,14 @@ pub enum IssueType {
     Invariant,
     /// Any other problem with the content.
     Invalid,
+    /// A referenced resource or entry does not exist.
+    NotFound,
+    /// The request is understood but not supported.
+    NotSupported,
+    /// The resource is deleted.
+    Deleted,
+    /// An unexpected internal error.
+    Exception,
 }
 
 impl IssueType {
@@ -49,6 +57,10 @@ impl IssueType {
             Self::CodeInvalid => "code-invalid",
             Self::Invariant => "invariant",
             Self::Invalid => "invalid",
+            Self::NotFound => "not-found",
+            Self::NotSupported => "not-supported",
+            Self::Deleted => "deleted",
+            Self::Exception => "exception",
         }
     }
 }

@@ -1,0 +1,162 @@
+//! `fhir-bridge ingest PATH...`: files and folders of FHIR JSON into the ledger, in blocks.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::config::BridgeConfig;
+use crate::input::{discover, units};
+use crate::pipeline::{self, Normalised, Rejection};
+use crate::store::Node;
+
+/// Arguments of `ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Files or folders of FHIR JSON (`.json`: a resource or Bundle; `.ndjson`: one per line).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Write each rejected input (original bytes) and its OperationOutcome into this folder.
+    #[arg(long)]
+    pub rejects: Option<PathBuf>,
+}
+
+/// Counts for the summary.
+#[derive(Debug, Default)]
+struct Totals {
+    accepted: u64,
+    duplicates: u64,
+    rejected: u64,
+    skipped: u64,
+}
+
+/// One unit of input in the current batch.
+struct PendingUnit {
+    origin: String,
+    source: String,
+    bytes: Vec<u8>,
+}
+
+/// Batches stop growing at this many input bytes or `block_records` units, whichever first.
+const BATCH_BYTES: usize = 4 * 1024 * 1024;
+
+/// Ingests every resource; prints an OperationOutcome per reject on stdout, a summary on stderr.
+pub fn run(config: &BridgeConfig, args: &IngestArgs) -> anyhow::Result<ExitCode> {
+    let node = Node::open(config).context("opening the data dir")?;
+    let files = discover(&args.paths)?;
+    if let Some(dir) = &args.rejects {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let total_bytes: u64 = files.iter().filter_map(|f| std::fs::metadata(&f.path).ok()).map(|m| m.len()).sum();
+    let progress = super::progress_bar(
+        total_bytes,
+        "{spinner} ingesting [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
+    );
+    let mut totals = Totals::default();
+    let mut batch: Vec<PendingUnit> = Vec::new();
+    let mut batch_bytes = 0usize;
+    let started = std::time::Instant::now();
+    let mut reject_count = 0usize;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for file in &files {
+        let content = std::fs::read(&file.path).with_context(|| format!("cannot read {}", file.path.display()))?;
+        // The path may name a patient (Synthea names files after them): only its pseudonym goes
+        // on the ledger.
+        let source = format!(
+            "file:{}",
+            node.pseudonyms
+                .pseudonym("source", &file.path.display().to_string())
+                .map(|p| p.to_string())
+                .unwrap_or_default()
+        );
+        for unit in units(file, &content) {
+            batch_bytes += unit.bytes.len();
+            batch.push(PendingUnit { origin: unit.origin, source: source.clone(), bytes: unit.bytes.to_vec() });
+            if batch.len() >= config.ingest.block_records || batch_bytes >= BATCH_BYTES {
+                commit(&node, &mut batch, &mut totals, args, &mut reject_count, &mut out, &progress)?;
+                progress.inc(batch_bytes as u64);
+                batch_bytes = 0;
+            }
+        }
+    }
+    commit(&node, &mut batch, &mut totals, args, &mut reject_count, &mut out, &progress)?;
+    progress.finish_and_clear();
+    out.flush()?;
+    let seconds = started.elapsed().as_secs_f64();
+    let resources = totals.accepted + totals.duplicates + totals.rejected;
+    eprintln!(
+        "{resources} resources: {} accepted, {} duplicates, {} rejected, {} entries skipped ({:.0} resources/s)",
+        totals.accepted,
+        totals.duplicates,
+        totals.rejected,
+        totals.skipped,
+        resources as f64 / seconds.max(1e-9)
+    );
+    Ok(if totals.rejected == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn commit(
+    node: &Node,
+    batch: &mut Vec<PendingUnit>,
+    totals: &mut Totals,
+    args: &IngestArgs,
+    reject_count: &mut usize,
+    out: &mut impl Write,
+    progress: &indicatif::ProgressBar,
+) -> anyhow::Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let inputs: Vec<&[u8]> = batch.iter().map(|u| u.bytes.as_slice()).collect();
+    let prepared = pipeline::prepare(&inputs, node);
+    let mut resources: Vec<Normalised> = Vec::new();
+    for (unit, prepared) in batch.iter().zip(prepared) {
+        totals.skipped += prepared.skipped as u64;
+        for rejection in &prepared.rejections {
+            totals.rejected += 1;
+            *reject_count += 1;
+            write_reject(unit, rejection, *reject_count, args, out, progress)?;
+        }
+        for mut resource in prepared.resources {
+            resource.source.clone_from(&unit.source);
+            resources.push(resource);
+        }
+    }
+    if !resources.is_empty() {
+        let receipts = node.commit_batch(&resources).context("committing a block")?;
+        for receipt in receipts {
+            if receipt.duplicate {
+                totals.duplicates += 1;
+            } else {
+                totals.accepted += 1;
+            }
+        }
+    }
+    batch.clear();
+    Ok(())
+}
+
+fn write_reject(
+    unit: &PendingUnit,
+    rejection: &Rejection,
+    number: usize,
+    args: &IngestArgs,
+    out: &mut impl Write,
+    progress: &indicatif::ProgressBar,
+) -> anyhow::Result<()> {
+    let outcome = fhir_models::to_json(rejection.outcome.as_ref());
+    let at = rejection.location.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
+    progress.suspend(|| eprintln!("rejected: {}{at}", unit.origin));
+    out.write_all(&outcome)?;
+    out.write_all(b"\n")?;
+    if let Some(dir) = &args.rejects {
+        // Numbered names: the input's own name may carry patient data.
+        let stem = dir.join(format!("reject-{number:06}"));
+        std::fs::write(stem.with_extension("input.json"), &unit.bytes)?;
+        std::fs::write(stem.with_extension("outcome.json"), &outcome)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,67 @@
+//! `fhir-bridge serve`: the HTTP API on the embedded store.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::config::BridgeConfig;
+use crate::http::{routes, AppState};
+use crate::metrics::Metrics;
+use crate::pipeline::batcher;
+use crate::store::Node;
+
+/// Arguments of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Listen here instead of `http.listen`.
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+/// Serves until SIGTERM or Ctrl-C; then stops accepting, finishes in-flight requests, commits
+/// what the writer holds, and exits.
+pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let node = Arc::new(Node::open(config).context("opening the data dir")?);
+    let metrics = Arc::new(Metrics::default());
+    let (writer, writer_thread) = batcher::start(
+        node.clone(),
+        metrics.clone(),
+        config.ingest.block_records,
+        Duration::from_millis(config.ingest.block_linger_ms),
+    );
+    let listen = args.listen.unwrap_or(config.http.listen);
+    let state = AppState { node: node.clone(), writer, metrics };
+    let max_body = config.http.max_body_bytes;
+    let workers = config.http.workers;
+    tracing::info!(%listen, data_dir = %config.data_dir.display(), key_id = %node.key_id, "Serving.");
+    actix_web::rt::System::new().block_on(async move {
+        let mut server = actix_web::HttpServer::new(move || {
+            actix_web::App::new()
+                .app_data(actix_web::web::Data::new(state.clone()))
+                .app_data(actix_web::web::PayloadConfig::new(max_body))
+                .configure(routes)
+        })
+        .shutdown_timeout(30)
+        .bind(listen)
+        .with_context(|| format!("cannot listen on {listen}"))?;
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        // actix handles SIGTERM, SIGINT and SIGQUIT: it stops accepting and lets in-flight
+        // requests finish, each of which has its receipts only once durable.
+        server.run().await.context("HTTP server")
+    })?;
+    // The app states (and their writer handles) are dropped with the server; the writer commits
+    // what it holds and ends.
+    writer_thread.join().map_err(|_| anyhow::anyhow!("the ledger writer thread panicked"))?;
+    node.db.flush().context("flushing the database")?;
+    tracing::info!("Stopped; everything accepted is durable.");
+    Ok(ExitCode::SUCCESS)
+}

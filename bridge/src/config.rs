@@ -1,0 +1,238 @@
+//! Configuration: serde structs with defaults, read from a TOML file and overridden by the
+//! environment (`FHIR_BRIDGE__SECTION__KEY`), unknown keys refused.
+//!
+//! Parsing is two layers (after ripgrep's low/high args): [`RawSources`] merges the file and the
+//! environment into one TOML table, then serde turns that into the typed [`BridgeConfig`] with
+//! `deny_unknown_fields`, so a misspelt key in either place is an error, never ignored.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The prefix of environment overrides.
+pub const ENV_PREFIX: &str = "FHIR_BRIDGE__";
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not TOML, or a key is unknown or has the wrong type.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    /// An environment override names no key path.
+    #[error("environment variable {0} names no configuration key")]
+    BadEnvironmentKey(String),
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BridgeConfig {
+    /// Where the ledger, the encrypted blobs, the indexes and the node key live.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// The HTTP API.
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// The ingest pipeline.
+    #[serde(default)]
+    pub ingest: IngestConfig,
+    /// Keys and secrets.
+    #[serde(default)]
+    pub keys: KeysConfig,
+}
+
+impl Default for BridgeConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: default_data_dir(),
+            http: HttpConfig::default(),
+            ingest: IngestConfig::default(),
+            keys: KeysConfig::default(),
+        }
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("./fhir-bridge-data")
+}
+
+/// The HTTP API (`serve`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address and port to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Largest request body accepted, in bytes.
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// HTTP worker threads (0: one per core).
+    #[serde(default)]
+    pub workers: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { listen: default_listen(), max_body_bytes: default_max_body_bytes(), workers: 0 }
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+const fn default_max_body_bytes() -> usize {
+    32 * 1024 * 1024
+}
+
+/// The ingest pipeline: how records are batched into ledger blocks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Most records sealed into one block.
+    #[serde(default = "default_block_records")]
+    pub block_records: usize,
+    /// How long the service waits for more records before it seals a partial block.
+    #[serde(default = "default_block_linger_ms")]
+    pub block_linger_ms: u64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self { block_records: default_block_records(), block_linger_ms: default_block_linger_ms() }
+    }
+}
+
+const fn default_block_records() -> usize {
+    1000
+}
+
+const fn default_block_linger_ms() -> u64 {
+    5
+}
+
+/// Where the node's keys come from. Both default to files in the data dir, created on first use
+/// with mode 0600.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysConfig {
+    /// The node's secp256k1 secret key file (hex); default `DATA_DIR/node.key`.
+    #[serde(default)]
+    pub node_key_file: Option<PathBuf>,
+    /// The deployment secret for pseudonyms (hex, at least 32 bytes); default
+    /// `DATA_DIR/deployment.secret`. Every node of one deployment must share it.
+    #[serde(default)]
+    pub deployment_secret_file: Option<PathBuf>,
+}
+
+impl BridgeConfig {
+    /// Loads the configuration: defaults, then the file (if any), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+                text.parse::<toml::Table>().map_err(|e| ConfigError::Invalid(e.to_string()))?
+            }
+            None => toml::Table::new(),
+        };
+        RawSources::apply_environment(&mut table, std::env::vars())?;
+        Self::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
+    /// The node key file.
+    pub fn node_key_file(&self) -> PathBuf {
+        self.keys.node_key_file.clone().unwrap_or_else(|| self.data_dir.join("node.key"))
+    }
+
+    /// The deployment secret file.
+    pub fn deployment_secret_file(&self) -> PathBuf {
+        self.keys.deployment_secret_file.clone().unwrap_or_else(|| self.data_dir.join("deployment.secret"))
+    }
+}
+
+/// The raw layer: TOML tables before they are typed.
+struct RawSources;
+
+impl RawSources {
+    /// Sets `FHIR_BRIDGE__SECTION__KEY=value` as `section.key = value`. A value that parses as a
+    /// TOML value (number, boolean, array) is taken as such, anything else as a string.
+    fn apply_environment(
+        table: &mut toml::Table,
+        vars: impl Iterator<Item = (String, String)>,
+    ) -> Result<(), ConfigError> {
+        for (name, value) in vars {
+            let Some(path) = name.strip_prefix(ENV_PREFIX) else { continue };
+            let keys: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
+            if keys.iter().any(String::is_empty) {
+                return Err(ConfigError::BadEnvironmentKey(name));
+            }
+            let parsed = format!("v = {value}")
+                .parse::<toml::Table>()
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or(toml::Value::String(value));
+            let (last, parents) = keys.split_last().ok_or_else(|| ConfigError::BadEnvironmentKey(name.clone()))?;
+            let mut current = &mut *table;
+            for key in parents {
+                let entry = current.entry(key.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                current = entry.as_table_mut().ok_or_else(|| ConfigError::BadEnvironmentKey(name.clone()))?;
+            }
+            current.insert(last.clone(), parsed);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(file: &str, env: &[(&str, &str)]) -> Result<BridgeConfig, ConfigError> {
+        let mut table = file.parse::<toml::Table>().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        RawSources::apply_environment(&mut table, env.iter().map(|(k, v)| (k.to_string(), v.to_string())))?;
+        BridgeConfig::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
+    #[test]
+    fn defaults_need_no_file() {
+        let config = load("", &[]).unwrap();
+        assert_eq!(config.http.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.data_dir, PathBuf::from("./fhir-bridge-data"));
+        assert_eq!(config.ingest.block_records, 1000);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let config = load(
+            "data_dir = \"/a\"\n[http]\nlisten = \"127.0.0.1:1\"\n",
+            &[
+                ("FHIR_BRIDGE__HTTP__LISTEN", "0.0.0.0:9000"),
+                ("FHIR_BRIDGE__INGEST__BLOCK_RECORDS", "7"),
+                ("OTHER", "x"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.http.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(config.ingest.block_records, 7);
+        assert_eq!(config.data_dir, PathBuf::from("/a"));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_from_file_and_environment() {
+        assert!(load("[http]\nlisten_on = \"x\"\n", &[]).is_err());
+        assert!(load("", &[("FHIR_BRIDGE__HTTP__LISTN", "127.0.0.1:1")]).is_err());
+        assert!(load("", &[("FHIR_BRIDGE__NOPE", "1")]).is_err());
+        assert!(load("[http]\nlisten = 5\n", &[]).is_err());
+    }
+}

@@ -1,0 +1,65 @@
+//! The one place HTTP statuses are decided: `ApiError` → an `OperationOutcome` response.
+//! Internal details go to the log, never into the body.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use fhir_models::validate::{IssueType, Severity, ValidationIssue};
+use fhir_models::OperationOutcome;
+
+/// What went wrong with a request.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The input was refused; the outcome names the offending path.
+    #[error("invalid input")]
+    Invalid(Box<OperationOutcome>),
+    /// No such resource, version or ledger entry.
+    #[error("not found")]
+    NotFound(&'static str),
+    /// The resource is deleted.
+    #[error("gone")]
+    Gone,
+    /// The request is not supported.
+    #[error("not supported")]
+    NotSupported(&'static str),
+    /// Something failed inside; details are logged.
+    #[error("internal error")]
+    Internal(String),
+}
+
+fn outcome(code: IssueType, message: &str) -> OperationOutcome {
+    let issue = ValidationIssue { severity: Severity::Error, code, path: String::new(), message: message.to_owned() };
+    let mut outcome = fhir_models::validate::to_operation_outcome(std::slice::from_ref(&issue));
+    outcome.issue[0].expression.clear();
+    outcome
+}
+
+/// An OperationOutcome response.
+pub fn outcome_response(status: StatusCode, outcome: &OperationOutcome) -> HttpResponse {
+    HttpResponse::build(status).content_type(fhir_models::JSON_MIME_TYPE).body(fhir_models::to_json(outcome))
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Invalid(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Gone => StatusCode::GONE,
+            Self::NotSupported(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = match self {
+            Self::Invalid(outcome) => return outcome_response(self.status_code(), outcome),
+            Self::NotFound(what) => outcome(IssueType::NotFound, what),
+            Self::Gone => outcome(IssueType::Deleted, "the resource is deleted"),
+            Self::NotSupported(what) => outcome(IssueType::NotSupported, what),
+            Self::Internal(detail) => {
+                tracing::error!(%detail, "Request failed.");
+                outcome(IssueType::Exception, "internal error; see the server log")
+            }
+        };
+        outcome_response(self.status_code(), &body)
+    }
+}

@@ -1,0 +1,187 @@
+//! FHIR endpoints: create, update, Bundle submission, read, version read, metadata.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+
+use super::{ApiError, AppState};
+use crate::pipeline::batcher::SubmitError;
+use crate::pipeline::{self, Normalised, Receipt};
+use crate::read::ReadError;
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(e.to_string())
+}
+
+/// Decodes and validates on a blocking thread (CPU work), then waits for the durable commit.
+async fn ingest(state: &AppState, body: web::Bytes) -> Result<(Vec<Receipt>, usize), ApiError> {
+    let node = state.node.clone();
+    let prepared = web::block(move || pipeline::prepare(&[&body[..]], node.as_ref()))
+        .await
+        .map_err(internal)?
+        .pop()
+        .unwrap_or_default();
+    if let Some(rejection) = prepared.rejections.into_iter().next() {
+        state.metrics.resources_rejected.inc();
+        return Err(ApiError::Invalid(rejection.outcome));
+    }
+    let resources: Vec<Normalised> = prepared
+        .resources
+        .into_iter()
+        .map(|mut r| {
+            r.source = "http".to_owned();
+            r
+        })
+        .collect();
+    if resources.is_empty() {
+        return Ok((Vec::new(), prepared.skipped));
+    }
+    let receipts = state.writer.submit(resources).await.map_err(|e| match e {
+        SubmitError::Stopped => ApiError::Internal("the writer has stopped".into()),
+        SubmitError::Commit(error) => ApiError::Internal(error.to_string()),
+    })?;
+    Ok((receipts, prepared.skipped))
+}
+
+fn created(receipt: &Receipt) -> HttpResponse {
+    let status = if receipt.duplicate || receipt.version > 1 { StatusCode::OK } else { StatusCode::CREATED };
+    HttpResponse::build(status)
+        .insert_header((
+            "Location",
+            format!("/fhir/{}/{}/_history/{}", receipt.resource_type, receipt.id, receipt.version),
+        ))
+        .insert_header(("ETag", format!("W/\"{}\"", receipt.version)))
+        .json(receipt_json(receipt))
+}
+
+fn receipt_json(r: &Receipt) -> serde_json::Value {
+    serde_json::json!({
+        "resourceType": r.resource_type,
+        "id": r.id,
+        "version": r.version,
+        "seq": r.seq,
+        "block_height": r.block_height,
+        "cid": r.cid,
+        "duplicate": r.duplicate,
+        "operation": r.operation.as_str(),
+    })
+}
+
+/// `POST /fhir/{type}`: one resource of that type.
+pub async fn create(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let resource_type = path.into_inner();
+    check_type(&body, &resource_type)?;
+    let (receipts, _) = ingest(&state, body).await?;
+    receipts.first().map(created).ok_or(ApiError::NotSupported("a Bundle goes to POST /fhir"))
+}
+
+/// `PUT /fhir/{type}/{id}`: a resource whose id must match the URL.
+pub async fn update(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let (resource_type, id) = path.into_inner();
+    check_type(&body, &resource_type)?;
+    let given = fhir_json::JsonReader::new(&body).peek_object_string_member("id").ok().flatten();
+    if given.as_deref() != Some(id.as_str()) {
+        return Err(invalid(format!("{resource_type}.id"), "the resource id must equal the id in the URL"));
+    }
+    let (receipts, _) = ingest(&state, body).await?;
+    receipts.first().map(created).ok_or(ApiError::NotSupported("a Bundle goes to POST /fhir"))
+}
+
+/// `POST /fhir`: a Bundle (batch or transaction); answers with a response Bundle-like summary.
+pub async fn post_bundle(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    check_type(&body, "Bundle")?;
+    let (receipts, skipped) = ingest(&state, body).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "entries": receipts.iter().map(receipt_json).collect::<Vec<_>>(),
+        "skipped": skipped,
+    })))
+}
+
+fn invalid(path: String, message: &str) -> ApiError {
+    let issue = fhir_models::validate::ValidationIssue {
+        severity: fhir_models::validate::Severity::Error,
+        code: fhir_models::validate::IssueType::Invalid,
+        path,
+        message: message.to_owned(),
+    };
+    ApiError::Invalid(Box::new(fhir_models::validate::to_operation_outcome(std::slice::from_ref(&issue))))
+}
+
+fn check_type(body: &[u8], expected: &str) -> Result<(), ApiError> {
+    if !fhir_models::Resource::is_resource_type(expected) {
+        return Err(ApiError::NotFound("not an R4 resource type"));
+    }
+    let found = fhir_json::JsonReader::new(body).peek_object_string_member("resourceType").ok().flatten();
+    match found.as_deref() {
+        Some(t) if t == expected => Ok(()),
+        // Let the decoder produce its precise error for malformed input.
+        None => match fhir_models::parse_and_validate(body) {
+            Err(outcome) => Err(ApiError::Invalid(outcome)),
+            Ok(_) => Err(invalid(expected.to_owned(), "resourceType does not match the URL")),
+        },
+        Some(_) => Err(invalid(format!("{expected}.resourceType"), "resourceType does not match the URL")),
+    }
+}
+
+async fn read_resource(
+    state: &AppState,
+    resource_type: String,
+    id: String,
+    version: Option<u32>,
+) -> Result<HttpResponse, ApiError> {
+    if !fhir_models::Resource::is_resource_type(&resource_type) {
+        return Err(ApiError::NotFound("not an R4 resource type"));
+    }
+    let node = state.node.clone();
+    let result =
+        web::block(move || node.read(&resource_type, &id, version).and_then(|r| Ok((r.resource()?, r.record.version))))
+            .await
+            .map_err(internal)?;
+    match result {
+        Ok((resource, version)) => Ok(HttpResponse::Ok()
+            .content_type(fhir_models::JSON_MIME_TYPE)
+            .insert_header(("ETag", format!("W/\"{version}\"")))
+            .body(fhir_models::to_json(&resource))),
+        Err(ReadError::NotFound) => Err(ApiError::NotFound("no such resource")),
+        Err(ReadError::Deleted) => Err(ApiError::Gone),
+        Err(error) => Err(internal(error)),
+    }
+}
+
+/// `GET /fhir/{type}/{id}`.
+pub async fn read(state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    let (resource_type, id) = path.into_inner();
+    read_resource(&state, resource_type, id, None).await
+}
+
+/// `GET /fhir/{type}/{id}/_history/{version}`.
+pub async fn read_version(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, u32)>,
+) -> Result<HttpResponse, ApiError> {
+    let (resource_type, id, version) = path.into_inner();
+    read_resource(&state, resource_type, id, Some(version)).await
+}
+
+/// `GET /fhir/metadata`: a minimal CapabilityStatement.
+pub async fn metadata() -> HttpResponse {
+    let body = serde_json::json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-11-25",
+        "kind": "instance",
+        "fhirVersion": fhir_models::FHIR_VERSION,
+        "format": ["application/fhir+json"],
+        "software": {"name": "FHIR Ledger Bridge", "version": env!("CARGO_PKG_VERSION")},
+        "rest": [{"mode": "server", "interaction": [{"code": "transaction"}, {"code": "batch"}],
+                  "resource": [{"type": "Resource", "interaction": [{"code": "read"}, {"code": "vread"}, {"code": "create"}, {"code": "update"}]}]}]
+    });
+    HttpResponse::Ok().content_type(fhir_models::JSON_MIME_TYPE).json(body)
+}

@@ -1,0 +1,58 @@
+//! The HTTP API: FHIR under `/fhir`, the ledger under `/ledger`, and operations (`/healthz`,
+//! `/metrics`). [`routes`] is the route table; handlers are grouped per area.
+
+mod error;
+mod fhir;
+mod ledger;
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpResponse};
+
+pub use error::ApiError;
+
+use crate::metrics::Metrics;
+use crate::pipeline::batcher::BatcherHandle;
+use crate::store::Node;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The node's storage.
+    pub node: Arc<Node>,
+    /// The single writer.
+    pub writer: BatcherHandle,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+/// The route table.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/metrics", web::get().to(metrics))
+        .route("/ledger/head", web::get().to(ledger::head))
+        .route("/ledger/proof/{seq}", web::get().to(ledger::proof))
+        .route("/ledger/consistency", web::get().to(ledger::consistency))
+        .route("/fhir/metadata", web::get().to(fhir::metadata))
+        .route("/fhir", web::post().to(fhir::post_bundle))
+        .route("/fhir/{type}", web::post().to(fhir::create))
+        .route("/fhir/{type}/{id}", web::put().to(fhir::update))
+        .route("/fhir/{type}/{id}", web::get().to(fhir::read))
+        .route("/fhir/{type}/{id}/_history/{version}", web::get().to(fhir::read_version));
+}
+
+async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    use ledger_adapter::LedgerReader;
+    match state.node.ledger.tree_size() {
+        Ok(size) => HttpResponse::Ok().json(serde_json::json!({"status": "ok", "ledger_records": size})),
+        Err(_) => HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "ledger unavailable"})),
+    }
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    use ledger_adapter::LedgerReader;
+    if let Ok(size) = state.node.ledger.tree_size() {
+        state.metrics.ledger_records.set(i64::try_from(size).unwrap_or(i64::MAX));
+    }
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render())
+}

@@ -1,0 +1,273 @@
+//! Encrypt, store and commit stages: a batch of normalised resources becomes one ledger block.
+//!
+//! For each resource, in order: its pseudonym and keyed dedup key are computed; content already
+//! stored is reported as a duplicate (nothing is written); otherwise it gets the next version, is
+//! sealed under a key derived from its patient's key, stored content-addressed, and its
+//! `ResourceVersion` record joins the block. The block is appended (atomic and durable) and only
+//! then is the private index updated and are receipts returned.
+//!
+//! **Architecture Invariant:** a receipt is only returned after the ledger append that holds its
+//! record returned, i.e. after the record is durable. Sources are acknowledged from receipts.
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ledger_adapter::{LedgerError, LedgerWriter};
+use rayon::prelude::*;
+use record_crypto::{random_salt, seal, Commitment, PatientKey};
+
+use super::decode::RequestedChange;
+use super::normalise::Normalised;
+use crate::records::{LedgerRecord, Operation, ResourceVersion};
+use crate::store::{IndexEntry, Latest, Node, PatientKeyError};
+
+/// Why a batch could not be committed. Nothing of it is acknowledged; the caller retries or
+/// fails, and re-submitting is safe (duplicates are recognised).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommitError {
+    /// The ledger append failed.
+    #[error("ledger append failed: {0}")]
+    Ledger(#[from] LedgerError),
+    /// Storage of blobs or the index failed.
+    #[error("storage failed: {0}")]
+    Storage(#[from] sled::Error),
+    /// A patient key could not be had.
+    #[error(transparent)]
+    PatientKey(#[from] PatientKeyError),
+    /// Sealing failed (the OS random number generator).
+    #[error("sealing failed")]
+    Seal,
+}
+
+impl CommitError {
+    /// Whether trying again later may succeed (storage and randomness hiccups), as opposed to a
+    /// node that cannot work (wrong key).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Ledger(e) => e.is_retryable(),
+            Self::Storage(_) | Self::Seal => true,
+            Self::PatientKey(PatientKeyError::Unwrap) => false,
+            Self::PatientKey(_) => true,
+        }
+    }
+}
+
+/// What happened to one resource of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// The resource type.
+    pub resource_type: &'static str,
+    /// The logical id.
+    pub id: String,
+    /// Pseudonym (hex) of `Type/id`, as on the ledger.
+    pub resource_pseudonym: String,
+    /// The version this content is (for duplicates: the version that holds it already).
+    pub version: u32,
+    /// The ledger seq of that version.
+    pub seq: u64,
+    /// The block holding it (for duplicates: `None`, it was committed earlier).
+    pub block_height: Option<u64>,
+    /// CID of the sealed content (absent for deletes and duplicates).
+    pub cid: Option<String>,
+    /// Whether the content was stored already (nothing new was written).
+    pub duplicate: bool,
+    /// What the version did.
+    pub operation: Operation,
+}
+
+/// One resource planned into the block.
+struct Planned {
+    index: usize,
+    record: ResourceVersion,
+    canonical: Option<Vec<u8>>,
+    key: Option<PatientKey>,
+    entry: IndexEntry,
+}
+
+/// The associated data a sealed record is bound to: its ledger identity.
+pub fn associated_data(record: &ResourceVersion) -> Vec<u8> {
+    format!(
+        "{}\0{}\0{}\0{}\0{}",
+        record.resource_type,
+        record.resource,
+        record.patient.as_deref().unwrap_or(""),
+        record.version,
+        record.epoch
+    )
+    .into_bytes()
+}
+
+/// The identity a record key is derived from: resource pseudonym (32) and version (u32 BE).
+pub fn record_identity(resource: &[u8; 32], version: u32) -> [u8; 36] {
+    let mut identity = [0u8; 36];
+    identity[..32].copy_from_slice(resource);
+    identity[32..].copy_from_slice(&version.to_be_bytes());
+    identity
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl Node {
+    /// Commits `items` (in order) as one block; gives one receipt per item.
+    pub fn commit_batch(&self, items: &[Normalised]) -> Result<Vec<Receipt>, CommitError> {
+        let time_ms = now_ms();
+        let mut receipts: Vec<Option<Receipt>> = vec![None; items.len()];
+        let mut planned: Vec<Planned> = Vec::new();
+        // Within the batch: what the index will say once the block is committed.
+        let mut latest_in_batch: HashMap<[u8; 32], Latest> = HashMap::new();
+        let mut seen_in_batch: HashMap<[u8; 32], usize> = HashMap::new();
+        let next_seq = self.ledger_tree_size()?;
+
+        for (index, item) in items.iter().enumerate() {
+            let resource = self.resource_pseudonym(item.resource_type, &item.id);
+            let rid = *resource.as_bytes();
+            let latest = match latest_in_batch.get(&rid) {
+                Some(latest) => Some(*latest),
+                None => self.index.latest(&rid)?,
+            };
+            let duplicate_of = |version: u32, seq: u64| Receipt {
+                resource_type: item.resource_type,
+                id: item.id.clone(),
+                resource_pseudonym: resource.to_string(),
+                version,
+                seq,
+                block_height: None,
+                cid: None,
+                duplicate: true,
+                operation: if version == 1 { Operation::Create } else { Operation::Update },
+            };
+            let dedup = match (&item.change, item.content_hash) {
+                (RequestedChange::Upsert, Some(hash)) => {
+                    let mut content = rid.to_vec();
+                    content.extend_from_slice(&hash);
+                    let key = *self
+                        .pseudonyms
+                        .dedup_key("resource-content", &content)
+                        .map_err(|_| CommitError::Seal)?
+                        .as_bytes();
+                    if let Some(&earlier) = seen_in_batch.get(&key) {
+                        let p = &planned[earlier];
+                        receipts[index] = Some(duplicate_of(p.record.version, next_seq + earlier as u64));
+                        continue;
+                    }
+                    if let Some(seen) = self.index.seen(&key)? {
+                        receipts[index] = Some(duplicate_of(seen.version, seen.seq));
+                        continue;
+                    }
+                    Some(key)
+                }
+                _ => {
+                    // A delete of something absent or deleted already changes nothing.
+                    match latest {
+                        Some(l) if !l.deleted => None,
+                        Some(l) => {
+                            let mut r = duplicate_of(l.version, l.seq);
+                            r.operation = Operation::Delete;
+                            receipts[index] = Some(r);
+                            continue;
+                        }
+                        None => {
+                            let mut r = duplicate_of(0, 0);
+                            r.operation = Operation::Delete;
+                            receipts[index] = Some(r);
+                            continue;
+                        }
+                    }
+                }
+            };
+            let version = latest.map_or(1, |l| l.version + 1);
+            let operation = match (&item.change, version) {
+                (RequestedChange::Delete, _) => Operation::Delete,
+                (_, 1) => Operation::Create,
+                _ => Operation::Update,
+            };
+            let patient = item.patient_id.as_deref().map(|p| self.patient_pseudonym(p));
+            let scope = patient.map_or_else(|| self.institution_scope(), |p| *p.as_bytes());
+            let key = match operation {
+                Operation::Delete => None,
+                _ => Some(self.patient_keys.current_or_create(&self.node_key, &scope)?),
+            };
+            let seq = next_seq + planned.len() as u64;
+            let new_latest = Latest { version, seq, deleted: operation == Operation::Delete };
+            latest_in_batch.insert(rid, new_latest);
+            if let Some(key) = dedup {
+                seen_in_batch.insert(key, planned.len());
+            }
+            planned.push(Planned {
+                index,
+                record: ResourceVersion {
+                    time_ms,
+                    node: self.key_id.clone(),
+                    source: item.source.clone(),
+                    resource_type: item.resource_type.to_owned(),
+                    resource: resource.to_string(),
+                    patient: patient.map(|p| p.to_string()),
+                    version,
+                    operation,
+                    epoch: key.as_ref().map_or(0, PatientKey::epoch),
+                    cid: None,
+                    commitment: None,
+                },
+                canonical: item.canonical.clone(),
+                key,
+                entry: IndexEntry::Version { resource: rid, latest: new_latest, dedup },
+            });
+        }
+
+        if planned.is_empty() {
+            return Ok(receipts.into_iter().flatten().collect());
+        }
+
+        // Seal in parallel: each record's key, salt and nonce are its own.
+        let sealed: Vec<Option<(Vec<u8>, Commitment)>> = planned
+            .par_iter()
+            .map(|p| -> Result<Option<(Vec<u8>, Commitment)>, CommitError> {
+                let (Some(key), Some(canonical)) = (&p.key, &p.canonical) else { return Ok(None) };
+                let IndexEntry::Version { resource, .. } = &p.entry;
+                let record_key = key.record_key(&record_identity(resource, p.record.version));
+                let salt = random_salt().map_err(|_| CommitError::Seal)?;
+                let bytes =
+                    seal(&record_key, &associated_data(&p.record), canonical, &salt).map_err(|_| CommitError::Seal)?;
+                Ok(Some((bytes, Commitment::commit(&salt, canonical))))
+            })
+            .collect::<Result<_, _>>()?;
+
+        let mut records = Vec::with_capacity(planned.len());
+        for (p, sealed) in planned.iter_mut().zip(sealed) {
+            if let Some((bytes, commitment)) = sealed {
+                let cid = self.blobs.put(&bytes)?;
+                p.record.cid = Some(cid.to_string());
+                p.record.commitment = Some(commitment.to_string());
+            }
+            records.push(LedgerRecord::ResourceVersion(p.record.clone()).encode());
+        }
+        let block = self.ledger.append_block(&records, time_ms)?;
+        debug_assert_eq!(block.first_seq, next_seq);
+        let entries: Vec<IndexEntry> = planned.iter().map(|p| p.entry.clone()).collect();
+        self.index.apply(&entries, block.seqs.end)?;
+
+        for p in planned {
+            let IndexEntry::Version { latest, .. } = p.entry;
+            receipts[p.index] = Some(Receipt {
+                resource_type: items[p.index].resource_type,
+                id: items[p.index].id.clone(),
+                resource_pseudonym: p.record.resource,
+                version: p.record.version,
+                seq: latest.seq,
+                block_height: Some(block.height),
+                cid: p.record.cid,
+                duplicate: false,
+                operation: p.record.operation,
+            });
+        }
+        Ok(receipts.into_iter().flatten().collect())
+    }
+
+    fn ledger_tree_size(&self) -> Result<u64, LedgerError> {
+        use ledger_adapter::LedgerReader;
+        self.ledger.tree_size()
+    }
+}

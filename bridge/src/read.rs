@@ -1,0 +1,182 @@
+//! Reading back: a record of the ledger → its sealed blob → the patient key → the decrypted,
+//! commitment-checked FHIR resource, with `meta.versionId` and `meta.lastUpdated` set from the
+//! ledger.
+
+use ledger_adapter::{LedgerError, LedgerReader};
+use record_crypto::{open, Cid, Commitment, Pseudonym};
+
+use crate::pipeline::commit::{associated_data, record_identity};
+use crate::records::{LedgerRecord, Operation, ResourceVersion};
+use crate::store::{IndexEntry, Latest, Node, PatientKeyError};
+
+/// Why a record could not be read. Messages carry seqs and pseudonyms, never content.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// No such resource or version.
+    #[error("not found")]
+    NotFound,
+    /// The resource is deleted (in this version).
+    #[error("deleted")]
+    Deleted,
+    /// The ledger failed.
+    #[error("ledger: {0}")]
+    Ledger(#[from] LedgerError),
+    /// Storage failed.
+    #[error("storage: {0}")]
+    Storage(#[from] sled::Error),
+    /// The patient key is missing or does not unwrap.
+    #[error(transparent)]
+    PatientKey(#[from] PatientKeyError),
+    /// What is stored does not check out: a record that does not decode, a missing or altered
+    /// blob, a commitment that does not match. `verify` says more.
+    #[error("record {seq} is damaged: {what}")]
+    Damaged {
+        /// The ledger seq.
+        seq: u64,
+        /// What is wrong.
+        what: &'static str,
+    },
+}
+
+/// A decrypted resource version.
+#[derive(Debug)]
+pub struct ReadRecord {
+    /// The ledger record.
+    pub record: ResourceVersion,
+    /// Its seq.
+    pub seq: u64,
+    /// The canonical JSON as ingested.
+    pub canonical: Vec<u8>,
+}
+
+impl ReadRecord {
+    /// The resource with `meta.versionId` and `meta.lastUpdated` set by the bridge.
+    pub fn resource(&self) -> Result<fhir_models::Resource, ReadError> {
+        let mut resource = fhir_models::parse_resource(&self.canonical)
+            .map_err(|_| ReadError::Damaged { seq: self.seq, what: "stored content does not parse" })?;
+        let meta = resource.meta_mut().get_or_insert_with(Default::default);
+        meta.version_id = Some(fhir_models::Primitive::new(self.record.version.to_string()));
+        meta.last_updated = Some(fhir_models::Primitive::new(format_instant(self.record.time_ms)));
+        Ok(resource)
+    }
+}
+
+/// An instant (`2024-05-01T12:00:00.123Z`) from milliseconds since the Unix epoch.
+pub fn format_instant(ms: u64) -> String {
+    let secs = ms / 1000;
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Civil-from-days (H. Hinnant's algorithm), valid for every date after 1970.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, ms % 1000)
+}
+
+fn damaged(seq: u64, what: &'static str) -> ReadError {
+    ReadError::Damaged { seq, what }
+}
+
+impl Node {
+    /// The `ResourceVersion` record at `seq`.
+    pub fn record_at(&self, seq: u64) -> Result<ResourceVersion, ReadError> {
+        let bytes = self.ledger.record(seq)?.ok_or(ReadError::NotFound)?;
+        match LedgerRecord::decode(&bytes).map_err(|_| damaged(seq, "ledger record does not decode"))? {
+            LedgerRecord::ResourceVersion(r) => Ok(r),
+        }
+    }
+
+    /// Decrypts the content of the record at `seq` and checks its commitment.
+    pub fn open_record(&self, seq: u64, record: ResourceVersion) -> Result<ReadRecord, ReadError> {
+        if record.operation == Operation::Delete {
+            return Err(ReadError::Deleted);
+        }
+        let cid: Cid =
+            record.cid.as_deref().and_then(|c| c.parse().ok()).ok_or_else(|| damaged(seq, "no valid CID"))?;
+        let sealed = self.blobs.get(&cid)?.ok_or_else(|| damaged(seq, "blob missing"))?;
+        if !cid.matches(&sealed) {
+            return Err(damaged(seq, "blob does not match its CID"));
+        }
+        let scope = match &record.patient {
+            Some(p) => *p.parse::<Pseudonym>().map_err(|_| damaged(seq, "bad patient pseudonym"))?.as_bytes(),
+            None => self.institution_scope(),
+        };
+        let key = self
+            .patient_keys
+            .get(&self.node_key, &scope, record.epoch)?
+            .ok_or_else(|| damaged(seq, "patient key missing"))?;
+        let resource: Pseudonym = record.resource.parse().map_err(|_| damaged(seq, "bad resource pseudonym"))?;
+        let record_key = key.record_key(&record_identity(resource.as_bytes(), record.version));
+        let opened = open(&record_key, &associated_data(&record), &sealed)
+            .map_err(|_| damaged(seq, "content does not decrypt"))?;
+        let commitment: Commitment = record
+            .commitment
+            .as_deref()
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| damaged(seq, "no valid commitment"))?;
+        if !commitment.verify(&opened.salt, &opened.plaintext) {
+            return Err(damaged(seq, "content does not match its commitment"));
+        }
+        Ok(ReadRecord { record, seq, canonical: opened.plaintext })
+    }
+
+    /// Reads `Type/id`, the latest version or `version`.
+    pub fn read(&self, resource_type: &str, id: &str, version: Option<u32>) -> Result<ReadRecord, ReadError> {
+        let rid = self.resource_pseudonym(resource_type, id);
+        let seq = match version {
+            Some(v) => self.index.version_seq(rid.as_bytes(), v)?.ok_or(ReadError::NotFound)?,
+            None => self.index.latest(rid.as_bytes())?.ok_or(ReadError::NotFound)?.seq,
+        };
+        let record = self.record_at(seq)?;
+        self.open_record(seq, record)
+    }
+
+    /// The seqs of the latest, not deleted, version of every resource, in ledger order.
+    pub fn latest_seqs(&self) -> Result<Vec<u64>, ReadError> {
+        let mut seqs = Vec::new();
+        for item in self.index.all_latest() {
+            let (_, latest) = item?;
+            if !latest.deleted {
+                seqs.push(latest.seq);
+            }
+        }
+        seqs.sort_unstable();
+        Ok(seqs)
+    }
+}
+
+/// The index entry that the record at `seq` makes (used to rebuild the index after a crash).
+pub(crate) fn index_entry_for(node: &Node, seq: u64) -> Result<Option<IndexEntry>, ReadError> {
+    let record = node.record_at(seq)?;
+    let resource: Pseudonym = record.resource.parse().map_err(|_| damaged(seq, "bad resource pseudonym"))?;
+    let latest = Latest { version: record.version, seq, deleted: record.operation == Operation::Delete };
+    let dedup = if record.operation == Operation::Delete {
+        None
+    } else {
+        let opened = node.open_record(seq, record)?;
+        let mut content = resource.as_bytes().to_vec();
+        content.extend_from_slice(&fhir_json::content_hash(&opened.canonical));
+        let key = node.pseudonyms.dedup_key("resource-content", &content).map_err(|_| damaged(seq, "dedup key"))?;
+        Some(*key.as_bytes())
+    };
+    Ok(Some(IndexEntry::Version { resource: *resource.as_bytes(), latest, dedup }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_instant;
+
+    #[test]
+    fn instants_are_utc_with_milliseconds() {
+        assert_eq!(format_instant(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_instant(951_782_400_123), "2000-02-29T00:00:00.123Z");
+        assert_eq!(format_instant(1_767_225_599_999), "2025-12-31T23:59:59.999Z");
+    }
+}

@@ -1,0 +1,138 @@
+//! The private index: what the node needs to find records fast and to recognise duplicates.
+//!
+//! It is derived from the ledger and can be rebuilt from it (see `Node::recover_index`): the
+//! ledger is the truth, the index a cache with a watermark (`indexed_through`). Keys hold only
+//! pseudonyms and keyed hashes, never identifiers. One sled tree, `index`, with prefixes:
+//!
+//! | key | value |
+//! | --- | --- |
+//! | `W` | next sequence number to index (u64 BE) |
+//! | `L` resource(32) | latest version: version (u32 BE), seq (u64 BE), deleted (u8) |
+//! | `H` resource(32) version(u32 BE) | seq (u64 BE) |
+//! | `D` dedup key(32) | seq (u64 BE), version (u32 BE) |
+
+/// The latest version of a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Latest {
+    /// Its version number.
+    pub version: u32,
+    /// The ledger seq of that version.
+    pub seq: u64,
+    /// Whether that version is a delete.
+    pub deleted: bool,
+}
+
+/// A record that content was stored already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeenContent {
+    /// The ledger seq that holds it.
+    pub seq: u64,
+    /// Its version.
+    pub version: u32,
+}
+
+/// One change to the index.
+#[derive(Debug, Clone)]
+pub enum IndexEntry {
+    /// A new version of a resource.
+    Version {
+        /// Resource pseudonym.
+        resource: [u8; 32],
+        /// Its state after this version.
+        latest: Latest,
+        /// Dedup key of its content (absent for deletes).
+        dedup: Option<[u8; 32]>,
+    },
+}
+
+/// The index tree.
+#[derive(Clone)]
+pub struct Index {
+    tree: sled::Tree,
+}
+
+fn be_u64(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?))
+}
+
+fn be_u32(bytes: &[u8]) -> Option<u32> {
+    Some(u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?))
+}
+
+fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
+    k.push(prefix);
+    for p in parts {
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+impl Index {
+    /// The index in `db`.
+    pub fn open(db: &sled::Db) -> sled::Result<Self> {
+        Ok(Self { tree: db.open_tree("index")? })
+    }
+
+    /// The next ledger seq that is not indexed yet.
+    pub fn indexed_through(&self) -> sled::Result<u64> {
+        Ok(self.tree.get(b"W")?.and_then(|v| be_u64(&v)).unwrap_or(0))
+    }
+
+    /// The latest version of `resource`.
+    pub fn latest(&self, resource: &[u8; 32]) -> sled::Result<Option<Latest>> {
+        Ok(self
+            .tree
+            .get(key(b'L', &[resource]))?
+            .and_then(|v| Some(Latest { version: be_u32(&v)?, seq: be_u64(v.get(4..)?)?, deleted: *v.get(12)? != 0 })))
+    }
+
+    /// The seq of `version` of `resource`.
+    pub fn version_seq(&self, resource: &[u8; 32], version: u32) -> sled::Result<Option<u64>> {
+        Ok(self.tree.get(key(b'H', &[resource, &version.to_be_bytes()]))?.and_then(|v| be_u64(&v)))
+    }
+
+    /// Whether content with this dedup key is stored already.
+    pub fn seen(&self, dedup: &[u8; 32]) -> sled::Result<Option<SeenContent>> {
+        Ok(self
+            .tree
+            .get(key(b'D', &[dedup]))?
+            .and_then(|v| Some(SeenContent { seq: be_u64(&v)?, version: be_u32(v.get(8..)?)? })))
+    }
+
+    /// The latest versions of all resources, as (resource pseudonym, latest).
+    pub fn all_latest(&self) -> impl Iterator<Item = sled::Result<([u8; 32], Latest)>> + '_ {
+        self.tree.scan_prefix(b"L").filter_map(|item| match item {
+            Err(e) => Some(Err(e)),
+            Ok((k, v)) => {
+                let resource: [u8; 32] = k.get(1..33)?.try_into().ok()?;
+                let latest = Latest { version: be_u32(&v)?, seq: be_u64(v.get(4..)?)?, deleted: *v.get(12)? != 0 };
+                Some(Ok((resource, latest)))
+            }
+        })
+    }
+
+    /// Applies `entries` (for ledger seqs below `indexed_through`) atomically.
+    pub fn apply(&self, entries: &[IndexEntry], indexed_through: u64) -> sled::Result<()> {
+        let mut batch = sled::Batch::default();
+        for entry in entries {
+            match entry {
+                IndexEntry::Version { resource, latest, dedup } => {
+                    let mut value = Vec::with_capacity(13);
+                    value.extend_from_slice(&latest.version.to_be_bytes());
+                    value.extend_from_slice(&latest.seq.to_be_bytes());
+                    value.push(u8::from(latest.deleted));
+                    batch.insert(key(b'L', &[resource]), value);
+                    batch.insert(key(b'H', &[resource, &latest.version.to_be_bytes()]), &latest.seq.to_be_bytes()[..]);
+                    if let Some(dedup) = dedup {
+                        let mut seen = latest.seq.to_be_bytes().to_vec();
+                        seen.extend_from_slice(&latest.version.to_be_bytes());
+                        batch.insert(key(b'D', &[dedup]), seen);
+                    }
+                }
+            }
+        }
+        batch.insert(&b"W"[..], &indexed_through.to_be_bytes()[..]);
+        self.tree.apply_batch(batch)
+    }
+}
