@@ -17,7 +17,16 @@ fn the_chain_continues_after_reopening() {
     drop(ledger);
     drop(db);
 
-    let db = sled::open(dir.path().join("db")).expect("reopen sled");
+    // sled's background flusher holds the directory lock for a moment after the last handle is
+    // dropped; a real restart is a new process, so wait for the lock rather than fail.
+    let db = (0..100)
+        .find_map(|_| {
+            sled::open(dir.path().join("db")).ok().or_else(|| {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                None
+            })
+        })
+        .expect("reopen sled");
     let ledger = SledLedger::open(&db, Secp256k1Signer::new(key.clone())).expect("reopen ledger");
     assert_eq!(ledger.head().expect("read"), Some(head_before.clone()));
     assert_eq!(ledger.tree_size().expect("read"), 12);
