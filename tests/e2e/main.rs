@@ -1,0 +1,11 @@
+//! End-to-end tests of `fhir-bridge` on real parts: the built binary, real data dirs, real HTTP.
+
+mod support;
+
+mod at_rest;
+mod crash;
+mod idempotency;
+mod rejects;
+mod round_trip;
+mod serve;
+mod tamper;
