@@ -30,7 +30,7 @@ def main() -> None:
                 failures += 1
         best = min(best, time.perf_counter() - start)
     per = best * 1e6 / len(lines)
-    print(f"fhir.resources (R4B) parse+validate {per:8.2} µs/resource {1e6 / per:10.0} resources/s "
+    print(f"fhir.resources (R4B) parse+validate {per:8.2f} µs/resource {1e6 / per:10.0f} resources/s "
           f"({len(lines)} resources, {failures} rejected)")
 
 
