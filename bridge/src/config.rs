@@ -1,8 +1,8 @@
 //! Configuration: serde structs with defaults, read from a TOML file and overridden by the
 //! environment (`FHIR_BRIDGE__SECTION__KEY`), unknown keys refused.
 //!
-//! Parsing is two layers (after ripgrep's low/high args): [`RawSources`] merges the file and the
-//! environment into one TOML table, then serde turns that into the typed [`BridgeConfig`] with
+//! Parsing is two layers (after ripgrep's low/high args): `apply_environment` merges the
+//! environment into the file's TOML table, then serde turns that into the typed [`BridgeConfig`] with
 //! `deny_unknown_fields`, so a misspelt key in either place is an error, never ignored.
 
 use std::net::SocketAddr;
@@ -146,7 +146,7 @@ impl BridgeConfig {
             }
             None => toml::Table::new(),
         };
-        RawSources::apply_environment(&mut table, std::env::vars())?;
+        apply_environment(&mut table, std::env::vars())?;
         Self::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 
@@ -161,37 +161,29 @@ impl BridgeConfig {
     }
 }
 
-/// The raw layer: TOML tables before they are typed.
-struct RawSources;
-
-impl RawSources {
-    /// Sets `FHIR_BRIDGE__SECTION__KEY=value` as `section.key = value`. A value that parses as a
-    /// TOML value (number, boolean, array) is taken as such, anything else as a string.
-    fn apply_environment(
-        table: &mut toml::Table,
-        vars: impl Iterator<Item = (String, String)>,
-    ) -> Result<(), ConfigError> {
-        for (name, value) in vars {
-            let Some(path) = name.strip_prefix(ENV_PREFIX) else { continue };
-            let keys: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
-            if keys.iter().any(String::is_empty) {
-                return Err(ConfigError::BadEnvironmentKey(name));
-            }
-            let parsed = format!("v = {value}")
-                .parse::<toml::Table>()
-                .ok()
-                .and_then(|mut t| t.remove("v"))
-                .unwrap_or(toml::Value::String(value));
-            let (last, parents) = keys.split_last().ok_or_else(|| ConfigError::BadEnvironmentKey(name.clone()))?;
-            let mut current = &mut *table;
-            for key in parents {
-                let entry = current.entry(key.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-                current = entry.as_table_mut().ok_or_else(|| ConfigError::BadEnvironmentKey(name.clone()))?;
-            }
-            current.insert(last.clone(), parsed);
+/// Sets `FHIR_BRIDGE__SECTION__KEY=value` as `section.key = value`. A value that parses as a
+/// TOML value (number, boolean, array) is taken as such, anything else as a string.
+fn apply_environment(table: &mut toml::Table, vars: impl Iterator<Item = (String, String)>) -> Result<(), ConfigError> {
+    for (name, value) in vars {
+        let Some(path) = name.strip_prefix(ENV_PREFIX) else { continue };
+        let keys: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
+        if keys.iter().any(String::is_empty) {
+            return Err(ConfigError::BadEnvironmentKey(name));
         }
-        Ok(())
+        let parsed = format!("v = {value}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or(toml::Value::String(value));
+        let (last, parents) = keys.split_last().ok_or_else(|| ConfigError::BadEnvironmentKey(name.clone()))?;
+        let mut current = &mut *table;
+        for key in parents {
+            let entry = current.entry(key.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            current = entry.as_table_mut().ok_or_else(|| ConfigError::BadEnvironmentKey(name.clone()))?;
+        }
+        current.insert(last.clone(), parsed);
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -200,7 +192,7 @@ mod tests {
 
     fn load(file: &str, env: &[(&str, &str)]) -> Result<BridgeConfig, ConfigError> {
         let mut table = file.parse::<toml::Table>().map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        RawSources::apply_environment(&mut table, env.iter().map(|(k, v)| (k.to_string(), v.to_string())))?;
+        apply_environment(&mut table, env.iter().map(|(k, v)| (k.to_string(), v.to_string())))?;
         BridgeConfig::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 

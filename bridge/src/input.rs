@@ -72,17 +72,31 @@ pub struct InputUnit<'a> {
     pub origin: String,
     /// The JSON text.
     pub bytes: &'a [u8],
+    /// Where `bytes` lie in the file's content.
+    pub range: std::ops::Range<usize>,
 }
 
 /// Splits a file's content into resources.
 pub fn units<'a>(file: &InputFile, content: &'a [u8]) -> Vec<InputUnit<'a>> {
     match file.format {
-        InputFormat::Json => vec![InputUnit { origin: file.path.display().to_string(), bytes: content }],
-        InputFormat::Ndjson => content
-            .split(|b| *b == b'\n')
-            .enumerate()
-            .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
-            .map(|(i, line)| InputUnit { origin: format!("{}:{}", file.path.display(), i + 1), bytes: line })
-            .collect(),
+        InputFormat::Json => {
+            vec![InputUnit { origin: file.path.display().to_string(), bytes: content, range: 0..content.len() }]
+        }
+        InputFormat::Ndjson => {
+            let mut out = Vec::new();
+            let mut start = 0;
+            for (number, line) in content.split(|b| *b == b'\n').enumerate() {
+                let range = start..start + line.len();
+                start = range.end + 1;
+                if !line.iter().all(u8::is_ascii_whitespace) {
+                    out.push(InputUnit {
+                        origin: format!("{}:{}", file.path.display(), number + 1),
+                        bytes: line,
+                        range,
+                    });
+                }
+            }
+            out
+        }
     }
 }

@@ -161,10 +161,7 @@ pub(crate) fn index_entry_for(node: &Node, seq: u64) -> Result<Option<IndexEntry
         None
     } else {
         let opened = node.open_record(seq, record)?;
-        let mut content = resource.as_bytes().to_vec();
-        content.extend_from_slice(&fhir_json::content_hash(&opened.canonical));
-        let key = node.pseudonyms.dedup_key("resource-content", &content).map_err(|_| damaged(seq, "dedup key"))?;
-        Some(*key.as_bytes())
+        Some(node.dedup_key(resource.as_bytes(), &fhir_json::content_hash(&opened.canonical)))
     };
     Ok(Some(IndexEntry::Version { resource: *resource.as_bytes(), latest, dedup }))
 }

@@ -1,7 +1,7 @@
 //! Lower-case hexadecimal encoding for hashes, key ids, keys and signatures.
 //!
-//! A dozen lines of std code instead of a dependency: the ledger only ever shows fixed-size byte
-//! strings as hex (headers served as JSON by the bridge, error messages, logs).
+//! Thin wrappers over `data-encoding` that give this crate's error type: the ledger only ever
+//! shows fixed-size byte strings as hex (headers served as JSON by the bridge, error messages, logs).
 
 /// Why a hex string could not be decoded into bytes of the expected size.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,16 +23,9 @@ pub enum HexError {
     },
 }
 
-const DIGITS: &[u8; 16] = b"0123456789abcdef";
-
 /// Encodes bytes as lower-case hex.
 pub(crate) fn encode(bytes: &[u8]) -> String {
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    text
+    data_encoding::HEXLOWER.encode(bytes)
 }
 
 /// Decodes exactly `N` bytes from hex (either case).
@@ -42,21 +35,10 @@ pub(crate) fn decode_array<const N: usize>(text: &str) -> Result<[u8; N], HexErr
         return Err(HexError::WrongLength { got: digits.len(), expected: N * 2 });
     }
     let mut out = [0u8; N];
-    for (index, byte) in out.iter_mut().enumerate() {
-        let high = nibble(digits[2 * index]).ok_or(HexError::InvalidCharacter { position: 2 * index })?;
-        let low = nibble(digits[2 * index + 1]).ok_or(HexError::InvalidCharacter { position: 2 * index + 1 })?;
-        *byte = (high << 4) | low;
-    }
+    data_encoding::HEXLOWER_PERMISSIVE
+        .decode_mut(digits, &mut out)
+        .map_err(|partial| HexError::InvalidCharacter { position: partial.error.position })?;
     Ok(out)
-}
-
-fn nibble(digit: u8) -> Option<u8> {
-    match digit {
-        b'0'..=b'9' => Some(digit - b'0'),
-        b'a'..=b'f' => Some(digit - b'a' + 10),
-        b'A'..=b'F' => Some(digit - b'A' + 10),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -115,10 +115,6 @@ pub enum PseudonymError {
         /// Length found.
         found: usize,
     },
-    /// The kind (or scope) is empty or contains a NUL byte, which would make the HMAC input
-    /// ambiguous.
-    #[error("pseudonym kind must be non-empty and must not contain NUL")]
-    InvalidKind,
     /// The random number generator failed while generating a secret.
     #[error(transparent)]
     Randomness(#[from] RandomnessError),

@@ -1,20 +1,14 @@
-//! Lower-case hexadecimal encoding, a small internal helper instead of a micro-crate.
+//! Lower-case hexadecimal encoding, thin wrappers over `data-encoding` (which
+//! the CIDs' base32 needs anyway) that give this crate's error type.
 //!
 //! Encoding always produces lower case; decoding accepts either case, so a key pasted in upper
 //! case from a tool still loads.
 
 use crate::error::HexError;
 
-const DIGITS: &[u8; 16] = b"0123456789abcdef";
-
 /// Encodes `bytes` as lower-case hex.
 pub(crate) fn encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    out
+    data_encoding::HEXLOWER.encode(bytes)
 }
 
 /// Decodes exactly `N` bytes from `text` (`2 * N` hex digits, either case).
@@ -30,21 +24,10 @@ pub(crate) fn decode_into(text: &str, out: &mut [u8]) -> Result<(), HexError> {
     if digits.len() != out.len() * 2 {
         return Err(HexError::InvalidLength { expected: out.len() * 2, found: digits.len() });
     }
-    for (index, (pair, slot)) in digits.chunks_exact(2).zip(out.iter_mut()).enumerate() {
-        let high = nibble(pair[0]).ok_or(HexError::InvalidDigit { position: index * 2 })?;
-        let low = nibble(pair[1]).ok_or(HexError::InvalidDigit { position: index * 2 + 1 })?;
-        *slot = (high << 4) | low;
-    }
+    data_encoding::HEXLOWER_PERMISSIVE
+        .decode_mut(digits, out)
+        .map_err(|partial| HexError::InvalidDigit { position: partial.error.position })?;
     Ok(())
-}
-
-fn nibble(digit: u8) -> Option<u8> {
-    match digit {
-        b'0'..=b'9' => Some(digit - b'0'),
-        b'a'..=b'f' => Some(digit - b'a' + 10),
-        b'A'..=b'F' => Some(digit - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// Implements lower-case hex `Display` and strict-length `FromStr` for a public 32-byte newtype

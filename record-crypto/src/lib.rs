@@ -88,6 +88,6 @@ pub use error::{
     CidError, HexError, KeyError, OpenError, PseudonymError, RandomnessError, SealError, UnwrapError, WrapError,
 };
 pub use keys::{KeyId, NodeKeyPair, NodePublicKey, PatientKey, RecordKey, HKDF_SALT, RECORD_KEY_LABEL};
-pub use pseudonym::{DedupKey, Pseudonym, Pseudonymizer, DEDUP_LABEL, MIN_SECRET_LEN, PSEUDONYM_LABEL};
+pub use pseudonym::{DedupKey, Pseudonym, PseudonymKind, Pseudonymizer, DEDUP_LABEL, MIN_SECRET_LEN, PSEUDONYM_LABEL};
 pub use seal::{open, seal, Opened, SEALED_OVERHEAD, SEALED_VERSION};
 pub use zeroize::Zeroizing;

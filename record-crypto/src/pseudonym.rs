@@ -43,11 +43,10 @@ impl Pseudonymizer {
     /// The pseudonym of `value` of the given `kind` (for example `"patient"` or `"resource"`):
     /// `HMAC-SHA256(secret, PSEUDONYM_LABEL || kind || 0x00 || value)`.
     ///
-    /// `kind` must be non-empty and free of NUL so the input splits one way only; `value` is last
-    /// and may contain anything.
-    pub fn pseudonym(&self, kind: &str, value: &str) -> Result<Pseudonym, PseudonymError> {
-        check_kind(kind)?;
-        Ok(Pseudonym(self.key.mac(&[PSEUDONYM_LABEL, kind.as_bytes(), &[0x00], value.as_bytes()])))
+    /// The kind is checked when it is made ([`PseudonymKind::new`]), so the input splits one way
+    /// only; `value` is last and may contain anything.
+    pub fn pseudonym(&self, kind: PseudonymKind, value: &str) -> Pseudonym {
+        Pseudonym(self.key.mac(&[PSEUDONYM_LABEL, kind.0.as_bytes(), &[0x00], value.as_bytes()]))
     }
 
     /// The private duplicate-detection key of `content` within `scope`:
@@ -55,10 +54,9 @@ impl Pseudonymizer {
     ///
     /// Equal content in the same scope gives equal keys, so a node can find duplicates in a
     /// private index; the key must never be written to the ledger, which carries only salted
-    /// commitments. `scope` follows the rules of a pseudonym kind.
-    pub fn dedup_key(&self, scope: &str, content: &[u8]) -> Result<DedupKey, PseudonymError> {
-        check_kind(scope)?;
-        Ok(DedupKey(self.key.mac(&[DEDUP_LABEL, scope.as_bytes(), &[0x00], content])))
+    /// commitments. `scope` is a [`PseudonymKind`] like the kind of a pseudonym.
+    pub fn dedup_key(&self, scope: PseudonymKind, content: &[u8]) -> DedupKey {
+        DedupKey(self.key.mac(&[DEDUP_LABEL, scope.0.as_bytes(), &[0x00], content]))
     }
 }
 
@@ -68,11 +66,45 @@ impl fmt::Debug for Pseudonymizer {
     }
 }
 
-fn check_kind(kind: &str) -> Result<(), PseudonymError> {
-    if kind.is_empty() || kind.contains('\0') {
-        return Err(PseudonymError::InvalidKind);
+/// The kind of a pseudonym (or the scope of a dedup key): non-empty and free of NUL, so that
+/// `kind || 0x00 || value` splits one way only.
+///
+/// Kinds are fixed labels of the caller's design, so they are checked when made: at compile time
+/// for constants (`const PATIENT: PseudonymKind = PseudonymKind::new("patient");`), which makes
+/// computing a pseudonym infallible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PseudonymKind(&'static str);
+
+impl PseudonymKind {
+    /// The kind `kind`; panics (at compile time in a `const`) when it is empty or contains NUL.
+    #[allow(clippy::panic, reason = "a bad label is a programming error, caught at compile time in a const")]
+    pub const fn new(kind: &'static str) -> Self {
+        match Self::try_new(kind) {
+            Some(kind) => kind,
+            None => panic!("a pseudonym kind must be non-empty and must not contain NUL"),
+        }
     }
-    Ok(())
+
+    /// The kind `kind`, or `None` when it is empty or contains NUL.
+    pub const fn try_new(kind: &'static str) -> Option<Self> {
+        let bytes = kind.as_bytes();
+        if bytes.is_empty() {
+            return None;
+        }
+        let mut index = 0;
+        while index < bytes.len() {
+            if bytes[index] == 0 {
+                return None;
+            }
+            index += 1;
+        }
+        Some(Self(kind))
+    }
+
+    /// The label.
+    pub const fn as_str(&self) -> &'static str {
+        self.0
+    }
 }
 
 /// A 32-byte pseudonym, written as 64 lower-case hex digits.
@@ -121,42 +153,42 @@ mod tests {
     use crate::primitives::hmac_sha256;
 
     const SECRET: [u8; 32] = [0x42; 32];
+    const PATIENT: PseudonymKind = PseudonymKind::new("patient");
 
     #[test]
     fn pseudonym_is_hmac_of_the_documented_input() {
         let pseudonymizer = Pseudonymizer::new(&SECRET).unwrap();
         let expected = hmac_sha256(&SECRET, &[b"fhir-ledger-bridge/pseudonym/v1\0patient\x00123"]);
-        assert_eq!(*pseudonymizer.pseudonym("patient", "123").unwrap().as_bytes(), expected);
+        assert_eq!(*pseudonymizer.pseudonym(PATIENT, "123").as_bytes(), expected);
         let expected = hmac_sha256(&SECRET, &[b"fhir-ledger-bridge/dedup/v1\0Patient\0{}"]);
-        assert_eq!(*pseudonymizer.dedup_key("Patient", b"{}").unwrap().as_bytes(), expected);
+        assert_eq!(*pseudonymizer.dedup_key(PseudonymKind::new("Patient"), b"{}").as_bytes(), expected);
     }
 
     #[test]
     fn kinds_secrets_and_functions_are_separated() {
         let pseudonymizer = Pseudonymizer::new(&SECRET).unwrap();
-        let patient = pseudonymizer.pseudonym("patient", "123").unwrap();
-        assert_eq!(patient, pseudonymizer.pseudonym("patient", "123").unwrap());
-        assert_ne!(patient, pseudonymizer.pseudonym("resource", "123").unwrap());
-        assert_ne!(patient, pseudonymizer.pseudonym("patient", "124").unwrap());
+        let patient = pseudonymizer.pseudonym(PATIENT, "123");
+        assert_eq!(patient, pseudonymizer.pseudonym(PATIENT, "123"));
+        assert_ne!(patient, pseudonymizer.pseudonym(PseudonymKind::new("resource"), "123"));
+        assert_ne!(patient, pseudonymizer.pseudonym(PATIENT, "124"));
         let other = Pseudonymizer::new(&[0x43; 32]).unwrap();
-        assert_ne!(patient, other.pseudonym("patient", "123").unwrap());
-        let dedup = pseudonymizer.dedup_key("patient", b"123").unwrap();
+        assert_ne!(patient, other.pseudonym(PATIENT, "123"));
+        let dedup = pseudonymizer.dedup_key(PATIENT, b"123");
         assert_ne!(patient.as_bytes(), dedup.as_bytes());
     }
 
     #[test]
     fn rejects_short_secrets_and_ambiguous_kinds() {
         assert!(matches!(Pseudonymizer::new(&[0; 31]), Err(PseudonymError::SecretTooShort { minimum: 32, found: 31 })));
-        let pseudonymizer = Pseudonymizer::new(&SECRET).unwrap();
-        assert!(matches!(pseudonymizer.pseudonym("pat\0ient", "1"), Err(PseudonymError::InvalidKind)));
-        assert!(matches!(pseudonymizer.pseudonym("", "1"), Err(PseudonymError::InvalidKind)));
-        assert!(matches!(pseudonymizer.dedup_key("a\0", b"1"), Err(PseudonymError::InvalidKind)));
+        assert_eq!(PseudonymKind::try_new("pat\0ient"), None);
+        assert_eq!(PseudonymKind::try_new(""), None);
+        assert_eq!(PseudonymKind::try_new("patient").map(|k| k.as_str()), Some("patient"));
     }
 
     #[test]
     fn hex_round_trip_and_redacted_debug() {
         let pseudonymizer = Pseudonymizer::new(&SECRET).unwrap();
-        let pseudonym = pseudonymizer.pseudonym("patient", "123").unwrap();
+        let pseudonym = pseudonymizer.pseudonym(PATIENT, "123");
         let text = pseudonym.to_string();
         assert_eq!(text.len(), 64);
         assert_eq!(text.parse::<Pseudonym>().unwrap(), pseudonym);

@@ -4,7 +4,7 @@
 
 use record_crypto::{
     open, random_salt, seal, unwrap_patient_key, wrap_patient_key, Cid, Commitment, NodeKeyPair, OpenError, PatientKey,
-    Pseudonymizer, UnwrapError, WrappedKey,
+    PseudonymKind, Pseudonymizer, UnwrapError, WrappedKey,
 };
 
 fn record_identity(type_pseudonym: &[u8; 32], id_pseudonym: &[u8; 32], version: u32) -> Vec<u8> {
@@ -16,9 +16,9 @@ fn grantee_reads_through_the_grant_and_loses_access_after_rotation() {
     let pseudonymizer = Pseudonymizer::new(&[7; 32]).unwrap();
     let custodian = NodeKeyPair::generate().unwrap();
     let grantee = NodeKeyPair::generate().unwrap();
-    let patient = pseudonymizer.pseudonym("patient", "Patient/123").unwrap();
-    let type_pseudonym = pseudonymizer.pseudonym("resource-type", "Observation").unwrap();
-    let id_pseudonym = pseudonymizer.pseudonym("resource", "Observation/9").unwrap();
+    let patient = pseudonymizer.pseudonym(PseudonymKind::new("patient"), "Patient/123");
+    let type_pseudonym = pseudonymizer.pseudonym(PseudonymKind::new("resource-type"), "Observation");
+    let id_pseudonym = pseudonymizer.pseudonym(PseudonymKind::new("resource"), "Observation/9");
 
     // Custodian A: seal version 1 and publish CID + commitment.
     let patient_key = PatientKey::generate(0).unwrap();

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
@@ -10,7 +11,7 @@ use clap::Args;
 use crate::config::BridgeConfig;
 use crate::input::{discover, units};
 use crate::pipeline::{self, Normalised, Rejection};
-use crate::store::Node;
+use crate::store::{kinds, Node};
 
 /// Arguments of `ingest`.
 #[derive(Debug, Args)]
@@ -32,11 +33,18 @@ struct Totals {
     skipped: u64,
 }
 
-/// One unit of input in the current batch.
+/// One unit of input in the current batch: a range of a file's content, shared, not copied.
 struct PendingUnit {
     origin: String,
-    source: String,
-    bytes: Vec<u8>,
+    source: Arc<str>,
+    content: Arc<[u8]>,
+    range: std::ops::Range<usize>,
+}
+
+impl PendingUnit {
+    fn bytes(&self) -> &[u8] {
+        &self.content[self.range.clone()]
+    }
 }
 
 /// Batches stop growing at this many input bytes or `block_records` units, whichever first.
@@ -62,19 +70,20 @@ pub fn run(config: &BridgeConfig, args: &IngestArgs) -> anyhow::Result<ExitCode>
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for file in &files {
-        let content = std::fs::read(&file.path).with_context(|| format!("cannot read {}", file.path.display()))?;
+        let content: Arc<[u8]> =
+            std::fs::read(&file.path).with_context(|| format!("cannot read {}", file.path.display()))?.into();
         // The path may name a patient (Synthea names files after them): only its pseudonym goes
         // on the ledger.
-        let source = format!(
-            "file:{}",
-            node.pseudonyms
-                .pseudonym("source", &file.path.display().to_string())
-                .map(|p| p.to_string())
-                .unwrap_or_default()
-        );
+        let source: Arc<str> =
+            format!("file:{}", node.pseudonyms.pseudonym(kinds::SOURCE, &file.path.display().to_string())).into();
         for unit in units(file, &content) {
             batch_bytes += unit.bytes.len();
-            batch.push(PendingUnit { origin: unit.origin, source: source.clone(), bytes: unit.bytes.to_vec() });
+            batch.push(PendingUnit {
+                origin: unit.origin,
+                source: source.clone(),
+                content: content.clone(),
+                range: unit.range,
+            });
             if batch.len() >= config.ingest.block_records || batch_bytes >= BATCH_BYTES {
                 commit(&node, &mut batch, &mut totals, args, &mut reject_count, &mut out, &progress)?;
                 progress.inc(batch_bytes as u64);
@@ -110,7 +119,7 @@ fn commit(
     if batch.is_empty() {
         return Ok(());
     }
-    let inputs: Vec<&[u8]> = batch.iter().map(|u| u.bytes.as_slice()).collect();
+    let inputs: Vec<&[u8]> = batch.iter().map(PendingUnit::bytes).collect();
     let prepared = pipeline::prepare(&inputs, node);
     let mut resources: Vec<Normalised> = Vec::new();
     for (unit, prepared) in batch.iter().zip(prepared) {
@@ -121,7 +130,7 @@ fn commit(
             write_reject(unit, rejection, *reject_count, args, out, progress)?;
         }
         for mut resource in prepared.resources {
-            resource.source.clone_from(&unit.source);
+            resource.source = unit.source.clone();
             resources.push(resource);
         }
     }
@@ -155,7 +164,7 @@ fn write_reject(
     if let Some(dir) = &args.rejects {
         // Numbered names: the input's own name may carry patient data.
         let stem = dir.join(format!("reject-{number:06}"));
-        std::fs::write(stem.with_extension("input.json"), &unit.bytes)?;
+        std::fs::write(stem.with_extension("input.json"), unit.bytes())?;
         std::fs::write(stem.with_extension("outcome.json"), &outcome)?;
     }
     Ok(())

@@ -64,6 +64,12 @@ fn load_config(cli: &Cli) -> anyhow::Result<BridgeConfig> {
 
 /// Runs the command.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // Logs go to stderr (stdout carries data: OperationOutcomes, FHIR JSON, NDJSON); `RUST_LOG`
+    // sets the level. Events carry seqs and pseudonyms, never patient data.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
     let config = load_config(&cli)?;
     match cli.command {
         Command::Serve(args) => serve::run(&config, &args),

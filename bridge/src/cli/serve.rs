@@ -24,10 +24,6 @@ pub struct ServeArgs {
 /// Serves until SIGTERM or Ctrl-C; then stops accepting, finishes in-flight requests, commits
 /// what the writer holds, and exits.
 pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
     let node = Arc::new(Node::open(config).context("opening the data dir")?);
     let metrics = Arc::new(Metrics::default());
     let (writer, writer_thread) = batcher::start(
@@ -35,7 +31,8 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
         metrics.clone(),
         config.ingest.block_records,
         Duration::from_millis(config.ingest.block_linger_ms),
-    );
+    )
+    .context("starting the ledger writer thread")?;
     let listen = args.listen.unwrap_or(config.http.listen);
     let state = AppState { node: node.clone(), writer, metrics };
     let max_body = config.http.max_body_bytes;

@@ -24,11 +24,12 @@ async fn ingest(state: &AppState, body: web::Bytes) -> Result<(Vec<Receipt>, usi
         state.metrics.resources_rejected.inc();
         return Err(ApiError::Invalid(rejection.outcome));
     }
+    let source: std::sync::Arc<str> = std::sync::Arc::from("http");
     let resources: Vec<Normalised> = prepared
         .resources
         .into_iter()
         .map(|mut r| {
-            r.source = "http".to_owned();
+            r.source = source.clone();
             r
         })
         .collect();
@@ -175,7 +176,10 @@ pub async fn metadata() -> HttpResponse {
     let body = serde_json::json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
-        "date": "2026-11-25",
+        // This is an instance's statement: it describes the running server as of now.
+        "date": crate::read::format_instant(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+        ),
         "kind": "instance",
         "fhirVersion": fhir_models::FHIR_VERSION,
         "format": ["application/fhir+json"],

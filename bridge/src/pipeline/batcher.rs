@@ -47,62 +47,59 @@ pub fn start(
     metrics: Arc<Metrics>,
     block_records: usize,
     linger: Duration,
-) -> (BatcherHandle, std::thread::JoinHandle<()>) {
+) -> std::io::Result<(BatcherHandle, std::thread::JoinHandle<()>)> {
     let (sender, receiver) = mpsc::channel::<(Vec<Normalised>, Reply)>();
-    let thread = std::thread::Builder::new()
-        .name("ledger-writer".into())
-        .spawn(move || {
-            while let Ok(first) = receiver.recv() {
-                let started = Instant::now();
-                let deadline = started + linger;
-                let mut pending = vec![first];
-                let mut count = pending[0].0.len();
-                while count < block_records {
-                    let now = Instant::now();
-                    let Some(wait) = deadline.checked_duration_since(now) else { break };
-                    match receiver.recv_timeout(wait) {
-                        Ok(item) => {
-                            count += item.0.len();
-                            pending.push(item);
-                        }
-                        Err(_) => break,
+    let thread = std::thread::Builder::new().name("ledger-writer".into()).spawn(move || {
+        while let Ok(first) = receiver.recv() {
+            let started = Instant::now();
+            let deadline = started + linger;
+            let mut pending = vec![first];
+            let mut count = pending[0].0.len();
+            while count < block_records {
+                let now = Instant::now();
+                let Some(wait) = deadline.checked_duration_since(now) else { break };
+                match receiver.recv_timeout(wait) {
+                    Ok(item) => {
+                        count += item.0.len();
+                        pending.push(item);
                     }
+                    Err(_) => break,
                 }
-                let sizes: Vec<usize> = pending.iter().map(|(r, _)| r.len()).collect();
-                let mut all = Vec::with_capacity(count);
-                let mut replies = Vec::with_capacity(pending.len());
-                for (resources, reply) in pending {
-                    all.extend(resources);
-                    replies.push(reply);
-                }
-                let result = node.commit_batch(&all);
-                metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
-                match result {
-                    Ok(receipts) => {
-                        metrics.blocks_committed.inc();
-                        let mut receipts = receipts.into_iter();
-                        for (reply, size) in replies.into_iter().zip(sizes) {
-                            let mine: Vec<Receipt> = receipts.by_ref().take(size).collect();
-                            for r in &mine {
-                                if r.duplicate {
-                                    metrics.resources_duplicate.inc();
-                                } else {
-                                    metrics.resources_accepted.inc();
-                                }
+            }
+            let sizes: Vec<usize> = pending.iter().map(|(r, _)| r.len()).collect();
+            let mut all = Vec::with_capacity(count);
+            let mut replies = Vec::with_capacity(pending.len());
+            for (resources, reply) in pending {
+                all.extend(resources);
+                replies.push(reply);
+            }
+            let result = node.commit_batch(&all);
+            metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+            match result {
+                Ok(receipts) => {
+                    metrics.blocks_committed.inc();
+                    let mut receipts = receipts.into_iter();
+                    for (reply, size) in replies.into_iter().zip(sizes) {
+                        let mine: Vec<Receipt> = receipts.by_ref().take(size).collect();
+                        for r in &mine {
+                            if r.duplicate {
+                                metrics.resources_duplicate.inc();
+                            } else {
+                                metrics.resources_accepted.inc();
                             }
-                            let _ = reply.send(Ok(mine));
                         }
+                        let _ = reply.send(Ok(mine));
                     }
-                    Err(error) => {
-                        tracing::error!(%error, "Block commit failed; the requests get an error.");
-                        let error = Arc::new(error);
-                        for reply in replies {
-                            let _ = reply.send(Err(error.clone()));
-                        }
+                }
+                Err(error) => {
+                    tracing::error!(%error, "Block commit failed; the requests get an error.");
+                    let error = Arc::new(error);
+                    for reply in replies {
+                        let _ = reply.send(Err(error.clone()));
                     }
                 }
             }
-        })
-        .unwrap_or_else(|e| panic!("cannot start the ledger writer thread: {e}"));
-    (BatcherHandle { sender }, thread)
+        }
+    })?;
+    Ok((BatcherHandle { sender }, thread))
 }

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use ledger_adapter::{LedgerError, LedgerWriter};
+use ledger_adapter::{LedgerError, LedgerReader, LedgerWriter};
 use rayon::prelude::*;
 use record_crypto::{random_salt, seal, Commitment, PatientKey};
 
@@ -64,8 +64,8 @@ pub struct Receipt {
     pub resource_pseudonym: String,
     /// The version this content is (for duplicates: the version that holds it already).
     pub version: u32,
-    /// The ledger seq of that version.
-    pub seq: u64,
+    /// The ledger seq of that version (`None` for a delete of a resource that never existed).
+    pub seq: Option<u64>,
     /// The block holding it (for duplicates: `None`, it was committed earlier).
     pub block_height: Option<u64>,
     /// CID of the sealed content (absent for deletes and duplicates).
@@ -119,7 +119,7 @@ impl Node {
         // Within the batch: what the index will say once the block is committed.
         let mut latest_in_batch: HashMap<[u8; 32], Latest> = HashMap::new();
         let mut seen_in_batch: HashMap<[u8; 32], usize> = HashMap::new();
-        let next_seq = self.ledger_tree_size()?;
+        let next_seq = self.ledger.tree_size()?;
 
         for (index, item) in items.iter().enumerate() {
             let resource = self.resource_pseudonym(item.resource_type, &item.id);
@@ -133,7 +133,7 @@ impl Node {
                 id: item.id.clone(),
                 resource_pseudonym: resource.to_string(),
                 version,
-                seq,
+                seq: Some(seq),
                 block_height: None,
                 cid: None,
                 duplicate: true,
@@ -141,13 +141,7 @@ impl Node {
             };
             let dedup = match (&item.change, item.content_hash) {
                 (RequestedChange::Upsert, Some(hash)) => {
-                    let mut content = rid.to_vec();
-                    content.extend_from_slice(&hash);
-                    let key = *self
-                        .pseudonyms
-                        .dedup_key("resource-content", &content)
-                        .map_err(|_| CommitError::Seal)?
-                        .as_bytes();
+                    let key = self.dedup_key(&rid, &hash);
                     if let Some(&earlier) = seen_in_batch.get(&key) {
                         let p = &planned[earlier];
                         receipts[index] = Some(duplicate_of(p.record.version, next_seq + earlier as u64));
@@ -163,14 +157,9 @@ impl Node {
                     // A delete of something absent or deleted already changes nothing.
                     match latest {
                         Some(l) if !l.deleted => None,
-                        Some(l) => {
-                            let mut r = duplicate_of(l.version, l.seq);
-                            r.operation = Operation::Delete;
-                            receipts[index] = Some(r);
-                            continue;
-                        }
-                        None => {
-                            let mut r = duplicate_of(0, 0);
+                        absent_or_deleted => {
+                            let mut r = duplicate_of(absent_or_deleted.map_or(0, |l| l.version), 0);
+                            r.seq = absent_or_deleted.map(|l| l.seq);
                             r.operation = Operation::Delete;
                             receipts[index] = Some(r);
                             continue;
@@ -201,7 +190,7 @@ impl Node {
                 record: ResourceVersion {
                     time_ms,
                     node: self.key_id.clone(),
-                    source: item.source.clone(),
+                    source: item.source.to_string(),
                     resource_type: item.resource_type.to_owned(),
                     resource: resource.to_string(),
                     patient: patient.map(|p| p.to_string()),
@@ -256,7 +245,7 @@ impl Node {
                 id: items[p.index].id.clone(),
                 resource_pseudonym: p.record.resource,
                 version: p.record.version,
-                seq: latest.seq,
+                seq: Some(latest.seq),
                 block_height: Some(block.height),
                 cid: p.record.cid,
                 duplicate: false,
@@ -264,10 +253,5 @@ impl Node {
             });
         }
         Ok(receipts.into_iter().flatten().collect())
-    }
-
-    fn ledger_tree_size(&self) -> Result<u64, LedgerError> {
-        use ledger_adapter::LedgerReader;
-        self.ledger.tree_size()
     }
 }

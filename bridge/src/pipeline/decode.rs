@@ -233,9 +233,6 @@ fn plan_entry(entry: BundleEntry, location: &str, ids: &dyn IdAssigner) -> Entry
         // Responses and links without content carry nothing to store.
         return EntryPlan::Skip;
     };
-    if let Resource::Bundle(_) = resource {
-        // A nested Bundle is stored as one resource (a document inside a collection, say).
-    }
     let from_url = match method.as_deref() {
         Some("PUT") => url.as_deref().and_then(type_and_id).map(|(_, id)| id.to_owned()),
         _ => None,
@@ -275,9 +272,19 @@ fn resolve_references(
     }
     let rewritten = out.into_bytes();
     // Our own writer's output of a model that decoded once decodes again.
-    fhir_models::parse_resource(&rewritten).map_err(|e| {
+    let resource = fhir_models::parse_resource(&rewritten).map_err(|e| {
         reject(Some(location.to_owned()), outcome(e.path_string(location), IssueType::Structure, e.to_string()))
-    })
+    })?;
+    // The Bundle was validated with `urn:uuid:` references, whose target type is unknown; now that
+    // they name `Type/id`, check the resource again (an Observation.subject resolving to a
+    // Practitioner is refused here).
+    let root = format!("{location}.resource");
+    let issues: Vec<ValidationIssue> =
+        validate_at(&resource, &root).into_iter().filter(|i| i.severity == Severity::Error).collect();
+    if !issues.is_empty() {
+        return Err(reject(Some(location.to_owned()), Box::new(fhir_models::validate::to_operation_outcome(&issues))));
+    }
+    Ok(resource)
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -347,8 +354,8 @@ fn copy_rewriting(
     Ok(())
 }
 
-/// Validates `resource` as the entry at `location` (used by callers that build resources).
-pub fn validate_at(resource: &Resource, location: &str) -> Vec<ValidationIssue> {
+/// Validates `resource` with paths rooted at `location`.
+fn validate_at(resource: &Resource, location: &str) -> Vec<ValidationIssue> {
     let mut v = Validator::new(location);
     resource.validate(&mut v);
     v.into_issues()
@@ -409,6 +416,21 @@ mod tests {
         let rejection = d.items[0].as_ref().unwrap_err();
         let path = rejection.outcome.issue[0].expression[0].as_str().unwrap();
         assert_eq!(path, "Bundle.entry[1].resource.subject.reference");
+    }
+
+    #[test]
+    fn a_resolved_reference_to_a_wrong_target_type_is_rejected() {
+        let d = decode(
+            r#"{"resourceType":"Bundle","type":"batch","entry":[
+            {"fullUrl":"urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0","resource":{"resourceType":"Practitioner"},"request":{"method":"POST","url":"Practitioner"}},
+            {"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0"}},"request":{"method":"POST","url":"Observation"}}]}"#,
+        );
+        assert!(d.items[0].is_ok());
+        let rejection = d.items[1].as_ref().unwrap_err();
+        assert_eq!(
+            rejection.outcome.issue[0].expression[0].as_str(),
+            Some("Bundle.entry[1].resource.subject.reference")
+        );
     }
 
     #[test]

@@ -52,8 +52,8 @@ impl IdAssigner for Node {
     /// A UUID-shaped id keyed on the content, so the same content gets the same id (and is then
     /// a duplicate), while the id reveals nothing about the content without the deployment secret.
     fn assign_id(&self, canonical: &[u8]) -> String {
-        let hash: String = fhir_json::content_hash(canonical).iter().map(|b| format!("{b:02x}")).collect();
-        let hex = self.pseudonyms.pseudonym("assigned-id", &hash).map(|p| p.to_string()).unwrap_or(hash);
+        let hash = data_encoding::HEXLOWER.encode(&fhir_json::content_hash(canonical));
+        let hex = self.pseudonyms.pseudonym(crate::store::kinds::ASSIGNED_ID, &hash).to_string();
         format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
     }
 }

@@ -29,7 +29,7 @@ pub struct Normalised {
     /// Where in its submission it was.
     pub location: Option<String>,
     /// The ledger source it came from (`file:<pseudonym>`, `http`, ...); set by the caller.
-    pub source: String,
+    pub source: std::sync::Arc<str>,
 }
 
 /// Normalises one candidate.
@@ -49,7 +49,7 @@ pub fn normalise(candidate: Candidate) -> Normalised {
         content_hash,
         patient_id,
         location: candidate.location,
-        source: String::new(),
+        source: std::sync::Arc::from(""),
     }
 }
 

@@ -26,6 +26,11 @@ impl BlobStore {
         Ok(self.tree.get(cid.to_bytes())?.map(|v| v.to_vec()))
     }
 
+    /// Whether a blob is stored under `cid`.
+    pub fn contains(&self, cid: &Cid) -> sled::Result<bool> {
+        self.tree.contains_key(cid.to_bytes())
+    }
+
     /// Every stored blob, as (key bytes, content), for verification.
     pub fn iter(&self) -> impl Iterator<Item = sled::Result<(Vec<u8>, Vec<u8>)>> {
         self.tree.iter().map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())))

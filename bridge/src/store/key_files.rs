@@ -5,6 +5,7 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
+use data_encoding::{HEXLOWER, HEXLOWER_PERMISSIVE};
 use record_crypto::{NodeKeyPair, Pseudonymizer, Zeroizing};
 
 /// Why a key file could not be used. Messages name the file, never its content.
@@ -77,27 +78,11 @@ fn no_randomness(path: &Path) -> KeyFileError {
     }
 }
 
-fn from_hex(text: &str) -> Option<Zeroizing<Vec<u8>>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    let mut out = Zeroizing::new(Vec::with_capacity(text.len() / 2));
-    for pair in text.as_bytes().chunks(2) {
-        let high = char::from(pair[0]).to_digit(16)?;
-        let low = char::from(pair[1]).to_digit(16)?;
-        out.push(u8::try_from(high * 16 + low).ok()?);
-    }
-    Some(out)
-}
-
 /// The node key in `path`, created on first use.
 pub fn load_or_create_node_key(path: &Path) -> Result<NodeKeyPair, KeyFileError> {
     let invalid = || KeyFileError::Invalid { path: path.display().to_string() };
     let hex = load_or_create_hex(path, || Ok(NodeKeyPair::generate().map_err(|_| no_randomness(path))?.secret_hex()))?;
-    let bytes = from_hex(&hex).ok_or_else(invalid)?;
-    let secret: [u8; 32] = bytes.as_slice().try_into().map_err(|_| invalid())?;
-    let secret = Zeroizing::new(secret);
-    NodeKeyPair::from_secret_bytes(&secret).map_err(|_| invalid())
+    NodeKeyPair::from_secret_hex(&hex).map_err(|_| invalid())
 }
 
 /// The pseudonymizer under the deployment secret in `path`, created on first use.
@@ -105,9 +90,9 @@ pub fn load_or_create_pseudonymizer(path: &Path) -> Result<Pseudonymizer, KeyFil
     let invalid = || KeyFileError::Invalid { path: path.display().to_string() };
     let hex = load_or_create_hex(path, || {
         let secret = Pseudonymizer::generate_secret().map_err(|_| no_randomness(path))?;
-        Ok(Zeroizing::new(secret.iter().map(|b| format!("{b:02x}")).collect()))
+        Ok(Zeroizing::new(HEXLOWER.encode(&*secret)))
     })?;
-    let bytes = from_hex(&hex).ok_or_else(invalid)?;
+    let bytes = Zeroizing::new(HEXLOWER_PERMISSIVE.decode(hex.as_bytes()).map_err(|_| invalid())?);
     Pseudonymizer::new(&bytes).map_err(|_| invalid())
 }
 
@@ -138,8 +123,8 @@ mod tests {
     fn deployment_secret_is_created_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("deployment.secret");
-        let a = load_or_create_pseudonymizer(&path).unwrap().pseudonym("patient", "1").unwrap();
-        let b = load_or_create_pseudonymizer(&path).unwrap().pseudonym("patient", "1").unwrap();
+        let a = load_or_create_pseudonymizer(&path).unwrap().pseudonym(crate::store::kinds::PATIENT, "1");
+        let b = load_or_create_pseudonymizer(&path).unwrap().pseudonym(crate::store::kinds::PATIENT, "1");
         assert_eq!(a, b);
         std::fs::write(&path, "zz").unwrap();
         assert!(load_or_create_pseudonymizer(&path).is_err());

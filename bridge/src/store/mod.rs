@@ -45,6 +45,24 @@ pub enum OpenError {
     Recover(String),
 }
 
+/// Pseudonym kinds and dedup scopes; each keeps its pseudonyms apart from every other kind's.
+pub mod kinds {
+    use record_crypto::PseudonymKind;
+
+    /// `Type/id` of a resource.
+    pub const RESOURCE: PseudonymKind = PseudonymKind::new("resource");
+    /// The logical id of a Patient.
+    pub const PATIENT: PseudonymKind = PseudonymKind::new("patient");
+    /// Key scopes that are not a patient.
+    pub const KEY_SCOPE: PseudonymKind = PseudonymKind::new("key-scope");
+    /// The origin of a submission (a file path).
+    pub const SOURCE: PseudonymKind = PseudonymKind::new("source");
+    /// Ids the bridge assigns, keyed on content.
+    pub const ASSIGNED_ID: PseudonymKind = PseudonymKind::new("assigned-id");
+    /// The dedup scope of a resource's content.
+    pub const RESOURCE_CONTENT: PseudonymKind = PseudonymKind::new("resource-content");
+}
+
 /// One bridge node's storage and keys.
 pub struct Node {
     /// The sled database.
@@ -103,24 +121,25 @@ impl Node {
 
     /// The pseudonym of a resource (`Type/id`).
     pub fn resource_pseudonym(&self, resource_type: &str, id: &str) -> Pseudonym {
-        // Kinds are fixed non-empty ASCII labels, so this cannot fail.
-        self.pseudonyms
-            .pseudonym("resource", &format!("{resource_type}/{id}"))
-            .unwrap_or_else(|_| Pseudonym::from_bytes([0; 32]))
+        self.pseudonyms.pseudonym(kinds::RESOURCE, &format!("{resource_type}/{id}"))
     }
 
     /// The pseudonym of a patient (by the Patient's logical id).
     pub fn patient_pseudonym(&self, patient_id: &str) -> Pseudonym {
-        self.pseudonyms.pseudonym("patient", patient_id).unwrap_or_else(|_| Pseudonym::from_bytes([0; 32]))
+        self.pseudonyms.pseudonym(kinds::PATIENT, patient_id)
+    }
+
+    /// The dedup key of content with `content_hash` (of its canonical JSON) for the resource with
+    /// pseudonym `resource`, the same for all its versions. Private to this node: never on the ledger.
+    pub fn dedup_key(&self, resource: &[u8; 32], content_hash: &[u8; 32]) -> [u8; 32] {
+        let mut content = resource.to_vec();
+        content.extend_from_slice(content_hash);
+        *self.pseudonyms.dedup_key(kinds::RESOURCE_CONTENT, &content).as_bytes()
     }
 
     /// The key scope of records that belong to no patient.
     pub fn institution_scope(&self) -> [u8; 32] {
-        *self
-            .pseudonyms
-            .pseudonym("key-scope", "institution")
-            .unwrap_or_else(|_| Pseudonym::from_bytes([0; 32]))
-            .as_bytes()
+        *self.pseudonyms.pseudonym(kinds::KEY_SCOPE, "institution").as_bytes()
     }
 
     /// Re-derives the index for ledger records it does not cover yet.
