@@ -63,37 +63,70 @@ pub fn run(config: &BridgeConfig, args: &IngestArgs) -> anyhow::Result<ExitCode>
         "{spinner} ingesting [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
     );
     let mut totals = Totals::default();
-    let mut batch: Vec<PendingUnit> = Vec::new();
-    let mut batch_bytes = 0usize;
     let started = std::time::Instant::now();
-    let mut reject_count = 0usize;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    for file in &files {
-        let content: Arc<[u8]> =
-            std::fs::read(&file.path).with_context(|| format!("cannot read {}", file.path.display()))?.into();
-        // The path may name a patient (Synthea names files after them): only its pseudonym goes
-        // on the ledger.
-        let source: Arc<str> =
-            format!("file:{}", node.pseudonyms.pseudonym(kinds::SOURCE, &file.path.display().to_string())).into();
-        for unit in units(file, &content) {
-            batch_bytes += unit.bytes.len();
-            batch.push(PendingUnit {
-                origin: unit.origin,
-                source: source.clone(),
-                content: content.clone(),
-                range: unit.range,
-            });
-            if batch.len() >= config.ingest.block_records || batch_bytes >= BATCH_BYTES {
-                commit(&node, &mut batch, &mut totals, args, &mut reject_count, &mut out, &progress)?;
-                progress.inc(batch_bytes as u64);
-                batch_bytes = 0;
+    // Two stages overlap: this thread reads, decodes, validates and normalises batch N+1 (in
+    // parallel over the cores) while the committer thread seals and appends batch N. The channel
+    // holds one batch, which bounds memory and applies backpressure.
+    let (accepted, duplicates) = std::thread::scope(|scope| -> anyhow::Result<(u64, u64)> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Normalised>>(1);
+        let node = &node;
+        let committer = scope.spawn(move || -> anyhow::Result<(u64, u64)> {
+            let (mut accepted, mut duplicates) = (0u64, 0u64);
+            for resources in receiver {
+                for receipt in node.commit_batch(&resources).context("committing a block")? {
+                    if receipt.duplicate {
+                        duplicates += 1;
+                    } else {
+                        accepted += 1;
+                    }
+                }
+            }
+            Ok((accepted, duplicates))
+        });
+        let mut batch: Vec<PendingUnit> = Vec::new();
+        let mut batch_bytes = 0usize;
+        let mut reject_count = 0usize;
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        let mut send = |batch: &mut Vec<PendingUnit>, totals: &mut Totals, reject_count: &mut usize| {
+            let resources = prepare_batch(node, batch, totals, args, reject_count, &mut out, &progress)?;
+            // A send fails only when the committer stopped on an error, which `join` reports.
+            Ok::<bool, anyhow::Error>(resources.is_empty() || sender.send(resources).is_ok())
+        };
+        'files: for file in &files {
+            let content: Arc<[u8]> =
+                std::fs::read(&file.path).with_context(|| format!("cannot read {}", file.path.display()))?.into();
+            // The path may name a patient (Synthea names files after them): only its pseudonym goes
+            // on the ledger.
+            let source: Arc<str> =
+                format!("file:{}", node.pseudonyms.pseudonym(kinds::SOURCE, &file.path.display().to_string())).into();
+            for unit in units(file, &content) {
+                batch_bytes += unit.bytes.len();
+                batch.push(PendingUnit {
+                    origin: unit.origin,
+                    source: source.clone(),
+                    content: content.clone(),
+                    range: unit.range,
+                });
+                if batch.len() >= config.ingest.block_records || batch_bytes >= BATCH_BYTES {
+                    if !send(&mut batch, &mut totals, &mut reject_count)? {
+                        break 'files;
+                    }
+                    progress.inc(batch_bytes as u64);
+                    batch_bytes = 0;
+                }
             }
         }
-    }
-    commit(&node, &mut batch, &mut totals, args, &mut reject_count, &mut out, &progress)?;
+        send(&mut batch, &mut totals, &mut reject_count)?;
+        drop(send);
+        // Closing the channel lets the committer finish the last batch and return.
+        drop(sender);
+        out.flush()?;
+        committer.join().map_err(|_| anyhow::anyhow!("the committer thread panicked"))?
+    })?;
+    totals.accepted = accepted;
+    totals.duplicates = duplicates;
     progress.finish_and_clear();
-    out.flush()?;
     let seconds = started.elapsed().as_secs_f64();
     let resources = totals.accepted + totals.duplicates + totals.rejected;
     eprintln!(
@@ -107,7 +140,8 @@ pub fn run(config: &BridgeConfig, args: &IngestArgs) -> anyhow::Result<ExitCode>
     Ok(if totals.rejected == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn commit(
+/// Decodes, validates and normalises a batch (in parallel); reports its rejects; empties it.
+fn prepare_batch(
     node: &Node,
     batch: &mut Vec<PendingUnit>,
     totals: &mut Totals,
@@ -115,10 +149,7 @@ fn commit(
     reject_count: &mut usize,
     out: &mut impl Write,
     progress: &indicatif::ProgressBar,
-) -> anyhow::Result<()> {
-    if batch.is_empty() {
-        return Ok(());
-    }
+) -> anyhow::Result<Vec<Normalised>> {
     let inputs: Vec<&[u8]> = batch.iter().map(PendingUnit::bytes).collect();
     let prepared = pipeline::prepare(&inputs, node);
     let mut resources: Vec<Normalised> = Vec::new();
@@ -134,18 +165,8 @@ fn commit(
             resources.push(resource);
         }
     }
-    if !resources.is_empty() {
-        let receipts = node.commit_batch(&resources).context("committing a block")?;
-        for receipt in receipts {
-            if receipt.duplicate {
-                totals.duplicates += 1;
-            } else {
-                totals.accepted += 1;
-            }
-        }
-    }
     batch.clear();
-    Ok(())
+    Ok(resources)
 }
 
 fn write_reject(
