@@ -1,8 +1,10 @@
 //! Append and proof benchmarks for `SledLedger` on a real sled database in a temporary directory.
 //!
-//! `append_block/1000x1KiB`: one block of 1,000 records of 1 KiB each, including signing, the
-//! transaction and the flush (throughput is per record). `proofs`: an inclusion proof and a
-//! consistency proof at the head of a ledger of 100,000 records.
+//! `append_block/1000x1KiB`: one block of 1,000 records of 1 KiB each, including hashing, signing,
+//! the transaction and the flush (throughput is per record). `proofs`: an inclusion proof, a
+//! consistency proof and a root at the head of a ledger of 100,000 records (whose size is not a
+//! multiple of the 64-leaf chunks, so the lower nodes are computed from two chunks), a record and
+//! a leaf hash read, and a full verification.
 
 #![allow(missing_docs, reason = "criterion_group! generates an undocumented public function")]
 
@@ -73,6 +75,18 @@ fn proofs(criterion: &mut Criterion) {
         })
     });
     group.bench_function("root_at_100k", |bencher| bencher.iter(|| black_box(ledger.root_at(size - 1).expect("root"))));
+    group.bench_function("record_100k", |bencher| {
+        bencher.iter(|| {
+            seq = (seq + 7_919) % size;
+            black_box(ledger.record(seq).expect("read"))
+        })
+    });
+    group.bench_function("leaf_hash_100k", |bencher| {
+        bencher.iter(|| {
+            seq = (seq + 7_919) % size;
+            black_box(ledger.leaf_hash(seq).expect("read"))
+        })
+    });
     group.sample_size(10);
     group.bench_function("verify_100k", |bencher| {
         bencher.iter(|| black_box(ledger.verify(None, &mut |_| {}).expect("verify")))

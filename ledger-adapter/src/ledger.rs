@@ -55,6 +55,16 @@ pub enum LedgerError {
         /// What was found (names trees and positions, never record contents).
         detail: String,
     },
+    /// The ledger trees carry a storage format tag that this version does not read (an older or
+    /// newer layout). Nothing was read or written; there is no migration: recreate the ledger
+    /// with the version that wrote it, or from its source data.
+    #[error("the ledger is stored in format {found:?}; this version reads only {expected:?}")]
+    UnsupportedFormat {
+        /// The format tag found (lossily decoded as UTF-8).
+        found: String,
+        /// The format tag this version reads.
+        expected: &'static str,
+    },
     /// The ledger was created with another node key than the one the signer holds.
     #[error("ledger is signed by key {stored}, but the signer holds key {signer}")]
     SignerMismatch {

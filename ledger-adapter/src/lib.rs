@@ -6,16 +6,17 @@
 //! - [`LedgerReader`] and [`LedgerWriter`] are the API boundary the bridge programs against. A
 //!   writer appends a *block* of records at a time; each append is atomic and durable before it
 //!   returns a [`BlockReceipt`].
-//! - [`SledLedger`] implements both on a caller-owned `sled::Db`: records, leaf hashes and the
-//!   hashes of complete subtrees are stored, so roots, [`InclusionProof`]s and
-//!   [`ConsistencyProof`]s for any tree size take O(log n) reads.
+//! - [`SledLedger`] implements both on a caller-owned `sled::Db`: records one per key, leaf hashes
+//!   packed 64 to a key, and the hashes of complete subtrees of 64 leaves and more, so an append
+//!   writes little more than one key per record, and roots, [`InclusionProof`]s and
+//!   [`ConsistencyProof`]s for any tree size take O(log n) reads (plus at most two leaf chunks).
 //! - Every block has a [`BlockHeader`] (height, previous header hash, record range, block root,
 //!   tree size and root, time, key id) with a fixed, versioned binary encoding, signed by a
 //!   [`BlockSigner`] ([`Secp256k1Signer`]: secp256k1 ECDSA over a domain-separated SHA-256 header
 //!   hash) into a [`SignedBlockHeader`].
 //! - [`verify_inclusion`] and [`verify_consistency`] check proofs with nothing but hashes;
-//!   [`LedgerReader::verify`] (and [`verify_sled`]) walk the whole ledger and name the first bad
-//!   block or record in a [`VerifyError`].
+//!   [`LedgerReader::verify`] (and [`verify_sled`]) walk the whole ledger, every entry of every
+//!   tree, and name the first bad block, record, leaf hash or node in a [`VerifyError`].
 //! - [`hash_leaf`], [`hash_children`] and [`empty_root`] are the RFC 6962 hashes; [`Hash`](struct@Hash)
 //!   compares in constant time.
 //!

@@ -118,7 +118,6 @@ pub fn run(config: &BridgeConfig, args: &IngestArgs) -> anyhow::Result<ExitCode>
             }
         }
         send(&mut batch, &mut totals, &mut reject_count)?;
-        drop(send);
         // Closing the channel lets the committer finish the last batch and return.
         drop(sender);
         out.flush()?;

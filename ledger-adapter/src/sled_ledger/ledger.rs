@@ -5,19 +5,21 @@ use std::sync::{Mutex, PoisonError, RwLock};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use sled::IVec;
 
-use super::store::{node_key, u64_key, Store, DEFAULT_TREE_PREFIX, FORMAT_V1, META_FORMAT, META_PUBLIC_KEY};
+use super::store::{
+    node_key, u64_key, Store, CHUNK_LEVEL, DEFAULT_TREE_PREFIX, FORMAT_V2, META_FORMAT, META_PUBLIC_KEY,
+};
 use crate::block::{BlockHeader, HeaderVersion, SignedBlockHeader};
 use crate::hasher::{hash_leaf, Hash};
 use crate::ledger::{BlockReceipt, LedgerError, LedgerReader, LedgerWriter};
 use crate::proof::{ConsistencyProof, InclusionProof};
 use crate::signer::{BlockSigner, NodePublicKey, SignerError};
-use crate::tree::{self, Frontier, NewNode, NodeSource};
-use crate::verify::{verify_source, VerifyError, VerifyProgress, VerifyReport, VerifySource};
+use crate::tree::{self, ChunkedAppend, ChunkedFrontier, Frontier, NodeSource};
+use crate::verify::{verify_source, VerifyError, VerifyProgress, VerifyReport};
 
 /// What the writer needs to seal the next block.
 struct WriterState {
-    /// The right edge of the log after the last durable block.
-    frontier: Frontier,
+    /// The right edge of the log after the last durable block, with its last leaf chunk.
+    frontier: ChunkedFrontier,
     /// Height of the next block.
     next_height: u64,
     /// Header hash of the last block (zero before the genesis block).
@@ -48,11 +50,13 @@ impl SledLedger {
 
     /// Opens the ledger in the trees `{prefix}records`, `{prefix}blocks`, … of `db`.
     ///
-    /// A new ledger records the signer's public key; an existing one must have been created with
-    /// the same key ([`LedgerError::SignerMismatch`] otherwise). Opening checks, in O(log n) reads,
-    /// that the last block decodes, is signed by that key, matches the stored tree, and that no
-    /// record lies past it ([`LedgerError::Corrupt`] otherwise: run [`verify_sled`] to find out
-    /// more). It does not walk the whole log; [`LedgerReader::verify`] does.
+    /// A new ledger records the storage format and the signer's public key; an existing one must
+    /// have this version's format ([`LedgerError::UnsupportedFormat`] otherwise) and have been
+    /// created with the same key ([`LedgerError::SignerMismatch`] otherwise). Opening checks, in
+    /// O(log n) reads, that the last block decodes, is signed by that key, matches the stored tree,
+    /// and that no record or leaf hash lies past it ([`LedgerError::Corrupt`] otherwise: run
+    /// [`verify_sled`] to find out more). It does not walk the whole log; [`LedgerReader::verify`]
+    /// does.
     pub fn open_with_prefix(
         db: &sled::Db,
         prefix: &str,
@@ -61,8 +65,11 @@ impl SledLedger {
         let store = Store::open(db, prefix).map_err(LedgerError::storage)?;
         let public_key = signer.public_key();
         match store.meta.get(META_FORMAT).map_err(LedgerError::storage)? {
-            Some(format) if format.as_ref() != FORMAT_V1 => {
-                return Err(LedgerError::corrupt("the ledger trees have an unknown format tag"))
+            Some(format) if format.as_ref() != FORMAT_V2.as_bytes() => {
+                return Err(LedgerError::UnsupportedFormat {
+                    found: String::from_utf8_lossy(&format).into_owned(),
+                    expected: FORMAT_V2,
+                })
             }
             Some(_) => {}
             None => {
@@ -70,7 +77,7 @@ impl SledLedger {
                     return Err(LedgerError::corrupt("the ledger has data but no format tag"));
                 }
                 store.meta.insert(META_PUBLIC_KEY, &public_key.to_compressed()[..]).map_err(LedgerError::storage)?;
-                store.meta.insert(META_FORMAT, FORMAT_V1).map_err(LedgerError::storage)?;
+                store.meta.insert(META_FORMAT, FORMAT_V2).map_err(LedgerError::storage)?;
                 store.db.flush().map_err(LedgerError::storage)?;
             }
         }
@@ -115,13 +122,16 @@ impl SledLedger {
 fn load_state(store: &Store, key: &NodePublicKey) -> Result<(WriterState, Option<SignedBlockHeader>), LedgerError> {
     let head = store.last_block()?;
     let (state, tree_size) = match &head {
-        None => (WriterState { frontier: Frontier::new(), next_height: 0, prev_hash: Hash::ZERO }, 0),
+        None => {
+            let frontier = ChunkedFrontier::new(CHUNK_LEVEL);
+            (WriterState { frontier, next_height: 0, prev_hash: Hash::ZERO }, 0)
+        }
         Some(signed) => {
             let header = &signed.header;
             signed
                 .verify_signature(key)
                 .map_err(|error| LedgerError::corrupt(format!("the last block ({}) fails: {error}", header.height)))?;
-            let frontier = Frontier::load(store, header.tree_size)?;
+            let frontier = ChunkedFrontier::load(store, CHUNK_LEVEL, header.tree_size)?;
             if frontier.root() != header.tree_root {
                 return Err(LedgerError::corrupt(format!(
                     "the stored tree does not match the root of the last block ({})",
@@ -133,38 +143,54 @@ fn load_state(store: &Store, key: &NodePublicKey) -> Result<(WriterState, Option
             (WriterState { frontier, next_height, prev_hash: signed.hash() }, header.tree_size)
         }
     };
-    if let Some(seq) = store.first_record_from(tree_size).map_err(LedgerError::storage)? {
+    if let Some(seq) = store.first_record_from(tree_size)? {
         return Err(LedgerError::corrupt(format!("record {seq} is stored past the last block")));
     }
+    let chunks_in_log = tree_size.div_ceil(1 << CHUNK_LEVEL);
+    if let Some(chunk) = store.first_leaf_chunk_from(chunks_in_log)? {
+        return Err(LedgerError::corrupt(format!("leaf hash chunk {chunk} is stored past the last block")));
+    }
     Ok((state, head))
+}
+
+/// A leaf chunk to write: its new value, and the value it must replace (`None`: no value).
+struct PreparedChunk {
+    chunk: u64,
+    key: IVec,
+    previous: Option<IVec>,
+    value: IVec,
 }
 
 /// Everything one append writes, prepared outside the transaction (which sled may run more than
 /// once).
 struct PreparedBlock {
     records: Vec<(IVec, IVec)>,
-    leaves: Vec<(IVec, IVec)>,
+    chunks: Vec<PreparedChunk>,
     nodes: Vec<(IVec, IVec)>,
     block: (IVec, IVec),
     block_start: (IVec, IVec),
 }
 
 impl PreparedBlock {
-    fn new(records: &[Vec<u8>], leaf_hashes: &[Hash], nodes: &[NewNode], signed: &SignedBlockHeader) -> PreparedBlock {
+    fn new(records: &[Vec<u8>], append: &ChunkedAppend, signed: &SignedBlockHeader) -> PreparedBlock {
         let first_seq = signed.header.first_seq;
-        let seq_key = |offset: usize| IVec::from(&u64_key(first_seq + offset as u64)[..]);
         PreparedBlock {
-            records: records
-                .iter()
-                .enumerate()
-                .map(|(offset, record)| (seq_key(offset), IVec::from(&record[..])))
+            records: (first_seq..)
+                .zip(records)
+                .map(|(seq, record)| (IVec::from(&u64_key(seq)[..]), IVec::from(&record[..])))
                 .collect(),
-            leaves: leaf_hashes
+            chunks: append
+                .chunks
                 .iter()
-                .enumerate()
-                .map(|(offset, leaf)| (seq_key(offset), IVec::from(&leaf.as_bytes()[..])))
+                .map(|write| PreparedChunk {
+                    chunk: write.chunk,
+                    key: IVec::from(&u64_key(write.chunk)[..]),
+                    previous: write.previous.as_deref().map(IVec::from),
+                    value: IVec::from(&write.value[..]),
+                })
                 .collect(),
-            nodes: nodes
+            nodes: append
+                .nodes
                 .iter()
                 .map(|node| (IVec::from(&node_key(node.level, node.index)[..]), IVec::from(&node.hash.as_bytes()[..])))
                 .collect(),
@@ -174,16 +200,17 @@ impl PreparedBlock {
     }
 
     /// Writes the block in one transaction. Refuses (without writing anything) to overwrite a key,
-    /// so storage stays append-only even if the writer state were wrong.
+    /// or to extend a leaf chunk that does not hold what the writer expects, so storage stays
+    /// append-only even if the writer state were wrong.
     fn commit(&self, store: &Store) -> Result<(), LedgerError> {
-        type Abort = ConflictableTransactionError<&'static str>;
+        type Abort = ConflictableTransactionError<String>;
         let result = (&store.records, &store.leaves, &store.nodes, &store.blocks, &store.block_starts).transaction(
             |(records, leaves, nodes, blocks, block_starts)| {
                 let insert_new =
                     |tree: &sled::transaction::TransactionalTree, (key, value): &(IVec, IVec), what| match tree
                         .insert(key.clone(), value.clone())?
                     {
-                        Some(_) => Err(Abort::Abort(what)),
+                        Some(_) => Err(Abort::Abort(format!("an append would overwrite an existing {what}"))),
                         None => Ok(()),
                     };
                 insert_new(blocks, &self.block, "block")?;
@@ -191,8 +218,13 @@ impl PreparedBlock {
                 for entry in &self.records {
                     insert_new(records, entry, "record")?;
                 }
-                for entry in &self.leaves {
-                    insert_new(leaves, entry, "leaf hash")?;
+                for chunk in &self.chunks {
+                    if leaves.insert(chunk.key.clone(), chunk.value.clone())? != chunk.previous {
+                        return Err(Abort::Abort(format!(
+                            "an append found leaf hash chunk {} not as the last append left it",
+                            chunk.chunk
+                        )));
+                    }
                 }
                 for entry in &self.nodes {
                     insert_new(nodes, entry, "node")?;
@@ -203,9 +235,7 @@ impl PreparedBlock {
         match result {
             Ok(()) => Ok(()),
             Err(TransactionError::Storage(error)) => Err(LedgerError::storage(error)),
-            Err(TransactionError::Abort(what)) => {
-                Err(LedgerError::corrupt(format!("an append would overwrite an existing {what}")))
-            }
+            Err(TransactionError::Abort(detail)) => Err(LedgerError::corrupt(detail)),
         }
     }
 }
@@ -227,11 +257,10 @@ impl LedgerWriter for SledLedger {
 
         let leaf_hashes: Vec<Hash> = records.iter().map(|record| hash_leaf(record)).collect();
         let mut frontier = state.frontier.clone();
+        let append = frontier.append(&leaf_hashes);
         let mut block_frontier = Frontier::new();
-        let mut new_nodes = Vec::with_capacity(records.len());
         let mut ignored = Vec::new();
         for leaf in &leaf_hashes {
-            frontier.push(*leaf, &mut new_nodes);
             block_frontier.push(*leaf, &mut ignored);
             ignored.clear();
         }
@@ -264,7 +293,7 @@ impl LedgerWriter for SledLedger {
         };
 
         // From here on storage may get ahead of `state`; `writer` stays `None` until it is durable.
-        PreparedBlock::new(records, &leaf_hashes, &new_nodes, &signed).commit(&self.store)?;
+        PreparedBlock::new(records, &append, &signed).commit(&self.store)?;
         self.store.db.flush().map_err(LedgerError::storage)?;
 
         *writer = Some(WriterState { frontier, next_height: state.next_height + 1, prev_hash: signed.hash() });
@@ -304,7 +333,7 @@ impl LedgerReader for SledLedger {
         if seq >= self.committed_tree_size() {
             return Ok(None);
         }
-        NodeSource::node(&self.store, 0, seq).map(Some)
+        self.store.reader().node(0, seq).map(Some)
     }
 
     fn block(&self, height: u64) -> Result<Option<SignedBlockHeader>, LedgerError> {
@@ -335,7 +364,7 @@ impl LedgerReader for SledLedger {
         if seq >= tree_size {
             return Err(LedgerError::SeqOutOfRange { seq, tree_size });
         }
-        let hashes = tree::inclusion_path(&self.store, seq, tree_size)?;
+        let hashes = tree::inclusion_path(&mut self.store.reader(), seq, tree_size)?;
         Ok(InclusionProof { leaf_index: seq, tree_size, hashes })
     }
 
@@ -344,13 +373,13 @@ impl LedgerReader for SledLedger {
             return Err(LedgerError::SizesOutOfOrder { first, second });
         }
         self.check_tree_size(second)?;
-        let hashes = tree::consistency_path(&self.store, first, second)?;
+        let hashes = tree::consistency_path(&mut self.store.reader(), first, second)?;
         Ok(ConsistencyProof { first, second, hashes })
     }
 
     fn root_at(&self, tree_size: u64) -> Result<Hash, LedgerError> {
         self.check_tree_size(tree_size)?;
-        tree::root_at(&self.store, tree_size)
+        tree::root_at(&mut self.store.reader(), tree_size)
     }
 
     /// Verifies against `expected_key`, or against the signer's key when `None`.

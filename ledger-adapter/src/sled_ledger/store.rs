@@ -5,16 +5,16 @@
 use sled::{IVec, Tree};
 
 use crate::block::SignedBlockHeader;
-use crate::hasher::Hash;
 use crate::ledger::LedgerError;
-use crate::tree::NodeSource;
+use crate::tree::{ChunkedReader, ChunkedStorage};
 use crate::verify::{RawEntries, VerifySource};
 
 /// Tree-name suffix of the records tree: seq (u64 BE) → record bytes.
 pub const TREE_RECORDS: &str = "records";
-/// Tree-name suffix of the leaf hashes tree: seq (u64 BE) → 32-byte leaf hash.
+/// Tree-name suffix of the leaf hashes tree: chunk (u64 BE, `seq >> 6`) → the 32-byte leaf hashes
+/// of the chunk's 64 records (fewer in the last chunk: those in the log), concatenated in order.
 pub const TREE_LEAVES: &str = "leaves";
-/// Tree-name suffix of the subtree hashes tree: level (u8, 1 and up) ‖ index (u64 BE) → 32-byte hash.
+/// Tree-name suffix of the subtree hashes tree: level (u8, 6 and up) ‖ index (u64 BE) → 32-byte hash.
 pub const TREE_NODES: &str = "nodes";
 /// Tree-name suffix of the blocks tree: height (u64 BE) → encoded signed header.
 pub const TREE_BLOCKS: &str = "blocks";
@@ -27,10 +27,12 @@ pub const DEFAULT_TREE_PREFIX: &str = "ledger/";
 
 /// Metadata key of the storage format tag.
 pub(crate) const META_FORMAT: &[u8] = b"format";
-/// Metadata value of the storage format tag.
-pub(crate) const FORMAT_V1: &[u8] = b"fhir-ledger-bridge/ledger-sled/v1";
+/// Metadata value of the storage format tag: the layout described in [`super`].
+pub(crate) const FORMAT_V2: &str = "fhir-ledger-bridge/ledger-sled/v2";
 /// Metadata key of the node's 33-byte compressed public key.
 pub(crate) const META_PUBLIC_KEY: &[u8] = b"node_public_key";
+/// Leaf hashes are stored in chunks of `2^CHUNK_LEVEL` = 64, and nodes from this level up.
+pub(crate) const CHUNK_LEVEL: u8 = 6;
 
 /// A big-endian u64 key.
 pub(crate) fn u64_key(value: u64) -> [u8; 8] {
@@ -109,23 +111,41 @@ impl Store {
         decode_u64(&height).map(Some).ok_or_else(|| LedgerError::corrupt("a block index entry is malformed"))
     }
 
-    fn first_u64_key_from(tree: &Tree, start: u64) -> sled::Result<Option<u64>> {
-        // A malformed key still counts as something stored there.
-        Ok(tree.range(u64_key(start)..).keys().next().transpose()?.map(|key| decode_u64(&key).unwrap_or(u64::MAX)))
+    /// A reader for roots, proofs and leaf hashes (one per query: it caches leaf chunks).
+    pub(crate) fn reader(&self) -> ChunkedReader<'_, Store> {
+        ChunkedReader::new(self, CHUNK_LEVEL)
+    }
+
+    /// The first record stored at or after `seq` (a malformed key counts as `u64::MAX`).
+    pub(crate) fn first_record_from(&self, seq: u64) -> Result<Option<u64>, LedgerError> {
+        first_u64_key_from(&self.records, seq).map_err(LedgerError::storage)
+    }
+
+    /// The first leaf chunk stored at or after `chunk` (a malformed key counts as `u64::MAX`).
+    pub(crate) fn first_leaf_chunk_from(&self, chunk: u64) -> Result<Option<u64>, LedgerError> {
+        first_u64_key_from(&self.leaves, chunk).map_err(LedgerError::storage)
     }
 }
 
-impl NodeSource for Store {
+fn first_u64_key_from(tree: &Tree, start: u64) -> sled::Result<Option<u64>> {
+    // A malformed key still counts as something stored there.
+    Ok(tree.range(u64_key(start)..).keys().next().transpose()?.map(|key| decode_u64(&key).unwrap_or(u64::MAX)))
+}
+
+impl ChunkedStorage for Store {
+    type Bytes = IVec;
     type Error = LedgerError;
 
-    fn node(&self, level: u8, index: u64) -> Result<Hash, LedgerError> {
-        let stored = if level == 0 { self.leaves.get(u64_key(index)) } else { self.nodes.get(node_key(level, index)) };
-        let bytes = stored.map_err(LedgerError::storage)?.ok_or_else(|| {
-            LedgerError::corrupt(format!(
-                "node ({level}, {index}) is missing from the {TREE_NODES} or {TREE_LEAVES} tree"
-            ))
-        })?;
-        Hash::from_slice(&bytes).ok_or_else(|| LedgerError::corrupt(format!("node ({level}, {index}) is not 32 bytes")))
+    fn leaf_chunk(&self, chunk: u64) -> Result<Option<IVec>, LedgerError> {
+        self.leaves.get(u64_key(chunk)).map_err(LedgerError::storage)
+    }
+
+    fn stored_node(&self, level: u8, index: u64) -> Result<Option<IVec>, LedgerError> {
+        self.nodes.get(node_key(level, index)).map_err(LedgerError::storage)
+    }
+
+    fn corrupt(&self, detail: String) -> LedgerError {
+        LedgerError::corrupt(detail)
     }
 }
 
@@ -136,6 +156,13 @@ fn raw_entries(iter: sled::Iter) -> RawEntries<'static, IVec, sled::Error> {
 impl VerifySource for Store {
     type Bytes = IVec;
     type Error = sled::Error;
+
+    const FORMAT: &'static [u8] = FORMAT_V2.as_bytes();
+    const CHUNK_LEVEL: u8 = CHUNK_LEVEL;
+
+    fn format(&self) -> sled::Result<Option<IVec>> {
+        self.meta.get(META_FORMAT)
+    }
 
     fn stored_public_key(&self) -> sled::Result<Option<IVec>> {
         self.meta.get(META_PUBLIC_KEY)
@@ -149,36 +176,23 @@ impl VerifySource for Store {
         Ok(self.blocks.last()?.map(|(_, value)| value))
     }
 
-    fn records(&self, start: u64, end: u64) -> RawEntries<'_, IVec, sled::Error> {
-        raw_entries(self.records.range(u64_key(start)..u64_key(end)))
+    fn block_starts(&self) -> RawEntries<'_, IVec, sled::Error> {
+        raw_entries(self.block_starts.iter())
     }
 
-    fn leaves(&self, start: u64, end: u64) -> RawEntries<'_, IVec, sled::Error> {
-        raw_entries(self.leaves.range(u64_key(start)..u64_key(end)))
+    fn records(&self) -> RawEntries<'_, IVec, sled::Error> {
+        raw_entries(self.records.iter())
+    }
+
+    fn leaf_chunks(&self) -> RawEntries<'_, IVec, sled::Error> {
+        raw_entries(self.leaves.iter())
     }
 
     fn node(&self, level: u8, index: u64) -> sled::Result<Option<IVec>> {
         self.nodes.get(node_key(level, index))
     }
 
-    fn block_start(&self, first_seq: u64) -> sled::Result<Option<IVec>> {
-        self.block_starts.get(u64_key(first_seq))
-    }
-
-    fn first_record_from(&self, seq: u64) -> sled::Result<Option<u64>> {
-        Store::first_u64_key_from(&self.records, seq)
-    }
-
-    fn first_leaf_from(&self, seq: u64) -> sled::Result<Option<u64>> {
-        Store::first_u64_key_from(&self.leaves, seq)
-    }
-
-    fn first_node_from(&self, level: u8, index: u64) -> sled::Result<Option<u64>> {
-        let found = self.nodes.range(node_key(level, index)..=node_key(level, u64::MAX)).keys().next().transpose()?;
-        Ok(found.map(|key| key.get(1..).and_then(decode_u64).unwrap_or(u64::MAX)))
-    }
-
-    fn first_block_start_from(&self, first_seq: u64) -> sled::Result<Option<u64>> {
-        Store::first_u64_key_from(&self.block_starts, first_seq)
+    fn nodes(&self) -> RawEntries<'_, IVec, sled::Error> {
+        raw_entries(self.nodes.iter())
     }
 }

@@ -10,6 +10,13 @@ pub enum VerifyError {
     /// Storage could not be read; nothing was concluded about the data.
     #[error("ledger storage could not be read")]
     Storage(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The storage format tag is not the one this version reads (`None`: the ledger has blocks
+    /// but no format tag). Nothing else was checked: the layout may differ.
+    #[error("the ledger storage format is {}, not the one this version reads", found.as_deref().unwrap_or("missing"))]
+    UnsupportedFormat {
+        /// The tag found, if any (lossily decoded as UTF-8).
+        found: Option<String>,
+    },
     /// The ledger has blocks but stores no public key, and none was given.
     #[error("no node public key is stored or given")]
     NoPublicKey,
@@ -27,7 +34,7 @@ pub enum VerifyError {
     /// A storage key has the wrong size for its tree.
     #[error("a key in the {tree} tree is malformed")]
     MalformedKey {
-        /// The tree (`blocks`, `records`, `leaves`).
+        /// The tree (`blocks`, `block_starts`, `records`, `leaves`, `nodes`).
         tree: &'static str,
     },
     /// Block heights are not dense: this height is missing.
@@ -119,6 +126,12 @@ pub enum VerifyError {
         /// Block height.
         height: u64,
     },
+    /// A leaf hash chunk holds more hashes than a chunk has leaves.
+    #[error("leaf hash chunk {chunk} is longer than a chunk")]
+    MalformedLeafChunk {
+        /// The chunk index (its first record is `chunk << 6`).
+        chunk: u64,
+    },
     /// A record's bytes have changed: they no longer hash to the signed block root.
     #[error("record {seq} (block {height}) has been tampered with")]
     RecordTampered {
@@ -167,6 +180,15 @@ pub enum VerifyError {
         index: u64,
         /// Block height.
         height: u64,
+    },
+    /// A node is stored at a level that the layout never stores (below the chunk level, or
+    /// above the top of any tree).
+    #[error("node ({level}, {index}) is stored at a level that is never stored")]
+    UnexpectedNode {
+        /// Node level.
+        level: u8,
+        /// Node index within the level.
+        index: u64,
     },
     /// Records are stored past the last block.
     #[error("record {seq} is stored past the last block")]

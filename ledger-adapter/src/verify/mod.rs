@@ -1,10 +1,12 @@
-//! The full verification walk: every block, signature, chain link, record, leaf hash, stored
-//! subtree node and root, in order, stopping at the first thing that is wrong.
+//! The full verification walk: the format tag and key, every block, signature, chain link, index
+//! entry, record, leaf hash, stored subtree node and root, in order, stopping at the first thing
+//! that is wrong; then that nothing is stored past the last block.
 //!
 //! The walk recomputes everything from the record bytes and carries the tree's right edge (a
-//! [`Frontier`]) from block to block, so each record is hashed once and each stored node is
-//! compared once: O(n) overall, never a whole-tree recomputation per block. Backends give it raw
-//! access to their storage through [`VerifySource`], so it sees exactly what is on disk.
+//! `Frontier`) from block to block, so each record is hashed once and each stored node is compared
+//! once: O(n) overall, never a whole-tree recomputation per block.
+//! Backends give it raw access to their storage through [`VerifySource`], so it sees exactly what
+//! is on disk, and it reads every entry of every tree, so nothing stored escapes it.
 
 mod error;
 mod walk;

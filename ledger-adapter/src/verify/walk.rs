@@ -1,47 +1,63 @@
 //! The walk itself, over a backend's raw storage ([`VerifySource`]).
+//!
+//! Every storage tree is read in full, in key order, alongside the blocks, so an entry that
+//! belongs to no block (a smuggled record, an extra index entry, a node below the chunk level, a
+//! malformed key) is reported as well as a missing or changed one.
 
 use super::{VerifyError, VerifyProgress, VerifyReport};
 use crate::block::{DecodeError, SignedBlockHeader};
-use crate::hasher::{hash_leaf, Hash};
+use crate::hasher::{hash_leaf, Hash, HASH_LEN};
 use crate::signer::NodePublicKey;
 use crate::tree::Frontier;
 
 /// An iterator over raw `(key, value)` pairs of one storage tree, in key order.
 pub(crate) type RawEntries<'a, B, E> = Box<dyn Iterator<Item = Result<(B, B), E>> + 'a>;
 
-/// Raw, unchecked access to a backend's storage, for the walk.
+/// Raw, unchecked access to a backend's storage, for the walk. Integer keys are big-endian.
 pub(crate) trait VerifySource {
     /// Bytes as the backend hands them out.
     type Bytes: AsRef<[u8]>;
     /// A storage failure.
     type Error: std::error::Error + Send + Sync + 'static;
 
+    /// The storage format tag of the layout the walk reads.
+    const FORMAT: &'static [u8];
+    /// Leaf hashes are stored in chunks of `2^CHUNK_LEVEL`, and nodes from this level up.
+    const CHUNK_LEVEL: u8;
+
+    /// The stored format tag.
+    fn format(&self) -> Result<Option<Self::Bytes>, Self::Error>;
     /// The compressed public key stored when the ledger was created.
     fn stored_public_key(&self) -> Result<Option<Self::Bytes>, Self::Error>;
-    /// Every block: key = height (u64 big-endian), value = encoded signed header.
+    /// Every block: key = height, value = encoded signed header.
     fn blocks(&self) -> RawEntries<'_, Self::Bytes, Self::Error>;
     /// The encoded signed header of the last block, if any.
     fn last_block(&self) -> Result<Option<Self::Bytes>, Self::Error>;
-    /// Records with sequence numbers in `[start, end)`: key = seq (u64 big-endian).
-    fn records(&self, start: u64, end: u64) -> RawEntries<'_, Self::Bytes, Self::Error>;
-    /// Leaf hashes with sequence numbers in `[start, end)`: key = seq (u64 big-endian).
-    fn leaves(&self, start: u64, end: u64) -> RawEntries<'_, Self::Bytes, Self::Error>;
-    /// The stored hash of node `(level, index)`, level 1 and up.
+    /// Every block index entry: key = first seq of a block, value = its height.
+    fn block_starts(&self) -> RawEntries<'_, Self::Bytes, Self::Error>;
+    /// Every record: key = seq.
+    fn records(&self) -> RawEntries<'_, Self::Bytes, Self::Error>;
+    /// Every leaf hash chunk: key = chunk index, value = concatenated leaf hashes.
+    fn leaf_chunks(&self) -> RawEntries<'_, Self::Bytes, Self::Error>;
+    /// The stored hash of node `(level, index)`.
     fn node(&self, level: u8, index: u64) -> Result<Option<Self::Bytes>, Self::Error>;
-    /// The block height indexed under `first_seq` (u64 big-endian).
-    fn block_start(&self, first_seq: u64) -> Result<Option<Self::Bytes>, Self::Error>;
-    /// The smallest stored record sequence number at or after `seq`.
-    fn first_record_from(&self, seq: u64) -> Result<Option<u64>, Self::Error>;
-    /// The smallest stored leaf sequence number at or after `seq`.
-    fn first_leaf_from(&self, seq: u64) -> Result<Option<u64>, Self::Error>;
-    /// The smallest stored node index at `level` at or after `index`.
-    fn first_node_from(&self, level: u8, index: u64) -> Result<Option<u64>, Self::Error>;
-    /// The smallest block index key at or after `first_seq`.
-    fn first_block_start_from(&self, first_seq: u64) -> Result<Option<u64>, Self::Error>;
+    /// Every stored node: key = level (u8) ‖ index (u64).
+    fn nodes(&self) -> RawEntries<'_, Self::Bytes, Self::Error>;
 }
 
 fn key_u64(key: &[u8], tree: &'static str) -> Result<u64, VerifyError> {
     <[u8; 8]>::try_from(key).map(u64::from_be_bytes).map_err(|_| VerifyError::MalformedKey { tree })
+}
+
+/// The next entry of `entries`, with its key decoded as a u64 (malformed keys are an error).
+fn next_u64_entry<B: AsRef<[u8]>, E: std::error::Error + Send + Sync + 'static>(
+    entries: &mut RawEntries<'_, B, E>,
+    tree: &'static str,
+) -> Result<Option<(u64, B)>, VerifyError> {
+    match entries.next().transpose().map_err(VerifyError::storage)? {
+        Some((key, value)) => Ok(Some((key_u64(key.as_ref(), tree)?, value))),
+        None => Ok(None),
+    }
 }
 
 /// Walks the whole ledger; see [`crate::LedgerReader::verify`].
@@ -50,6 +66,15 @@ pub(crate) fn verify_source<S: VerifySource>(
     expected_key: Option<&NodePublicKey>,
     progress: &mut dyn FnMut(VerifyProgress),
 ) -> Result<VerifyReport, VerifyError> {
+    let last_block = source.last_block().map_err(VerifyError::storage)?;
+    match source.format().map_err(VerifyError::storage)? {
+        Some(tag) if tag.as_ref() == S::FORMAT => {}
+        Some(tag) => {
+            return Err(VerifyError::UnsupportedFormat { found: Some(String::from_utf8_lossy(tag.as_ref()).into()) })
+        }
+        None if last_block.is_some() => return Err(VerifyError::UnsupportedFormat { found: None }),
+        None => {}
+    }
     let stored_key = match source.stored_public_key().map_err(VerifyError::storage)? {
         Some(bytes) => {
             Some(NodePublicKey::from_compressed(bytes.as_ref()).map_err(|_| VerifyError::StoredKeyMalformed)?)
@@ -63,11 +88,14 @@ pub(crate) fn verify_source<S: VerifySource>(
         (Some(expected), _) => Some(*expected),
         (None, stored) => stored,
     };
-    let records_total = match source.last_block().map_err(VerifyError::storage)? {
+    let records_total = match last_block {
         Some(value) => SignedBlockHeader::decode(value.as_ref()).map(|signed| signed.header.tree_size).unwrap_or(0),
         None => 0,
     };
 
+    let mut records = source.records();
+    let mut leaf_chunks = LeafChunks::<S>::new(source.leaf_chunks());
+    let mut block_starts = source.block_starts();
     let mut frontier = Frontier::new();
     let mut previous_hash = Hash::ZERO;
     let mut blocks = 0u64;
@@ -109,25 +137,29 @@ pub(crate) fn verify_source<S: VerifySource>(
         if header.record_count == 0 || header.first_seq.checked_add(header.record_count) != Some(header.tree_size) {
             return Err(VerifyError::BadRecordCount { height });
         }
-        let indexed = source.block_start(header.first_seq).map_err(VerifyError::storage)?;
-        if indexed.map(|bytes| key_u64(bytes.as_ref(), "block index")).transpose()? != Some(height) {
-            return Err(VerifyError::IndexMismatch { height });
+        match next_u64_entry(&mut block_starts, "block_starts")? {
+            Some((first_seq, indexed)) if first_seq == header.first_seq && indexed.as_ref() == height.to_be_bytes() => {
+            }
+            _ => return Err(VerifyError::IndexMismatch { height }),
         }
 
-        read_block_leaves(
-            source,
-            header.first_seq,
-            header.tree_size,
-            height,
-            &mut computed_leaves,
-            &mut stored_leaves,
-        )?;
+        computed_leaves.clear();
+        for seq in header.first_seq..header.tree_size {
+            match next_u64_entry(&mut records, "records")? {
+                Some((stored_seq, record)) if stored_seq == seq => computed_leaves.push(hash_leaf(record.as_ref())),
+                _ => return Err(VerifyError::MissingRecord { seq, height }),
+            }
+        }
+        stored_leaves.clear();
+        for seq in header.first_seq..header.tree_size {
+            stored_leaves.push(leaf_chunks.leaf(seq, height)?);
+        }
         check_block_root(header.first_seq, height, &header.block_root, &computed_leaves, &stored_leaves)?;
 
         for leaf in &computed_leaves {
             closed_nodes.clear();
             frontier.push(*leaf, &mut closed_nodes);
-            for node in &closed_nodes {
+            for node in closed_nodes.iter().filter(|node| node.level >= S::CHUNK_LEVEL) {
                 let stored = source.node(node.level, node.index).map_err(VerifyError::storage)?;
                 match stored {
                     None => return Err(VerifyError::MissingNode { level: node.level, index: node.index, height }),
@@ -147,54 +179,101 @@ pub(crate) fn verify_source<S: VerifySource>(
         progress(VerifyProgress { blocks_verified: blocks, records_verified: frontier.size(), records_total });
     }
 
-    check_nothing_past(source, frontier.size())?;
+    let tree_size = frontier.size();
+    if let Some((seq, _)) = next_u64_entry(&mut records, "records")? {
+        return Err(VerifyError::RecordPastHead { seq });
+    }
+    leaf_chunks.check_nothing_past(tree_size)?;
+    check_stored_nodes::<S>(source.nodes(), tree_size)?;
+    if let Some((first_seq, _)) = next_u64_entry(&mut block_starts, "block_starts")? {
+        return Err(VerifyError::IndexPastHead { first_seq });
+    }
     Ok(VerifyReport {
         blocks,
-        tree_size: frontier.size(),
+        tree_size,
         tree_root: frontier.root(),
         head_hash: (blocks > 0).then_some(previous_hash),
         key_id: key.map(|key| key.key_id()),
     })
 }
 
-/// Reads the records and stored leaf hashes of `[start, end)`, checking that none is missing, and
-/// hashes the records.
-fn read_block_leaves<S: VerifySource>(
-    source: &S,
-    start: u64,
-    end: u64,
-    height: u64,
-    computed_leaves: &mut Vec<Hash>,
-    stored_leaves: &mut Vec<Option<Hash>>,
+/// Reads the leaf hash chunks in step with the walk, which asks for every sequence number in order.
+struct LeafChunks<'a, S: VerifySource + 'a> {
+    entries: RawEntries<'a, S::Bytes, S::Error>,
+    // The chunk holding the last leaf asked for.
+    current: Option<(u64, S::Bytes)>,
+}
+
+impl<'a, S: VerifySource + 'a> LeafChunks<'a, S> {
+    const CHUNK_BYTES: usize = HASH_LEN << S::CHUNK_LEVEL;
+
+    fn new(entries: RawEntries<'a, S::Bytes, S::Error>) -> LeafChunks<'a, S> {
+        LeafChunks { entries, current: None }
+    }
+
+    /// The stored leaf hash of record `seq` of block `height`, `None` if it is malformed (a
+    /// truncated hash, which counts as a changed one).
+    fn leaf(&mut self, seq: u64, height: u64) -> Result<Option<Hash>, VerifyError> {
+        let chunk = seq >> S::CHUNK_LEVEL;
+        if !matches!(&self.current, Some((index, _)) if *index == chunk) {
+            // Every leaf of the current chunk has been read (sequence numbers come in order), and
+            // no chunk is longer than 2^CHUNK_LEVEL hashes, so it held exactly those leaves.
+            match next_u64_entry(&mut self.entries, "leaves")? {
+                Some((index, bytes)) if index == chunk => {
+                    if bytes.as_ref().len() > Self::CHUNK_BYTES {
+                        return Err(VerifyError::MalformedLeafChunk { chunk });
+                    }
+                    self.current = Some((chunk, bytes));
+                }
+                _ => return Err(VerifyError::MissingLeafHash { seq, height }),
+            }
+        }
+        let bytes = match &self.current {
+            Some((_, bytes)) => bytes.as_ref(),
+            None => return Err(VerifyError::MissingLeafHash { seq, height }),
+        };
+        let start = (seq - (chunk << S::CHUNK_LEVEL)) as usize * HASH_LEN;
+        if start >= bytes.len() {
+            return Err(VerifyError::MissingLeafHash { seq, height });
+        }
+        Ok(bytes.get(start..start + HASH_LEN).and_then(Hash::from_slice))
+    }
+
+    /// Checks that the chunks hold nothing for records at or past `tree_size`.
+    fn check_nothing_past(&mut self, tree_size: u64) -> Result<(), VerifyError> {
+        if let Some((chunk, bytes)) = &self.current {
+            let leaves_in_log = (tree_size - (chunk << S::CHUNK_LEVEL)) as usize;
+            if bytes.as_ref().len() > leaves_in_log * HASH_LEN {
+                return Err(VerifyError::LeafHashPastHead { seq: tree_size });
+            }
+        }
+        match next_u64_entry(&mut self.entries, "leaves")? {
+            Some((chunk, _)) => {
+                let seq = chunk.checked_shl(S::CHUNK_LEVEL.into()).filter(|seq| seq >> S::CHUNK_LEVEL == chunk);
+                Err(VerifyError::LeafHashPastHead { seq: seq.unwrap_or(u64::MAX) })
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// Checks that every stored node is one of a tree of `tree_size` leaves at level `CHUNK_LEVEL` or
+/// up (the walk compared each of those with its recomputed hash).
+fn check_stored_nodes<S: VerifySource>(
+    mut nodes: RawEntries<'_, S::Bytes, S::Error>,
+    tree_size: u64,
 ) -> Result<(), VerifyError> {
-    computed_leaves.clear();
-    stored_leaves.clear();
-    let mut expected_seq = start;
-    for entry in source.records(start, end) {
-        let (key, record) = entry.map_err(VerifyError::storage)?;
-        let seq = key_u64(key.as_ref(), "records")?;
-        if seq != expected_seq {
-            return Err(VerifyError::MissingRecord { seq: expected_seq, height });
+    while let Some((key, _)) = nodes.next().transpose().map_err(VerifyError::storage)? {
+        let Some((&level, index)) = key.as_ref().split_first() else {
+            return Err(VerifyError::MalformedKey { tree: "nodes" });
+        };
+        let index = key_u64(index, "nodes")?;
+        if !(S::CHUNK_LEVEL..u64::BITS as u8).contains(&level) {
+            return Err(VerifyError::UnexpectedNode { level, index });
         }
-        computed_leaves.push(hash_leaf(record.as_ref()));
-        expected_seq += 1;
-    }
-    if expected_seq != end {
-        return Err(VerifyError::MissingRecord { seq: expected_seq, height });
-    }
-    let mut expected_seq = start;
-    for entry in source.leaves(start, end) {
-        let (key, leaf) = entry.map_err(VerifyError::storage)?;
-        let seq = key_u64(key.as_ref(), "leaves")?;
-        if seq != expected_seq {
-            return Err(VerifyError::MissingLeafHash { seq: expected_seq, height });
+        if index >= tree_size >> level {
+            return Err(VerifyError::NodePastHead { level, index });
         }
-        // A malformed stored hash counts as a changed one.
-        stored_leaves.push(Hash::from_slice(leaf.as_ref()));
-        expected_seq += 1;
-    }
-    if expected_seq != end {
-        return Err(VerifyError::MissingLeafHash { seq: expected_seq, height });
     }
     Ok(())
 }
@@ -227,23 +306,4 @@ fn check_block_root(
         Some(offset) => Err(VerifyError::LeafHashTampered { seq: seq_of(offset), height }),
         None => Ok(()),
     }
-}
-
-/// Checks that no record, leaf, node or index entry is stored beyond the last block.
-fn check_nothing_past<S: VerifySource>(source: &S, tree_size: u64) -> Result<(), VerifyError> {
-    if let Some(seq) = source.first_record_from(tree_size).map_err(VerifyError::storage)? {
-        return Err(VerifyError::RecordPastHead { seq });
-    }
-    if let Some(seq) = source.first_leaf_from(tree_size).map_err(VerifyError::storage)? {
-        return Err(VerifyError::LeafHashPastHead { seq });
-    }
-    for level in 1..u64::BITS as u8 {
-        if let Some(index) = source.first_node_from(level, tree_size >> level).map_err(VerifyError::storage)? {
-            return Err(VerifyError::NodePastHead { level, index });
-        }
-    }
-    if let Some(first_seq) = source.first_block_start_from(tree_size).map_err(VerifyError::storage)? {
-        return Err(VerifyError::IndexPastHead { first_seq });
-    }
-    Ok(())
 }

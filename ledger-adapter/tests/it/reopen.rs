@@ -8,15 +8,11 @@ use ledger_adapter::{
 
 use crate::support::{record, TestLedger};
 
-#[test]
-fn the_chain_continues_after_reopening() {
-    let test = TestLedger::new();
-    let mut records = test.append_blocks(&[4, 1, 7]);
-    let head_before = test.ledger.head().expect("read").expect("head");
+/// Drops the ledger and its database and opens both again from the same directory.
+fn reopen(test: TestLedger) -> (tempfile::TempDir, sled::Db, ledger_adapter::NodeKey, SledLedger) {
     let TestLedger { dir, db, key, ledger } = test;
     drop(ledger);
     drop(db);
-
     // sled's background flusher holds the directory lock for a moment after the last handle is
     // dropped; a real restart is a new process, so wait for the lock rather than fail.
     let db = (0..100)
@@ -28,6 +24,15 @@ fn the_chain_continues_after_reopening() {
         })
         .expect("reopen sled");
     let ledger = SledLedger::open(&db, Secp256k1Signer::new(key.clone())).expect("reopen ledger");
+    (dir, db, key, ledger)
+}
+
+#[test]
+fn the_chain_continues_after_reopening() {
+    let test = TestLedger::new();
+    let mut records = test.append_blocks(&[4, 1, 7]);
+    let head_before = test.ledger.head().expect("read").expect("head");
+    let (_dir, db, key, ledger) = reopen(test);
     assert_eq!(ledger.head().expect("read"), Some(head_before.clone()));
     assert_eq!(ledger.tree_size().expect("read"), 12);
 
@@ -54,6 +59,31 @@ fn the_chain_continues_after_reopening() {
     let report = ledger_adapter::verify_sled(&db, DEFAULT_TREE_PREFIX, Some(&key.public_key()), &mut |_| {})
         .expect("verifies without opening");
     assert_eq!(report.head_hash, Some(block4.hash()));
+}
+
+#[test]
+fn appends_after_reopening_in_the_middle_of_a_leaf_chunk_extend_it() {
+    // 70 records: chunk 0 (64 leaf hashes) is full, chunk 1 holds 6, node (6, 0) is stored.
+    let test = TestLedger::new();
+    let mut records = test.append_blocks(&[60, 10]);
+    let size_before = test.ledger.tree_size().expect("read");
+    let root_before = test.ledger.root_at(size_before).expect("root");
+    let (_dir, _db, _key, ledger) = reopen(test);
+    for size in [50usize, 1, 150] {
+        let batch: Vec<Vec<u8>> = (0..size).map(|offset| record(records.len() + offset)).collect();
+        ledger.append_block(&batch, 7_000).expect("append after reopen");
+        records.extend(batch);
+    }
+    let leaves: Vec<Hash> = records.iter().map(|record| hash_leaf(record)).collect();
+    let head = ledger.head().expect("read").expect("head");
+    assert_eq!(head.header.tree_root, root_from_leaves(&leaves));
+    for (seq, leaf) in leaves.iter().enumerate() {
+        assert_eq!(ledger.leaf_hash(seq as u64).expect("read"), Some(*leaf));
+    }
+    let proof = ledger.consistency_proof(size_before, head.header.tree_size).expect("proof");
+    proof.verify(&root_before, &head.header.tree_root).expect("consistent across the reopen");
+    let report = ledger.verify(None, &mut |_| {}).expect("verifies");
+    assert_eq!((report.blocks, report.tree_size), (5, 271));
 }
 
 #[test]
