@@ -49,6 +49,9 @@ pub struct BridgeConfig {
     /// Keys and secrets.
     #[serde(default)]
     pub keys: KeysConfig,
+    /// The Kafka connector; absent = no Kafka.
+    #[serde(default)]
+    pub kafka: Option<KafkaConfig>,
 }
 
 impl Default for BridgeConfig {
@@ -58,6 +61,7 @@ impl Default for BridgeConfig {
             http: HttpConfig::default(),
             ingest: IngestConfig::default(),
             keys: KeysConfig::default(),
+            kafka: None,
         }
     }
 }
@@ -133,6 +137,73 @@ pub struct KeysConfig {
     /// `DATA_DIR/deployment.secret`. Every node of one deployment must share it.
     #[serde(default)]
     pub deployment_secret_file: Option<PathBuf>,
+}
+
+/// The Kafka connector (`serve` consumes `ingest_topic` in the consumer group `group_id`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// Bootstrap servers, comma-separated (`host:port,host:port`).
+    pub brokers: String,
+    /// Consumer group; bridges sharing it split the partitions (one ledger shard each).
+    #[serde(default = "default_group_id")]
+    pub group_id: String,
+    /// Topic of incoming FHIR (and HL7 v2) messages.
+    #[serde(default = "default_ingest_topic")]
+    pub ingest_topic: String,
+    /// Topic of receipts, one per resource version.
+    #[serde(default = "default_receipts_topic")]
+    pub receipts_topic: String,
+    /// Topic of dead letters: original bytes and headers, an `error` header, the OperationOutcome.
+    #[serde(default = "default_dlq_topic")]
+    pub dlq_topic: String,
+    /// Most messages taken into one batch (one ledger block, one offset commit).
+    #[serde(default = "default_batch_messages")]
+    pub batch_messages: usize,
+    /// How long a batch waits for more messages once it has one.
+    #[serde(default = "default_batch_linger_ms")]
+    pub batch_linger_ms: u64,
+    /// Consumer session timeout: how soon the group reassigns a dead member's partitions.
+    #[serde(default = "default_session_timeout_ms")]
+    pub session_timeout_ms: u64,
+    /// First retry delay after a broker error; doubles up to `retry_backoff_max_ms`.
+    #[serde(default = "default_retry_backoff_ms")]
+    pub retry_backoff_ms: u64,
+    /// Longest retry delay.
+    #[serde(default = "default_retry_backoff_max_ms")]
+    pub retry_backoff_max_ms: u64,
+    /// Further librdkafka properties, passed through as they are (`security.protocol`,
+    /// `sasl.mechanisms`, `ssl.ca.location`, ...). They override the bridge's own settings.
+    #[serde(default)]
+    pub properties: std::collections::BTreeMap<String, String>,
+}
+
+fn default_group_id() -> String {
+    "fhir-bridge".into()
+}
+fn default_ingest_topic() -> String {
+    "fhir.ingest".into()
+}
+fn default_receipts_topic() -> String {
+    "fhir.receipts".into()
+}
+fn default_dlq_topic() -> String {
+    "fhir.dlq".into()
+}
+const fn default_batch_messages() -> usize {
+    1000
+}
+const fn default_batch_linger_ms() -> u64 {
+    20
+}
+const fn default_session_timeout_ms() -> u64 {
+    10_000
+}
+const fn default_retry_backoff_ms() -> u64 {
+    100
+}
+const fn default_retry_backoff_max_ms() -> u64 {
+    10_000
 }
 
 impl BridgeConfig {
@@ -218,6 +289,16 @@ mod tests {
         assert_eq!(config.http.listen, "0.0.0.0:9000".parse().unwrap());
         assert_eq!(config.ingest.block_records, 7);
         assert_eq!(config.data_dir, PathBuf::from("/a"));
+    }
+
+    #[test]
+    fn kafka_is_off_unless_configured_and_takes_defaults() {
+        assert!(load("", &[]).unwrap().kafka.is_none());
+        let config = load("", &[("FHIR_BRIDGE__KAFKA__BROKERS", "127.0.0.1:9092")]).unwrap();
+        let kafka = config.kafka.unwrap();
+        assert_eq!((kafka.brokers.as_str(), kafka.ingest_topic.as_str()), ("127.0.0.1:9092", "fhir.ingest"));
+        let config = load("[kafka]\nbrokers = \"b:1\"\n[kafka.properties]\n\"security.protocol\" = \"SSL\"\n", &[]).unwrap();
+        assert_eq!(config.kafka.unwrap().properties.get("security.protocol").map(String::as_str), Some("SSL"));
     }
 
     #[test]
