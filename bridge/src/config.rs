@@ -172,6 +172,12 @@ pub struct KafkaConfig {
     /// Longest retry delay.
     #[serde(default = "default_retry_backoff_max_ms")]
     pub retry_backoff_max_ms: u64,
+    /// Create the ingest, receipts and dead-letter topics at start-up when they are missing.
+    #[serde(default = "default_create_topics")]
+    pub create_topics: bool,
+    /// Partitions of topics the bridge creates (the ingest topic's count caps the bridges sharing it).
+    #[serde(default = "default_topic_partitions")]
+    pub topic_partitions: i32,
     /// Further librdkafka properties, passed through as they are (`security.protocol`,
     /// `sasl.mechanisms`, `ssl.ca.location`, ...). They override the bridge's own settings.
     #[serde(default)]
@@ -198,6 +204,12 @@ const fn default_batch_linger_ms() -> u64 {
 }
 const fn default_session_timeout_ms() -> u64 {
     10_000
+}
+const fn default_create_topics() -> bool {
+    true
+}
+const fn default_topic_partitions() -> i32 {
+    4
 }
 const fn default_retry_backoff_ms() -> u64 {
     100
@@ -297,7 +309,8 @@ mod tests {
         let config = load("", &[("FHIR_BRIDGE__KAFKA__BROKERS", "127.0.0.1:9092")]).unwrap();
         let kafka = config.kafka.unwrap();
         assert_eq!((kafka.brokers.as_str(), kafka.ingest_topic.as_str()), ("127.0.0.1:9092", "fhir.ingest"));
-        let config = load("[kafka]\nbrokers = \"b:1\"\n[kafka.properties]\n\"security.protocol\" = \"SSL\"\n", &[]).unwrap();
+        let config =
+            load("[kafka]\nbrokers = \"b:1\"\n[kafka.properties]\n\"security.protocol\" = \"SSL\"\n", &[]).unwrap();
         assert_eq!(config.kafka.unwrap().properties.get("security.protocol").map(String::as_str), Some("SSL"));
     }
 

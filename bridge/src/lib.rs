@@ -21,5 +21,6 @@ pub mod metrics;
 pub mod pipeline;
 pub mod read;
 pub mod records;
+pub mod sources;
 pub mod store;
 pub mod verify;

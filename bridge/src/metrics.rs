@@ -2,7 +2,9 @@
 //! `bridge_<noun>_<verb>_total` for counters and carry their unit.
 
 use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
@@ -22,6 +24,22 @@ pub struct Metrics {
     pub commit_seconds: Histogram,
     /// Records in the ledger.
     pub ledger_records: Gauge,
+    /// Kafka messages taken from the ingest topic.
+    pub kafka_messages_consumed: Counter,
+    /// Dead letters produced (one per refused message or NDJSON line).
+    pub kafka_dead_letters: Counter,
+    /// Kafka client, produce and commit errors (each is retried).
+    pub kafka_errors: Counter,
+    /// Seconds from a Kafka batch's consumption to its offset commit.
+    pub kafka_batch_seconds: Histogram,
+    kafka_consumer_lag: Family<PartitionLabels, Gauge>,
+}
+
+/// Labels of per-partition metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PartitionLabels {
+    topic: String,
+    partition: i64,
 }
 
 impl Default for Metrics {
@@ -33,6 +51,11 @@ impl Default for Metrics {
         let blocks_committed = Counter::default();
         let commit_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
         let ledger_records = Gauge::default();
+        let kafka_messages_consumed = Counter::default();
+        let kafka_dead_letters = Counter::default();
+        let kafka_errors = Counter::default();
+        let kafka_batch_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 14));
+        let kafka_consumer_lag = Family::<PartitionLabels, Gauge>::default();
         registry.register("resources_accepted", "Resources accepted as new versions", resources_accepted.clone());
         registry.register(
             "resources_duplicate",
@@ -43,6 +66,19 @@ impl Default for Metrics {
         registry.register("blocks_committed", "Ledger blocks committed", blocks_committed.clone());
         registry.register("commit_seconds", "Time from batch start to durable commit", commit_seconds.clone());
         registry.register("ledger_records", "Records in the ledger", ledger_records.clone());
+        registry.register(
+            "kafka_messages_consumed",
+            "Kafka messages taken from the ingest topic",
+            kafka_messages_consumed.clone(),
+        );
+        registry.register("kafka_dead_letters", "Dead letters produced", kafka_dead_letters.clone());
+        registry.register("kafka_errors", "Kafka errors (each is retried)", kafka_errors.clone());
+        registry.register(
+            "kafka_batch_seconds",
+            "Time from consuming a Kafka batch to committing its offsets",
+            kafka_batch_seconds.clone(),
+        );
+        registry.register("kafka_consumer_lag", "Messages behind the partition's end", kafka_consumer_lag.clone());
         Self {
             registry,
             resources_accepted,
@@ -51,11 +87,23 @@ impl Default for Metrics {
             blocks_committed,
             commit_seconds,
             ledger_records,
+            kafka_messages_consumed,
+            kafka_dead_letters,
+            kafka_errors,
+            kafka_batch_seconds,
+            kafka_consumer_lag,
         }
     }
 }
 
 impl Metrics {
+    /// Sets the consumer lag of one partition.
+    pub fn set_consumer_lag(&self, topic: &str, partition: i32, lag: i64) {
+        self.kafka_consumer_lag
+            .get_or_create(&PartitionLabels { topic: topic.to_owned(), partition: i64::from(partition) })
+            .set(lag);
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();

@@ -11,6 +11,7 @@ use crate::config::BridgeConfig;
 use crate::http::{routes, AppState};
 use crate::metrics::Metrics;
 use crate::pipeline::batcher;
+use crate::sources::kafka::KafkaSource;
 use crate::store::Node;
 
 /// Arguments of `serve`.
@@ -33,8 +34,18 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
         Duration::from_millis(config.ingest.block_linger_ms),
     )
     .context("starting the ledger writer thread")?;
+    let kafka = match &config.kafka {
+        Some(kafka) => {
+            tracing::info!(brokers = %kafka.brokers, topic = %kafka.ingest_topic, group = %kafka.group_id, "Starting the Kafka connector.");
+            Some(
+                KafkaSource::start(kafka.clone(), node.clone(), writer.clone(), metrics.clone())
+                    .context("starting the Kafka connector")?,
+            )
+        }
+        None => None,
+    };
     let listen = args.listen.unwrap_or(config.http.listen);
-    let state = AppState { node: node.clone(), writer, metrics };
+    let state = AppState { node: node.clone(), writer, metrics, kafka: kafka.as_ref().map(|k| k.health.clone()) };
     let max_body = config.http.max_body_bytes;
     let workers = config.http.workers;
     tracing::info!(%listen, data_dir = %config.data_dir.display(), key_id = %node.key_id, "Serving.");
@@ -55,8 +66,11 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
         // requests finish, each of which has its receipts only once durable.
         server.run().await.context("HTTP server")
     })?;
-    // The app states (and their writer handles) are dropped with the server; the writer commits
-    // what it holds and ends.
+    // The Kafka connector finishes its batch (offsets last) and leaves the group; the app states
+    // (and their writer handles) are dropped with the server; the writer commits what it holds.
+    if let Some(kafka) = kafka {
+        kafka.stop();
+    }
     writer_thread.join().map_err(|_| anyhow::anyhow!("the ledger writer thread panicked"))?;
     node.db.flush().context("flushing the database")?;
     tracing::info!("Stopped; everything accepted is durable.");

@@ -24,6 +24,8 @@ pub struct AppState {
     pub writer: BatcherHandle,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    /// The Kafka connector's health, when it runs.
+    pub kafka: Option<Arc<crate::sources::kafka::KafkaHealth>>,
 }
 
 /// The route table.
@@ -43,9 +45,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     use ledger_adapter::LedgerReader;
-    match state.node.ledger.tree_size() {
-        Ok(size) => HttpResponse::Ok().json(serde_json::json!({"status": "ok", "ledger_records": size})),
-        Err(_) => HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "ledger unavailable"})),
+    let kafka = state.kafka.as_ref().map(|health| health.problem());
+    match (state.node.ledger.tree_size(), kafka) {
+        (Err(_), _) => HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "ledger unavailable"})),
+        // Broker outages are retried, not fatal: report them so orchestration and people see them.
+        (Ok(size), Some(Some(problem))) => HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "degraded", "ledger_records": size, "kafka": problem})),
+        (Ok(size), kafka) => HttpResponse::Ok().json(serde_json::json!({
+            "status": "ok",
+            "ledger_records": size,
+            "kafka": kafka.map(|_| "ok"),
+        })),
     }
 }
 

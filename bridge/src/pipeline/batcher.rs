@@ -41,6 +41,15 @@ impl BatcherHandle {
     }
 }
 
+impl BatcherHandle {
+    /// Like [`submit`](Self::submit), for callers on threads of their own (the Kafka connector).
+    pub fn submit_blocking(&self, resources: Vec<Normalised>) -> Result<Vec<Receipt>, SubmitError> {
+        let (reply, receive) = tokio::sync::oneshot::channel();
+        self.sender.send((resources, reply)).map_err(|_| SubmitError::Stopped)?;
+        receive.blocking_recv().map_err(|_| SubmitError::Stopped)?.map_err(SubmitError::Commit)
+    }
+}
+
 /// Starts the writer thread; it ends when every handle is dropped.
 pub fn start(
     node: Arc<Node>,

@@ -12,7 +12,7 @@ use super::decode::{Candidate, RequestedChange};
 const PATIENT_ELEMENTS: &[&str] = &["patient", "subject", "beneficiary", "individual"];
 
 /// A candidate in canonical form.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Normalised {
     /// The resource type.
     pub resource_type: &'static str,

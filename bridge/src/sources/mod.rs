@@ -1,0 +1,3 @@
+//! Source connectors beyond files and HTTP: one folder per kind.
+
+pub mod kafka;
