@@ -163,6 +163,10 @@ pub struct KafkaConfig {
     /// How long a batch waits for more messages once it has one.
     #[serde(default = "default_batch_linger_ms")]
     pub batch_linger_ms: u64,
+    /// Longest time the broker may hold a fetch waiting for data (librdkafka's 500 ms default
+    /// would add up to half a second to every message's latency on a quiet topic).
+    #[serde(default = "default_fetch_wait_max_ms")]
+    pub fetch_wait_max_ms: u64,
     /// Consumer session timeout: how soon the group reassigns a dead member's partitions.
     #[serde(default = "default_session_timeout_ms")]
     pub session_timeout_ms: u64,
@@ -200,6 +204,9 @@ const fn default_batch_messages() -> usize {
     1000
 }
 const fn default_batch_linger_ms() -> u64 {
+    20
+}
+const fn default_fetch_wait_max_ms() -> u64 {
     20
 }
 const fn default_session_timeout_ms() -> u64 {

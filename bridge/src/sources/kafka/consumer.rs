@@ -163,6 +163,7 @@ fn client_config(config: &KafkaConfig, consumer: bool) -> ClientConfig {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
+            .set("fetch.wait.max.ms", config.fetch_wait_max_ms.to_string())
             .set("session.timeout.ms", config.session_timeout_ms.to_string())
             .set("heartbeat.interval.ms", (config.session_timeout_ms / 3).max(100).to_string());
     } else {
