@@ -332,7 +332,7 @@ impl Connector {
                 outgoing.push(Outgoing {
                     topic: self.config.receipts_topic.clone(),
                     key: meta.key.clone(),
-                    payload: receipt_json(receipt, meta),
+                    payload: receipt_json(receipt, meta, &self.node.key_id),
                     headers: meta
                         .header("correlation-id")
                         .map(|c| vec![("correlation-id".to_owned(), c.as_bytes().to_vec())])

@@ -36,8 +36,12 @@ impl MessageMeta {
 
 /// The receipt of one resource version, as JSON. It names the resource by its pseudonym only:
 /// the receipts topic is read by other systems and must carry no identifiers.
-pub fn receipt_json(receipt: &Receipt, meta: &MessageMeta) -> Vec<u8> {
+///
+/// `node` is the key id of the bridge that committed it: the ledger shard that holds the record
+/// (BRIEF §7), which is how a reader finds it later.
+pub fn receipt_json(receipt: &Receipt, meta: &MessageMeta, node: &str) -> Vec<u8> {
     let body = serde_json::json!({
+        "node": node,
         "seq": receipt.seq,
         "block_height": receipt.block_height,
         "cid": receipt.cid,
@@ -95,8 +99,9 @@ mod tests {
             duplicate: false,
             operation: Operation::Update,
         };
-        let json: serde_json::Value = serde_json::from_slice(&receipt_json(&receipt, &meta())).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&receipt_json(&receipt, &meta(), "cd")).unwrap();
         assert_eq!(json["seq"], 9);
+        assert_eq!(json["node"], "cd");
         assert_eq!(json["correlation_id"], "c-7");
         assert_eq!(json["source"]["offset"], 41);
         assert!(!json.to_string().contains("secret-mrn-123"));
