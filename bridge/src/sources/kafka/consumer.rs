@@ -216,6 +216,7 @@ impl Connector {
             let generation = self.consumer.context().generation.load(Ordering::SeqCst);
             let batch = self.poll_batch();
             if last_lag.elapsed() > Duration::from_secs(5) {
+                self.check_broker();
                 self.record_lag();
                 last_lag = Instant::now();
             }
@@ -423,6 +424,16 @@ impl Connector {
             // The batch is durable; redelivery after this only makes duplicates, which are recognised.
             tracing::warn!(%error, "Committing Kafka offsets failed; the batch may be redelivered.");
             self.metrics.kafka_errors.inc();
+        }
+    }
+
+    /// Health from a metadata request: error callbacks say when brokers go away, but nothing says
+    /// when they are back on a quiet topic.
+    fn check_broker(&self) {
+        let health = &self.consumer.context().health;
+        match self.consumer.fetch_metadata(Some(&self.config.ingest_topic), Duration::from_secs(2)) {
+            Ok(_) => health.recovered(),
+            Err(error) => health.failed(&format!("broker unreachable: {error}")),
         }
     }
 
