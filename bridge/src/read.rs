@@ -87,10 +87,16 @@ fn damaged(seq: u64, what: &'static str) -> ReadError {
 impl Node {
     /// The `ResourceVersion` record at `seq`.
     pub fn record_at(&self, seq: u64) -> Result<ResourceVersion, ReadError> {
-        let bytes = self.ledger.record(seq)?.ok_or(ReadError::NotFound)?;
-        match LedgerRecord::decode(&bytes).map_err(|_| damaged(seq, "ledger record does not decode"))? {
+        match self.any_record_at(seq)? {
             LedgerRecord::ResourceVersion(r) => Ok(r),
+            _ => Err(damaged(seq, "the index points at a record that is no resource version")),
         }
+    }
+
+    /// The record at `seq`, of any kind.
+    pub fn any_record_at(&self, seq: u64) -> Result<LedgerRecord, ReadError> {
+        let bytes = self.ledger.record(seq)?.ok_or(ReadError::NotFound)?;
+        LedgerRecord::decode(&bytes).map_err(|_| damaged(seq, "ledger record does not decode"))
     }
 
     /// Decrypts the content of the record at `seq` and checks its commitment.
@@ -154,7 +160,10 @@ impl Node {
 
 /// The index entry that the record at `seq` makes (used to rebuild the index after a crash).
 pub(crate) fn index_entry_for(node: &Node, seq: u64) -> Result<Option<IndexEntry>, ReadError> {
-    let record = node.record_at(seq)?;
+    let LedgerRecord::ResourceVersion(record) = node.any_record_at(seq)? else {
+        // Grants, revocations and accesses are found through the ledger, not this index.
+        return Ok(None);
+    };
     let resource: Pseudonym = record.resource.parse().map_err(|_| damaged(seq, "bad resource pseudonym"))?;
     let latest = Latest { version: record.version, seq, deleted: record.operation == Operation::Delete };
     let dedup = if record.operation == Operation::Delete {

@@ -10,7 +10,9 @@
 //! patient are HMAC pseudonyms under the deployment secret; the content is a CID of ciphertext and
 //! a salted commitment.
 
-use fhir_json::{DecodeError, DecodeErrorKind, JsonReader, JsonWriter};
+use std::collections::BTreeMap;
+
+use fhir_json::{DecodeError, DecodeErrorKind, JsonKind, JsonReader, JsonWriter};
 
 /// The record encoding version written by this code.
 pub const RECORD_VERSION: u64 = 1;
@@ -36,7 +38,7 @@ impl Operation {
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         Some(match text {
             "create" => Self::Create,
             "update" => Self::Update,
@@ -73,90 +75,227 @@ pub struct ResourceVersion {
     pub commitment: Option<String>,
 }
 
+/// A patient's consent, granting another institution (a node) access to the patient's records:
+/// the patient key of `epoch`, wrapped (ECIES) for the grantee's public key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// When it was granted (ms since the Unix epoch).
+    pub time_ms: u64,
+    /// The key id (hex) of the custodian node that records it.
+    pub node: String,
+    /// Pseudonym (hex) of the patient.
+    pub patient: String,
+    /// The grantee node's key id (hex).
+    pub grantee: String,
+    /// Pseudonym (hex) of the `Consent` resource it comes from.
+    pub consent: String,
+    /// The resource types granted (`*` for all).
+    pub types: Vec<String>,
+    /// Start of the granted period (FHIR dateTime), if bounded.
+    pub start: Option<String>,
+    /// End of the granted period (FHIR dateTime), if bounded.
+    pub end: Option<String>,
+    /// The patient key epoch wrapped here.
+    pub epoch: u32,
+    /// The patient key wrapped for the grantee (hex of the ECIES bytes).
+    pub wrapped_key: String,
+}
+
+/// The end of a grant: the patient key moves to `epoch`, which the grantee never receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revoke {
+    /// When it was revoked (ms since the Unix epoch).
+    pub time_ms: u64,
+    /// The key id (hex) of the custodian node.
+    pub node: String,
+    /// Pseudonym (hex) of the patient.
+    pub patient: String,
+    /// The grantee node's key id (hex).
+    pub grantee: String,
+    /// Pseudonym (hex) of the `Consent` resource.
+    pub consent: String,
+    /// The patient key epoch from now on.
+    pub epoch: u32,
+}
+
+/// One read or denial, local or remote: the patient's view of who saw what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    /// When (ms since the Unix epoch).
+    pub time_ms: u64,
+    /// The key id (hex) of the node that served or refused it.
+    pub node: String,
+    /// Who asked: a node key id or a client pseudonym (hex).
+    pub accessor: String,
+    /// `read` or `search`.
+    pub action: String,
+    /// `permit` or `deny`.
+    pub outcome: String,
+    /// Pseudonym (hex) of the patient, when known.
+    pub patient: Option<String>,
+    /// The resource type asked for, when known.
+    pub resource_type: Option<String>,
+    /// Pseudonym (hex) of the resource, for a read.
+    pub resource: Option<String>,
+}
+
 /// Any record the bridge writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LedgerRecord {
     /// A resource version.
     ResourceVersion(ResourceVersion),
+    /// A consent grant.
+    Grant(Grant),
+    /// A consent revocation.
+    Revoke(Revoke),
+    /// An access (read, search or denial).
+    Access(Access),
+}
+
+/// A member value of a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Value {
+    Text(String),
+    Number(u64),
+    List(Vec<String>),
+}
+
+/// The members of a record by name. `BTreeMap` orders them by bytes, which is RFC 8785 order for
+/// the ASCII names used here, so writing them in map order is canonical.
+type Members = BTreeMap<&'static str, Value>;
+
+fn text(members: &mut Members, name: &'static str, value: &str) {
+    members.insert(name, Value::Text(value.to_owned()));
+}
+
+fn optional(members: &mut Members, name: &'static str, value: Option<&str>) {
+    if let Some(value) = value {
+        text(members, name, value);
+    }
+}
+
+fn number(members: &mut Members, name: &'static str, value: u64) {
+    members.insert(name, Value::Number(value));
 }
 
 impl LedgerRecord {
+    /// The kind name written in `kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::ResourceVersion(_) => "ResourceVersion",
+            Self::Grant(_) => "Grant",
+            Self::Revoke(_) => "Revoke",
+            Self::Access(_) => "Access",
+        }
+    }
+
+    fn members(&self) -> Members {
+        let mut m = Members::new();
+        text(&mut m, "kind", self.kind());
+        number(&mut m, "v", RECORD_VERSION);
+        match self {
+            Self::ResourceVersion(r) => {
+                optional(&mut m, "cid", r.cid.as_deref());
+                optional(&mut m, "commitment", r.commitment.as_deref());
+                number(&mut m, "epoch", u64::from(r.epoch));
+                text(&mut m, "node", &r.node);
+                text(&mut m, "op", r.operation.as_str());
+                optional(&mut m, "patient", r.patient.as_deref());
+                text(&mut m, "resource", &r.resource);
+                text(&mut m, "source", &r.source);
+                number(&mut m, "time", r.time_ms);
+                text(&mut m, "type", &r.resource_type);
+                number(&mut m, "version", u64::from(r.version));
+            }
+            Self::Grant(g) => {
+                text(&mut m, "consent", &g.consent);
+                optional(&mut m, "end", g.end.as_deref());
+                number(&mut m, "epoch", u64::from(g.epoch));
+                text(&mut m, "grantee", &g.grantee);
+                text(&mut m, "node", &g.node);
+                text(&mut m, "patient", &g.patient);
+                optional(&mut m, "start", g.start.as_deref());
+                number(&mut m, "time", g.time_ms);
+                m.insert("types", Value::List(g.types.clone()));
+                text(&mut m, "wrapped_key", &g.wrapped_key);
+            }
+            Self::Revoke(r) => {
+                text(&mut m, "consent", &r.consent);
+                number(&mut m, "epoch", u64::from(r.epoch));
+                text(&mut m, "grantee", &r.grantee);
+                text(&mut m, "node", &r.node);
+                text(&mut m, "patient", &r.patient);
+                number(&mut m, "time", r.time_ms);
+            }
+            Self::Access(a) => {
+                text(&mut m, "accessor", &a.accessor);
+                text(&mut m, "action", &a.action);
+                text(&mut m, "node", &a.node);
+                text(&mut m, "outcome", &a.outcome);
+                optional(&mut m, "patient", a.patient.as_deref());
+                optional(&mut m, "resource", a.resource.as_deref());
+                number(&mut m, "time", a.time_ms);
+                optional(&mut m, "type", a.resource_type.as_deref());
+            }
+        }
+        m
+    }
+
     /// The canonical bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = JsonWriter::new();
-        match self {
-            Self::ResourceVersion(r) => {
-                // Members in RFC 8785 order (byte order of ASCII names).
-                w.begin_object();
-                if let Some(cid) = &r.cid {
-                    w.key("cid");
-                    w.string(cid);
+        w.begin_object();
+        for (name, value) in self.members() {
+            w.key(name);
+            match value {
+                Value::Text(t) => w.string(&t),
+                Value::Number(n) => w.number_u64(n),
+                Value::List(items) => {
+                    w.begin_array();
+                    for item in &items {
+                        w.string(item);
+                    }
+                    w.end_array();
                 }
-                if let Some(commitment) = &r.commitment {
-                    w.key("commitment");
-                    w.string(commitment);
-                }
-                w.key("epoch");
-                w.number_u64(u64::from(r.epoch));
-                w.key("kind");
-                w.string("ResourceVersion");
-                w.key("node");
-                w.string(&r.node);
-                w.key("op");
-                w.string(r.operation.as_str());
-                if let Some(patient) = &r.patient {
-                    w.key("patient");
-                    w.string(patient);
-                }
-                w.key("resource");
-                w.string(&r.resource);
-                w.key("source");
-                w.string(&r.source);
-                w.key("time");
-                w.number_u64(r.time_ms);
-                w.key("type");
-                w.string(&r.resource_type);
-                w.key("v");
-                w.number_u64(RECORD_VERSION);
-                w.key("version");
-                w.number_u64(u64::from(r.version));
-                w.end_object();
             }
         }
+        w.end_object();
         w.into_bytes()
     }
 
     /// Decodes canonical bytes; anything else is an error.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = JsonReader::new(bytes);
-        let mut fields = Fields::default();
+        let mut read: BTreeMap<String, Value> = BTreeMap::new();
         r.begin_object()?;
         let mut previous: Option<String> = None;
         while let Some(key) = r.next_key()? {
             if previous.as_deref().is_some_and(|p| p >= &*key) {
                 return Err(invalid(&r, "members out of canonical order").at_field(&key));
             }
-            let value = |r: &mut JsonReader<'_>| r.read_string().map_err(|e| e.at_field(&key));
-            match &*key {
-                "cid" => fields.cid = Some(value(&mut r)?),
-                "commitment" => fields.commitment = Some(value(&mut r)?),
-                "epoch" => fields.epoch = Some(number(&mut r, &key)?),
-                "kind" => fields.kind = Some(value(&mut r)?),
-                "node" => fields.node = Some(value(&mut r)?),
-                "op" => fields.op = Some(value(&mut r)?),
-                "patient" => fields.patient = Some(value(&mut r)?),
-                "resource" => fields.resource = Some(value(&mut r)?),
-                "source" => fields.source = Some(value(&mut r)?),
-                "time" => fields.time = Some(number(&mut r, &key)?),
-                "type" => fields.resource_type = Some(value(&mut r)?),
-                "v" => fields.v = Some(number(&mut r, &key)?),
-                "version" => fields.version = Some(number(&mut r, &key)?),
-                _ => return Err(invalid(&r, "unknown record member").at_field(&key)),
-            }
+            let value = match r.peek_kind()? {
+                JsonKind::String => Value::Text(r.read_string()?),
+                JsonKind::Number => {
+                    let digits = r.read_number_raw()?;
+                    Value::Number(
+                        digits.parse().map_err(|_| invalid(&r, "expected an unsigned integer").at_field(&key))?,
+                    )
+                }
+                JsonKind::Array => {
+                    let mut items = Vec::new();
+                    r.begin_array()?;
+                    while r.next_element()? {
+                        items.push(r.read_string().map_err(|e| e.at_field(&key))?);
+                    }
+                    Value::List(items)
+                }
+                _ => return Err(invalid(&r, "unexpected value type").at_field(&key)),
+            };
+            read.insert(key.to_string(), value);
             previous = Some(key.into_owned());
         }
         r.finish()?;
-        let record = fields.build(&r)?;
+        let record = Fields { read, reader_offset: r.offset() }.build()?;
         // INVARIANT: canonical bytes only; anything that decodes but re-encodes differently
         // (escapes, number forms) is refused, so a record has exactly one encoding.
         if record.encode() != bytes {
@@ -170,55 +309,108 @@ fn invalid(r: &JsonReader<'_>, why: &str) -> DecodeError {
     DecodeError::new(DecodeErrorKind::InvalidValue(why.to_owned()), r.offset())
 }
 
-fn number(r: &mut JsonReader<'_>, key: &str) -> Result<u64, DecodeError> {
-    let text = r.read_number_raw().map_err(|e| e.at_field(key))?;
-    text.parse().map_err(|_| invalid(r, "expected an unsigned integer").at_field(key))
-}
-
-#[derive(Default)]
+/// Decoded members, taken out one by one; what is left at the end is unknown.
 struct Fields {
-    cid: Option<String>,
-    commitment: Option<String>,
-    epoch: Option<u64>,
-    kind: Option<String>,
-    node: Option<String>,
-    op: Option<String>,
-    patient: Option<String>,
-    resource: Option<String>,
-    source: Option<String>,
-    time: Option<u64>,
-    resource_type: Option<String>,
-    v: Option<u64>,
-    version: Option<u64>,
+    read: BTreeMap<String, Value>,
+    reader_offset: usize,
 }
 
 impl Fields {
-    fn build(self, r: &JsonReader<'_>) -> Result<LedgerRecord, DecodeError> {
-        let missing = |name: &str| invalid(r, "missing record member").at_field(name);
-        if self.v != Some(RECORD_VERSION) {
-            return Err(invalid(r, "unsupported record version").at_field("v"));
+    fn error(&self, name: &str, why: &str) -> DecodeError {
+        DecodeError::new(DecodeErrorKind::InvalidValue(why.to_owned()), self.reader_offset).at_field(name)
+    }
+
+    fn opt_text(&mut self, name: &str) -> Result<Option<String>, DecodeError> {
+        match self.read.remove(name) {
+            None => Ok(None),
+            Some(Value::Text(t)) => Ok(Some(t)),
+            Some(_) => Err(self.error(name, "expected a string")),
         }
-        match self.kind.as_deref() {
-            Some("ResourceVersion") => {}
-            _ => return Err(invalid(r, "unknown record kind").at_field("kind")),
+    }
+
+    fn text(&mut self, name: &str) -> Result<String, DecodeError> {
+        self.opt_text(name)?.ok_or_else(|| self.error(name, "missing record member"))
+    }
+
+    fn number(&mut self, name: &str) -> Result<u64, DecodeError> {
+        match self.read.remove(name) {
+            Some(Value::Number(n)) => Ok(n),
+            Some(_) => Err(self.error(name, "expected a number")),
+            None => Err(self.error(name, "missing record member")),
         }
-        let operation = self.op.as_deref().and_then(Operation::parse).ok_or_else(|| missing("op"))?;
-        let small = |value: Option<u64>, name: &str| {
-            value.ok_or_else(|| missing(name)).and_then(|v| u32::try_from(v).map_err(|_| missing(name)))
+    }
+
+    fn small(&mut self, name: &str) -> Result<u32, DecodeError> {
+        let n = self.number(name)?;
+        u32::try_from(n).map_err(|_| self.error(name, "number out of range"))
+    }
+
+    fn list(&mut self, name: &str) -> Result<Vec<String>, DecodeError> {
+        match self.read.remove(name) {
+            Some(Value::List(items)) => Ok(items),
+            Some(_) => Err(self.error(name, "expected a list")),
+            None => Err(self.error(name, "missing record member")),
+        }
+    }
+
+    fn build(mut self) -> Result<LedgerRecord, DecodeError> {
+        if self.number("v")? != RECORD_VERSION {
+            return Err(self.error("v", "unsupported record version"));
+        }
+        let kind = self.text("kind")?;
+        let record = match kind.as_str() {
+            "ResourceVersion" => {
+                let op = self.text("op")?;
+                LedgerRecord::ResourceVersion(ResourceVersion {
+                    time_ms: self.number("time")?,
+                    node: self.text("node")?,
+                    source: self.text("source")?,
+                    resource_type: self.text("type")?,
+                    resource: self.text("resource")?,
+                    patient: self.opt_text("patient")?,
+                    version: self.small("version")?,
+                    operation: Operation::parse(&op).ok_or_else(|| self.error("op", "unknown operation"))?,
+                    epoch: self.small("epoch")?,
+                    cid: self.opt_text("cid")?,
+                    commitment: self.opt_text("commitment")?,
+                })
+            }
+            "Grant" => LedgerRecord::Grant(Grant {
+                time_ms: self.number("time")?,
+                node: self.text("node")?,
+                patient: self.text("patient")?,
+                grantee: self.text("grantee")?,
+                consent: self.text("consent")?,
+                types: self.list("types")?,
+                start: self.opt_text("start")?,
+                end: self.opt_text("end")?,
+                epoch: self.small("epoch")?,
+                wrapped_key: self.text("wrapped_key")?,
+            }),
+            "Revoke" => LedgerRecord::Revoke(Revoke {
+                time_ms: self.number("time")?,
+                node: self.text("node")?,
+                patient: self.text("patient")?,
+                grantee: self.text("grantee")?,
+                consent: self.text("consent")?,
+                epoch: self.small("epoch")?,
+            }),
+            "Access" => LedgerRecord::Access(Access {
+                time_ms: self.number("time")?,
+                node: self.text("node")?,
+                accessor: self.text("accessor")?,
+                action: self.text("action")?,
+                outcome: self.text("outcome")?,
+                patient: self.opt_text("patient")?,
+                resource_type: self.opt_text("type")?,
+                resource: self.opt_text("resource")?,
+            }),
+            _ => return Err(self.error("kind", "unknown record kind")),
         };
-        Ok(LedgerRecord::ResourceVersion(ResourceVersion {
-            time_ms: self.time.ok_or_else(|| missing("time"))?,
-            node: self.node.ok_or_else(|| missing("node"))?,
-            source: self.source.ok_or_else(|| missing("source"))?,
-            resource_type: self.resource_type.ok_or_else(|| missing("type"))?,
-            resource: self.resource.ok_or_else(|| missing("resource"))?,
-            patient: self.patient,
-            version: small(self.version, "version")?,
-            operation,
-            epoch: small(self.epoch, "epoch")?,
-            cid: self.cid,
-            commitment: self.commitment,
-        }))
+        if let Some(name) = self.read.keys().next() {
+            return Err(self.error(name, "unknown record member"));
+        }
+        Ok(record)
     }
 }
 
@@ -254,6 +446,55 @@ mod tests {
         let text = String::from_utf8(sample().encode()).unwrap();
         assert!(text.starts_with(r#"{"cid":"bafkrei"#), "{text}");
         assert!(text.ends_with(r#","type":"Observation","v":1,"version":2}"#), "{text}");
+    }
+
+    #[test]
+    fn every_kind_round_trips_canonically() {
+        let records = [
+            sample(),
+            LedgerRecord::Grant(Grant {
+                time_ms: 1,
+                node: "ab".into(),
+                patient: "cd".into(),
+                grantee: "ef".into(),
+                consent: "01".into(),
+                types: vec!["Observation".into(), "Patient".into()],
+                start: Some("2026-01-01".into()),
+                end: None,
+                epoch: 0,
+                wrapped_key: "02".into(),
+            }),
+            LedgerRecord::Revoke(Revoke {
+                time_ms: 2,
+                node: "ab".into(),
+                patient: "cd".into(),
+                grantee: "ef".into(),
+                consent: "01".into(),
+                epoch: 1,
+            }),
+            LedgerRecord::Access(Access {
+                time_ms: 3,
+                node: "ab".into(),
+                accessor: "ef".into(),
+                action: "read".into(),
+                outcome: "deny".into(),
+                patient: Some("cd".into()),
+                resource_type: Some("Observation".into()),
+                resource: None,
+            }),
+        ];
+        for record in records {
+            let bytes = record.encode();
+            assert_eq!(fhir_json::canonicalize(&bytes).unwrap(), bytes, "{}", record.kind());
+            assert_eq!(LedgerRecord::decode(&bytes).unwrap(), record);
+        }
+    }
+
+    #[test]
+    fn a_member_of_another_kind_is_refused() {
+        let bytes = String::from_utf8(sample().encode()).unwrap();
+        let foreign = bytes.replacen("\"v\":1", "\"v\":1,\"wrapped_key\":\"00\"", 1);
+        assert!(LedgerRecord::decode(foreign.as_bytes()).is_err());
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub fn verify_store(
         let seq = key.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(u64::MAX);
         let record =
             LedgerRecord::decode(&bytes).map_err(|e| Finding::Record { seq, what: format!("does not decode: {e}") })?;
-        let LedgerRecord::ResourceVersion(version) = record;
+        let LedgerRecord::ResourceVersion(version) = record else { continue };
         if let Some(cid) = version.cid {
             let cid: Cid = cid.parse().map_err(|_| Finding::Record { seq, what: "names an invalid CID".into() })?;
             // Presence only: every blob's content is hashed once, in the walk over all blobs below.
