@@ -13,6 +13,7 @@
 //! - [`read`]: decrypt and check what was committed; [`verify`]: check everything stored.
 //! - [`http`]: the FHIR and ledger HTTP API; [`cli`]: the `fhir-bridge` commands.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod http;

@@ -1,0 +1,67 @@
+//! [`Principal`]: who an authenticated request comes from and what its token's scopes allow.
+
+use super::error::AuthError;
+use super::scope::{allowed_by, Permissions, Scope};
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The registered client id (the assertion's `iss`).
+    pub client_id: String,
+    /// The institution the client acts for (`Organization/...`), when registered.
+    pub organization: Option<String>,
+    /// The peer bridge's node key id (hex), when the client is a peer bridge.
+    pub node_key_id: Option<String>,
+    /// The scopes granted to this token.
+    pub scopes: Vec<Scope>,
+    /// Whether the caller used a development static token (never in production).
+    pub via_dev_token: bool,
+}
+
+impl Principal {
+    /// Whether the scopes allow all of `permissions` on `resource_type`.
+    pub fn allows(&self, resource_type: &str, permissions: Permissions) -> bool {
+        allowed_by(&self.scopes, resource_type, permissions)
+    }
+
+    /// `r`: read a resource of this type by id, including its versions.
+    pub fn can_read(&self, resource_type: &str) -> bool {
+        self.allows(resource_type, Permissions::READ)
+    }
+
+    /// `s`: search resources of this type.
+    pub fn can_search(&self, resource_type: &str) -> bool {
+        self.allows(resource_type, Permissions::SEARCH)
+    }
+
+    /// `c` and `u`: submit resources of this type. Both are needed because the bridge's
+    /// `POST` and `PUT` both create a first version or add a new one, depending on what is stored.
+    pub fn can_write(&self, resource_type: &str) -> bool {
+        self.allows(resource_type, Permissions::CREATE.union(Permissions::UPDATE))
+    }
+
+    /// `d`: delete resources of this type.
+    pub fn can_delete(&self, resource_type: &str) -> bool {
+        self.allows(resource_type, Permissions::DELETE)
+    }
+
+    /// [`Self::can_read`], or [`AuthError::InsufficientScope`] (a 403).
+    pub fn require_read(&self, resource_type: &str) -> Result<(), AuthError> {
+        self.can_read(resource_type).then_some(()).ok_or(AuthError::InsufficientScope)
+    }
+
+    /// [`Self::can_search`], or [`AuthError::InsufficientScope`] (a 403).
+    pub fn require_search(&self, resource_type: &str) -> Result<(), AuthError> {
+        self.can_search(resource_type).then_some(()).ok_or(AuthError::InsufficientScope)
+    }
+
+    /// [`Self::can_write`], or [`AuthError::InsufficientScope`] (a 403).
+    pub fn require_write(&self, resource_type: &str) -> Result<(), AuthError> {
+        self.can_write(resource_type).then_some(()).ok_or(AuthError::InsufficientScope)
+    }
+
+    /// The granted scopes, space-separated, as in a token response.
+    pub fn scope_string(&self) -> String {
+        self.scopes.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+    }
+}

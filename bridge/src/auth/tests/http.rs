@@ -1,0 +1,128 @@
+//! The actix side: the token handler over a real service, and the extractor's 401/403 responses.
+
+use actix_web::body::MessageBody;
+use actix_web::test as actix_test;
+use actix_web::{web, App, FromRequest, HttpResponse, ResponseError};
+
+use super::*;
+
+fn run<F: std::future::Future>(future: F) -> F::Output {
+    actix_web::rt::System::new().block_on(future)
+}
+
+async fn protected(caller: Authenticated) -> Result<HttpResponse, AuthError> {
+    caller.0.require_read("Observation")?;
+    Ok(HttpResponse::Ok().body(caller.0.client_id))
+}
+
+fn body_json(response: HttpResponse) -> Value {
+    serde_json::from_slice(&response.into_body().try_into_bytes().unwrap()).unwrap()
+}
+
+#[test]
+fn token_endpoint_then_protected_route() {
+    run(async {
+        let (authenticator, _clock) = authenticator();
+        let app = actix_test::init_service(
+            App::new()
+                .app_data(web::Data::new(Arc::new(authenticator)))
+                .route("/auth/token", web::post().to(token))
+                .route("/fhir/Observation", web::get().to(protected)),
+        )
+        .await;
+        let form = |assertion: &str, scope: &str| {
+            format!(
+                "grant_type=client_credentials&scope={scope}&client_assertion_type={ASSERTION_TYPE_JWT_BEARER}\
+                 &client_assertion={assertion}"
+            )
+        };
+        let post = |body: String, content_type: &'static str| {
+            actix_test::TestRequest::post()
+                .uri("/auth/token")
+                .insert_header(("Content-Type", content_type))
+                .set_payload(body)
+        };
+        let form_type = "application/x-www-form-urlencoded";
+
+        let response =
+            actix_test::call_service(&app, post(form(&es384_assertion(), "system/*.rs"), form_type).to_request()).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers().get("Cache-Control").unwrap(), "no-store");
+        let body: Value = actix_test::read_body_json(response).await;
+        assert_eq!((body["token_type"].as_str(), body["expires_in"].as_u64()), (Some("bearer"), Some(300)));
+        let token = body["access_token"].as_str().unwrap().to_owned();
+
+        let get = actix_test::TestRequest::get().uri("/fhir/Observation");
+        let response = actix_test::call_service(
+            &app,
+            get.insert_header(("Authorization", format!("Bearer {token}"))).to_request(),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        let response =
+            actix_test::call_service(&app, actix_test::TestRequest::get().uri("/fhir/Observation").to_request()).await;
+        assert_eq!(response.status(), 401);
+
+        let replayed = es384_assertion();
+        let ok = actix_test::call_service(&app, post(form(&replayed, "system/*.rs"), form_type).to_request()).await;
+        assert_eq!(ok.status(), 200);
+        let response =
+            actix_test::call_service(&app, post(form(&replayed, "system/*.rs"), form_type).to_request()).await;
+        assert_eq!(response.status(), 401);
+        let body: Value = actix_test::read_body_json(response).await;
+        assert_eq!(body["error"], "invalid_client");
+
+        let response =
+            actix_test::call_service(&app, post(form(&es384_assertion(), "system/*.cruds"), form_type).to_request())
+                .await;
+        assert_eq!(response.status(), 400);
+        let body: Value = actix_test::read_body_json(response).await;
+        assert_eq!(body["error"], "invalid_scope");
+
+        let response = actix_test::call_service(
+            &app,
+            post(form(&es384_assertion(), "system/*.rs"), "application/json").to_request(),
+        )
+        .await;
+        assert_eq!(response.status(), 400);
+        let body: Value = actix_test::read_body_json(response).await;
+        assert_eq!(body["error"], "invalid_request");
+    });
+}
+
+#[test]
+fn extractor_refuses_with_401_and_a_bearer_challenge() {
+    let (authenticator, _clock) = authenticator();
+    let request = actix_test::TestRequest::default()
+        .app_data(web::Data::new(Arc::new(authenticator)))
+        .insert_header(("Authorization", "Bearer nope"))
+        .to_http_request();
+    let error = Authenticated::from_request(&request, &mut actix_web::dev::Payload::None).into_inner().unwrap_err();
+    assert_eq!(error, AuthError::UnknownToken);
+    let response = error.error_response();
+    assert_eq!(response.status(), 401);
+    let challenge = response.headers().get("WWW-Authenticate").unwrap().to_str().unwrap().to_owned();
+    assert!(challenge.starts_with("Bearer ") && challenge.contains("invalid_token"), "{challenge}");
+    let body = body_json(response);
+    assert_eq!(body["resourceType"], "OperationOutcome");
+    assert_eq!(body["issue"][0]["code"], "login");
+
+    let missing = AuthError::MissingToken.error_response();
+    assert_eq!(missing.headers().get("WWW-Authenticate").unwrap(), "Bearer realm=\"fhir-bridge\"");
+}
+
+#[test]
+fn insufficient_scope_is_403_forbidden() {
+    let response = AuthError::InsufficientScope.error_response();
+    assert_eq!(response.status(), 403);
+    assert!(response.headers().get("WWW-Authenticate").unwrap().to_str().unwrap().contains("insufficient_scope"));
+    assert_eq!(body_json(response)["issue"][0]["code"], "forbidden");
+}
+
+#[test]
+fn without_an_authenticator_everything_is_refused() {
+    let request = actix_test::TestRequest::default().insert_header(("Authorization", "Bearer x")).to_http_request();
+    let error = Authenticated::from_request(&request, &mut actix_web::dev::Payload::None).into_inner().unwrap_err();
+    assert_eq!(error, AuthError::NotConfigured);
+    assert_eq!(error.error_response().status(), 503);
+}
