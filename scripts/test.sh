@@ -20,6 +20,17 @@ if [ ! -f "$pkg_parent/package/package.json" ]; then
 fi
 export FHIR_R4_PACKAGE_DIR="$pkg_parent/package"
 
+echo "== Kafka-compatible broker for the Kafka tests (tansu; built once, then reused)"
+kafka_port="${FHIR_BRIDGE_TEST_KAFKA_PORT:-19092}"
+scripts/kafka-broker.sh install
+if scripts/kafka-broker.sh status "$kafka_port" >/dev/null 2>&1; then
+  echo "a broker already listens on 127.0.0.1:$kafka_port: reusing it (left running at exit)"
+else
+  scripts/kafka-broker.sh start "$kafka_port"
+  trap 'scripts/kafka-broker.sh stop "$kafka_port" || true' EXIT
+fi
+export FHIR_BRIDGE_TEST_KAFKA="127.0.0.1:$kafka_port"
+
 echo "== format"
 cargo fmt --all -- --check
 

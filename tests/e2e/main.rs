@@ -9,3 +9,10 @@ mod rejects;
 mod round_trip;
 mod serve;
 mod tamper;
+
+mod kafka_support;
+
+mod kafka_crash;
+mod kafka_health;
+mod kafka_ingest;
+mod kafka_scale_out;

@@ -110,9 +110,6 @@ impl KafkaSource {
         writer: BatcherHandle,
         metrics: Arc<Metrics>,
     ) -> Result<KafkaSource, KafkaSourceError> {
-        if config.create_topics {
-            create_topics(&config)?;
-        }
         let health = Arc::new(KafkaHealth::default());
         let context = BridgeContext { health: health.clone(), generation: AtomicU64::new(0), metrics: metrics.clone() };
         let consumer: BaseConsumer<BridgeContext> = client_config(&config, true).create_with_context(context)?;
@@ -133,14 +130,15 @@ impl KafkaSource {
     }
 }
 
-/// Creates the connector's topics that do not exist yet.
-fn create_topics(config: &KafkaConfig) -> Result<(), KafkaSourceError> {
+/// Creates the connector's topics that do not exist yet (one attempt; the caller retries).
+fn create_topics(config: &KafkaConfig, runtime: &tokio::runtime::Runtime) -> Result<(), KafkaSourceError> {
     let admin: AdminClient<DefaultClientContext> = client_config(config, false).create()?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let names = [&config.ingest_topic, &config.receipts_topic, &config.dlq_topic];
     let topics: Vec<NewTopic<'_>> =
         names.iter().map(|name| NewTopic::new(name, config.topic_partitions, TopicReplication::Fixed(1))).collect();
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let options = AdminOptions::new()
+        .operation_timeout(Some(Duration::from_secs(10)))
+        .request_timeout(Some(Duration::from_secs(5)));
     for result in runtime.block_on(admin.create_topics(&topics, &options))? {
         match result {
             Ok(topic) => tracing::info!(%topic, partitions = config.topic_partitions, "Created a Kafka topic."),
@@ -211,6 +209,9 @@ impl Connector {
                 return;
             }
         };
+        if self.config.create_topics && !self.ensure_topics(&runtime) {
+            return;
+        }
         let mut last_lag = Instant::now();
         while !self.stop.load(Ordering::SeqCst) {
             let generation = self.consumer.context().generation.load(Ordering::SeqCst);
@@ -235,6 +236,30 @@ impl Connector {
             self.metrics.kafka_batch_seconds.observe(started.elapsed().as_secs_f64());
         }
         tracing::info!("Kafka connector stopped; leaving the consumer group.");
+    }
+
+    /// Creates missing topics, retrying with backoff while the broker is unreachable (reported in
+    /// health; the HTTP API keeps serving). `false` when asked to stop first.
+    fn ensure_topics(&self, runtime: &tokio::runtime::Runtime) -> bool {
+        let mut backoff = Duration::from_millis(self.config.retry_backoff_ms);
+        loop {
+            match create_topics(&self.config, runtime) {
+                Ok(()) => return true,
+                Err(error) => {
+                    tracing::warn!(%error, "Cannot create the Kafka topics yet; retrying.");
+                    self.metrics.kafka_errors.inc();
+                    self.consumer.context().health.failed(&format!("cannot create topics: {error}"));
+                }
+            }
+            let until = Instant::now() + backoff;
+            while Instant::now() < until {
+                if self.stop.load(Ordering::SeqCst) {
+                    return false;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            backoff = (backoff * 2).min(Duration::from_millis(self.config.retry_backoff_max_ms));
+        }
     }
 
     /// Up to `batch_messages` messages: waits up to 100 ms for the first, then `batch_linger_ms`.

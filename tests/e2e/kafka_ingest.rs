@@ -1,0 +1,214 @@
+//! The Kafka connector end to end: FHIR JSON, a transaction Bundle, NDJSON, invalid FHIR,
+//! malformed JSON and HL7 v2 on the ingest topic; receipts and dead letters back; duplicates
+//! recognised; metrics; a graceful stop; then `verify` and `read` on the data dir.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::kafka_support::{metric, produce, producer, read_until, tail, Bridge, KafkaNames, Outgoing, Record};
+use crate::require_kafka;
+use crate::support::temp_dir;
+
+const FHIR_JSON: &str = "application/fhir+json";
+const FHIR_NDJSON: &str = "application/fhir+ndjson";
+const HL7_V2: &str = "x-application/hl7-v2+er7";
+
+fn patient(id: &str, birth: &str) -> Value {
+    json!({"resourceType":"Patient","id":id,"gender":"female","birthDate":birth,"name":[{"family":"Kafka","given":[id]}]})
+}
+
+fn observation(id: &str, patient: &str) -> Value {
+    json!({"resourceType":"Observation","id":id,"status":"final",
+        "code":{"coding":[{"system":"http://loinc.org","code":"8867-4","display":"Heart rate"}]},
+        "subject":{"reference":format!("Patient/{patient}")},
+        "effectiveDateTime":"2024-01-02T03:04:05Z",
+        "valueQuantity":{"value":72,"unit":"/min","system":"http://unitsofmeasure.org","code":"/min"}})
+}
+
+#[test]
+fn kafka_ingest_produces_receipts_dead_letters_and_recognises_duplicates() {
+    let brokers = require_kafka!();
+    let names = KafkaNames::new(&brokers, "ingest", 4);
+    let data = temp_dir();
+    let logs = temp_dir();
+    let mut bridge = Bridge::start(data.path(), &names.env(), &logs.path().join("serve.log"));
+    bridge.wait_healthy(Duration::from_secs(60));
+
+    let bundle = json!({"resourceType":"Bundle","type":"transaction","entry":[
+        {"fullUrl":"urn:uuid:kafka-p2","resource":patient("kafka-p2","1980-02-02"),
+         "request":{"method":"PUT","url":"Patient/kafka-p2"}},
+        {"fullUrl":"urn:uuid:kafka-o2","resource":observation("kafka-o2","kafka-p2"),
+         "request":{"method":"PUT","url":"Observation/kafka-o2"}}]});
+    let ndjson = [
+        patient("kafka-p3", "1990-03-03").to_string(),
+        observation("kafka-o3", "kafka-p3").to_string(),
+        json!({"resourceType":"Patient","id":"kafka-p5","birthDate":"yesterday"}).to_string(),
+        patient("kafka-p4", "1991-04-04").to_string(),
+    ]
+    .join("\n");
+    let hl7 =
+        "MSH|^~\\&|LAB|HOSP|BRIDGE|HOSP|202401020304||ORU^R01|MSG0001|P|2.5\rPID|1||kafka-p9^^^HOSP^MR||Doe^Jane\r";
+    let messages = vec![
+        Outgoing::new(Some("kafka-p1"), FHIR_JSON, patient("kafka-p1", "1970-01-01").to_string())
+            .header("correlation-id", "corr-p1"),
+        Outgoing::new(Some("kafka-p1"), FHIR_JSON, observation("kafka-o1", "kafka-p1").to_string())
+            .header("correlation-id", "corr-o1"),
+        Outgoing::new(Some("kafka-p2"), FHIR_JSON, bundle.to_string()).header("correlation-id", "corr-bundle"),
+        Outgoing::new(Some("kafka-p3"), FHIR_NDJSON, ndjson).header("correlation-id", "corr-ndjson"),
+        Outgoing::new(Some("kafka-p6"), FHIR_JSON, patient("kafka-p6", "1970-02-30").to_string())
+            .header("correlation-id", "corr-invalid"),
+        Outgoing::new(Some("kafka-p7"), FHIR_JSON, "{\"resourceType\": \"Patient\", \"id\": ")
+            .header("correlation-id", "corr-malformed"),
+        Outgoing::new(Some("kafka-p9"), HL7_V2, hl7).header("correlation-id", "corr-hl7"),
+    ];
+    let started = Instant::now();
+    let producer = producer(&brokers);
+    let coordinates = produce(&producer, &names.ingest, &messages);
+
+    // Receipts: one per resource version (p1, o1, p2, o2, p3, o3, p4).
+    let receipts = read_until(&brokers, &names.receipts, Duration::from_secs(60), |r| r.len() >= 7);
+    eprintln!("kafka_ingest: 7 receipts after {:?}", started.elapsed());
+    assert_eq!(receipts.len(), 7, "{receipts:?}");
+    let expected: [(&str, usize, &str); 7] = [
+        ("corr-p1", 0, "Patient"),
+        ("corr-o1", 1, "Observation"),
+        ("corr-bundle", 2, "Patient"),
+        ("corr-bundle", 2, "Observation"),
+        ("corr-ndjson", 3, "Patient"),
+        ("corr-ndjson", 3, "Observation"),
+        ("corr-ndjson", 3, "Patient"),
+    ];
+    let mut seqs = Vec::new();
+    let mut left: Vec<Value> = receipts.iter().map(Record::json).collect();
+    for (correlation, message, resource_type) in expected {
+        let at = left
+            .iter()
+            .position(|r| r["correlation_id"] == correlation && r["resource_type"] == resource_type)
+            .unwrap_or_else(|| panic!("no {resource_type} receipt for {correlation} in {left:?}"));
+        let receipt = left.remove(at);
+        let (partition, offset) = coordinates[message];
+        assert_eq!(receipt["source"]["topic"], names.ingest.as_str(), "{receipt}");
+        assert_eq!(receipt["source"]["partition"], partition, "{receipt}");
+        assert_eq!(receipt["source"]["offset"], offset, "{receipt}");
+        assert_eq!(receipt["version"], 1, "{receipt}");
+        assert_eq!(receipt["duplicate"], false, "{receipt}");
+        assert!(receipt["block_height"].is_u64(), "{receipt}");
+        assert!(receipt["cid"].as_str().is_some_and(|c| !c.is_empty()), "{receipt}");
+        let pseudonym = receipt["resource"].as_str().unwrap_or_default();
+        assert!(
+            pseudonym.len() == 64 && pseudonym.bytes().all(|b| b.is_ascii_hexdigit()),
+            "resource is not a 64-hex pseudonym: {receipt}"
+        );
+        assert!(!receipt.to_string().contains("kafka-p"), "a receipt carries an identifier: {receipt}");
+        seqs.push(receipt["seq"].as_u64().unwrap_or_else(|| panic!("no seq in {receipt}")));
+    }
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert_eq!(seqs.len(), 7, "receipts share a seq: {seqs:?}");
+    for record in &receipts {
+        let body = record.json();
+        assert_eq!(record.header("correlation-id").as_deref(), body["correlation_id"].as_str(), "receipt header");
+    }
+
+    // Dead letters: the NDJSON line, the invalid Patient, the malformed JSON, the HL7 v2 message.
+    let dead = read_until(&brokers, &names.dlq, Duration::from_secs(30), |r| r.len() >= 4);
+    assert_eq!(dead.len(), 4, "{dead:?}");
+    let by_correlation = |c: &str| -> &Record {
+        dead.iter()
+            .find(|r| r.header("correlation-id").as_deref() == Some(c))
+            .unwrap_or_else(|| panic!("no dead letter for {c}: {dead:?}"))
+    };
+    for (correlation, message) in [("corr-ndjson", 3), ("corr-invalid", 4), ("corr-malformed", 5), ("corr-hl7", 6)] {
+        let letter = by_correlation(correlation);
+        let original = &messages[message];
+        for (key, value) in &original.headers {
+            assert_eq!(letter.header(key).as_deref(), Some(value.as_str()), "{correlation}: header {key}");
+        }
+        assert!(letter.header("error").is_some_and(|e| !e.is_empty()), "{correlation}: no error header");
+        let (partition, offset) = coordinates[message];
+        assert_eq!(letter.header("source-topic").as_deref(), Some(names.ingest.as_str()));
+        assert_eq!(letter.header("source-partition"), Some(partition.to_string()), "{correlation}");
+        assert_eq!(letter.header("source-offset"), Some(offset.to_string()), "{correlation}");
+        assert_eq!(letter.key.as_deref(), original.key.as_deref().map(str::as_bytes), "{correlation}: key");
+        if correlation != "corr-ndjson" {
+            assert_eq!(letter.payload, original.payload, "{correlation}: original bytes");
+        }
+    }
+    let line = by_correlation("corr-ndjson");
+    assert_eq!(line.header("source-line").as_deref(), Some("3"));
+    let third_line = String::from_utf8(messages[3].payload.clone()).unwrap();
+    assert_eq!(line.payload, third_line.lines().nth(2).unwrap().as_bytes(), "the bad NDJSON line's bytes");
+    for correlation in ["corr-ndjson", "corr-invalid"] {
+        let letter = by_correlation(correlation);
+        let outcome: Value =
+            serde_json::from_str(&letter.header("operation-outcome").expect("operation-outcome header")).unwrap();
+        assert_eq!(outcome["resourceType"], "OperationOutcome");
+        assert!(outcome.to_string().contains("Patient.birthDate"), "{correlation}: {outcome}");
+    }
+    assert!(by_correlation("corr-malformed").header("operation-outcome").is_some(), "malformed JSON has an outcome");
+    let hl7_error = by_correlation("corr-hl7").header("error").unwrap();
+    assert!(hl7_error.contains("HL7 v2"), "{hl7_error}");
+
+    // The same Patient again: a duplicate receipt, no new version.
+    let again = messages[0].clone().header("correlation-id", "corr-p1-again");
+    let mut again = again;
+    again.headers.retain(|(k, v)| k != "correlation-id" || v == "corr-p1-again");
+    let again_at = produce(&producer, &names.ingest, &[again])[0];
+    let receipts = read_until(&brokers, &names.receipts, Duration::from_secs(30), |r| r.len() >= 8);
+    let duplicate = receipts
+        .iter()
+        .map(Record::json)
+        .find(|r| r["correlation_id"] == "corr-p1-again")
+        .expect("a receipt for the duplicate");
+    assert_eq!(duplicate["duplicate"], true, "{duplicate}");
+    assert_eq!(duplicate["version"], 1, "{duplicate}");
+    assert_eq!(duplicate["source"]["offset"], again_at.1, "{duplicate}");
+    let first = receipts.iter().map(Record::json).find(|r| r["correlation_id"] == "corr-p1").unwrap();
+    assert_eq!(duplicate["resource"], first["resource"]);
+
+    // Metrics (the lag gauge is sampled every 5 s).
+    let start = Instant::now();
+    let metrics = loop {
+        let metrics = bridge.metrics();
+        if metrics.contains("bridge_kafka_consumer_lag{") || start.elapsed() > Duration::from_secs(20) {
+            break metrics;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let consumed = metric(&metrics, "bridge_kafka_messages_consumed_total").unwrap_or(0.0);
+    assert!(consumed >= 8.0, "consumed {consumed}:\n{metrics}");
+    let dead_letters = metric(&metrics, "bridge_kafka_dead_letters_total").unwrap_or(0.0);
+    assert!(dead_letters >= 4.0, "dead letters {dead_letters}:\n{metrics}");
+    assert!(metrics.contains("bridge_kafka_consumer_lag{"), "no consumer lag line:\n{metrics}");
+
+    let health: Value = serde_json::from_str(&bridge.get("/healthz").expect("healthz").1).unwrap();
+    assert_eq!(health["kafka"], "ok", "{health}");
+
+    let status = bridge.terminate(Duration::from_secs(40));
+    assert_eq!(status.code(), Some(0), "serve after SIGTERM: {status}\n{}", tail(&bridge.log_text()));
+
+    bridge.command(&["verify"]).expect_code(0, "verify after kafka ingest");
+    let read = |reference: &str| -> Value {
+        let run = bridge.command(&["read", reference]).expect_code(0, reference);
+        serde_json::from_str(&run.stdout).unwrap()
+    };
+    for reference in [
+        "Patient/kafka-p1",
+        "Observation/kafka-o1",
+        "Patient/kafka-p2",
+        "Observation/kafka-o2",
+        "Patient/kafka-p3",
+        "Observation/kafka-o3",
+        "Patient/kafka-p4",
+    ] {
+        assert_eq!(read(reference)["meta"]["versionId"], "1", "{reference}");
+    }
+    assert_eq!(read("Patient/kafka-p1")["birthDate"], "1970-01-01");
+    bridge
+        .command(&["read", "Patient/kafka-p1", "--version", "2"])
+        .expect_code(1, "no second version of the duplicate");
+    for absent in ["Patient/kafka-p5", "Patient/kafka-p6", "Patient/kafka-p9"] {
+        bridge.command(&["read", absent]).expect_code(1, &format!("{absent} was refused"));
+    }
+}

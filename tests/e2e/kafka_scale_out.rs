@@ -1,0 +1,98 @@
+//! Scale-out: two bridges (two data dirs, two node keys, one deployment secret) share a consumer
+//! group; each commits its partitions to its own ledger shard. Then bridge A stops cleanly and B
+//! takes over A's partitions. The union of the shards holds every resource exactly once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use crate::kafka_crash::bulk_messages;
+use crate::kafka_support::{ends_of, metric, produce, producer, tail, wait_committed, Bridge, KafkaNames};
+use crate::support::{key_of, ndjson, temp_dir};
+use crate::{require_data, require_kafka};
+
+fn assigned_lists(log: &str) -> usize {
+    log.matches("Assign([TopicPartitionListElem").count()
+}
+
+#[test]
+fn kafka_scale_out_two_bridges_share_the_partitions_and_one_takes_over() {
+    let brokers = require_kafka!();
+    let root = require_data!();
+    let names = KafkaNames::new(&brokers, "scale", 4);
+    let (dir_a, dir_b, shared, logs) = (temp_dir(), temp_dir(), temp_dir(), temp_dir());
+    let mut env = names.env();
+    env.push((
+        "FHIR_BRIDGE__KEYS__DEPLOYMENT_SECRET_FILE".into(),
+        shared.path().join("deployment.secret").display().to_string(),
+    ));
+    let (messages, keys) = bulk_messages(&root, 3000, 0);
+    let expected: BTreeSet<&str> = keys.iter().flatten().map(String::as_str).collect();
+    assert_eq!(expected.len(), 3000);
+
+    let mut a = Bridge::start(dir_a.path(), &env, &logs.path().join("a.log"));
+    a.wait_healthy(Duration::from_secs(60));
+    let mut b = Bridge::start(dir_b.path(), &env, &logs.path().join("b.log"));
+    b.wait_healthy(Duration::from_secs(60));
+    // Wait until B has partitions and A has been reassigned (its second assignment).
+    let start = Instant::now();
+    while !(assigned_lists(&b.log_text()) >= 1 && a.log_text().matches("being rebalanced").count() >= 3) {
+        a.assert_running();
+        b.assert_running();
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no rebalance to two members:\nA:\n{}\nB:\n{}",
+            tail(&a.log_text()),
+            tail(&b.log_text())
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!("kafka_scale_out: both members assigned after {:.1?}", start.elapsed());
+
+    let producer = producer(&brokers);
+    let mut coordinates = produce(&producer, &names.ingest, &messages[..2000]);
+    let took =
+        wait_committed(&brokers, &names.group, &names.ingest, &ends_of(&coordinates), Duration::from_secs(300), || {
+            a.assert_running();
+            b.assert_running();
+        });
+    let consumed_a = metric(&a.metrics(), "bridge_kafka_messages_consumed_total").unwrap_or(0.0);
+    let consumed_b = metric(&b.metrics(), "bridge_kafka_messages_consumed_total").unwrap_or(0.0);
+    eprintln!("kafka_scale_out: 2000 committed in {took:.1?}; A consumed {consumed_a}, B consumed {consumed_b}");
+    assert!(consumed_a > 0.0 && consumed_b > 0.0, "both bridges consume: A {consumed_a}, B {consumed_b}");
+
+    // A leaves cleanly; B takes over.
+    let stop = Instant::now();
+    let status = a.terminate(Duration::from_secs(60));
+    assert_eq!(status.code(), Some(0), "A after SIGTERM: {status}\n{}", tail(&a.log_text()));
+    let stopped = stop.elapsed();
+    coordinates.extend(produce(&producer, &names.ingest, &messages[2000..]));
+    let takeover =
+        wait_committed(&brokers, &names.group, &names.ingest, &ends_of(&coordinates), Duration::from_secs(300), || {
+            b.assert_running();
+        });
+    eprintln!("kafka_scale_out: takeover: A exited {stopped:.1?} after SIGTERM; {:.1?} from SIGTERM to all 3000 committed by B",
+        stopped + takeover);
+    let status = b.terminate(Duration::from_secs(60));
+    assert_eq!(status.code(), Some(0), "B after SIGTERM: {status}\n{}", tail(&b.log_text()));
+
+    let mut seen: BTreeMap<String, Vec<(&str, String)>> = BTreeMap::new();
+    for (shard, bridge) in [("A", &a), ("B", &b)] {
+        bridge.command(&["verify"]).expect_code(0, &format!("verify shard {shard}"));
+        let exported = ndjson(&bridge.command(&["export"]).expect_code(0, "export").stdout);
+        eprintln!("kafka_scale_out: shard {shard} holds {} resources", exported.len());
+        assert!(!exported.is_empty(), "shard {shard} is empty");
+        for resource in exported {
+            let version = resource["meta"]["versionId"].as_str().unwrap_or("?").to_owned();
+            seen.entry(key_of(&resource).expect("type/id")).or_default().push((shard, version));
+        }
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, v)| v.len() != 1 || v[0].1 != "1").take(5).collect();
+    let missing: Vec<_> = expected.iter().filter(|k| !seen.contains_key(**k)).take(5).collect();
+    let extra: Vec<_> = seen.keys().filter(|k| !expected.contains(k.as_str())).take(5).collect();
+    assert!(
+        twice.is_empty() && missing.is_empty() && extra.is_empty(),
+        "union of shards: {} for {}; in both or not version 1: {twice:?}; missing {missing:?}; extra {extra:?}",
+        seen.len(),
+        expected.len()
+    );
+}
