@@ -52,6 +52,10 @@ pub struct BridgeConfig {
     /// The Kafka connector; absent = no Kafka.
     #[serde(default)]
     pub kafka: Option<KafkaConfig>,
+    /// Authentication of the HTTP API (SMART Backend Services). Without clients or development
+    /// tokens, every route but `/healthz` and `/fhir/metadata` answers 401.
+    #[serde(default)]
+    pub auth: crate::auth::AuthConfig,
 }
 
 impl Default for BridgeConfig {
@@ -62,6 +66,7 @@ impl Default for BridgeConfig {
             ingest: IngestConfig::default(),
             keys: KeysConfig::default(),
             kafka: None,
+            auth: crate::auth::AuthConfig::default(),
         }
     }
 }

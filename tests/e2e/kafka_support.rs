@@ -164,6 +164,7 @@ impl Bridge {
             .arg(&self.data)
             .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
             .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env(crate::support::dev_token_env().0, crate::support::dev_token_env().1)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -192,7 +193,10 @@ impl Bridge {
 
     /// `GET path`: status and body (any status; `None` when nothing answers).
     pub fn get(&self, path: &str) -> Option<(u16, String)> {
-        match ureq::get(&format!("{}{path}", self.base())).timeout(Duration::from_secs(10)).call() {
+        let request = ureq::get(&format!("{}{path}", self.base()))
+            .timeout(Duration::from_secs(10))
+            .set("Authorization", &format!("Bearer {}", crate::support::DEV_TOKEN));
+        match request.call() {
             Ok(r) => Some((r.status(), r.into_string().unwrap_or_default())),
             Err(ureq::Error::Status(code, r)) => Some((code, r.into_string().unwrap_or_default())),
             Err(_) => None,

@@ -3,6 +3,7 @@
 mod support;
 
 mod at_rest;
+mod auth;
 mod crash;
 mod idempotency;
 mod rejects;

@@ -24,7 +24,9 @@ impl Reply {
 }
 
 fn call(method: &str, url: &str, body: Option<&Value>) -> Reply {
-    let request = ureq::request(method, url).timeout(Duration::from_secs(60));
+    let request = ureq::request(method, url)
+        .timeout(Duration::from_secs(60))
+        .set("Authorization", &format!("Bearer {}", crate::support::DEV_TOKEN));
     let result = match body {
         Some(body) => request.set("Content-Type", "application/fhir+json").send_string(&body.to_string()),
         None => request.call(),
@@ -66,6 +68,7 @@ fn serve_answers_fhir_and_ledger_requests_and_stops_cleanly() {
         .arg("--data-dir")
         .arg(data.path())
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env(crate::support::dev_token_env().0, crate::support::dev_token_env().1)
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()

@@ -211,3 +211,14 @@ pub fn ndjson(text: &str) -> Vec<Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect()
 }
+
+/// The development bearer token the e2e tests give `serve` (through the environment) and send.
+pub const DEV_TOKEN: &str = "e2e-development-token-0123456789";
+
+/// The environment variable that configures [`DEV_TOKEN`] with every scope (development mode).
+pub fn dev_token_env() -> (&'static str, String) {
+    (
+        "FHIR_BRIDGE__AUTH__DEV_STATIC_TOKENS",
+        format!(r#"[{{ token = "{DEV_TOKEN}", client_id = "e2e", scopes = ["system/*.cruds"] }}]"#),
+    )
+}

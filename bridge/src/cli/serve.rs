@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
+use crate::auth::Authenticator;
 use crate::config::BridgeConfig;
 use crate::http::{routes, AppState};
 use crate::metrics::Metrics;
@@ -46,6 +47,11 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
     };
     let listen = args.listen.unwrap_or(config.http.listen);
     let state = AppState { node: node.clone(), writer, metrics, kafka: kafka.as_ref().map(|k| k.health.clone()) };
+    // Clients put this URL in their assertions' `aud`; set `auth.token_url` to the public one.
+    let authenticator = Arc::new(
+        Authenticator::from_config(&config.auth, &format!("http://{listen}/auth/token"))
+            .context("loading the auth configuration")?,
+    );
     let max_body = config.http.max_body_bytes;
     let workers = config.http.workers;
     tracing::info!(%listen, data_dir = %config.data_dir.display(), key_id = %node.key_id, "Serving.");
@@ -53,6 +59,7 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
         let mut server = actix_web::HttpServer::new(move || {
             actix_web::App::new()
                 .app_data(actix_web::web::Data::new(state.clone()))
+                .app_data(actix_web::web::Data::new(authenticator.clone()))
                 .app_data(actix_web::web::PayloadConfig::new(max_body))
                 .configure(routes)
         })

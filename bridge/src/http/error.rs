@@ -24,6 +24,9 @@ pub enum ApiError {
     /// Something failed inside; details are logged.
     #[error("internal error")]
     Internal(String),
+    /// The caller is not authenticated (401) or lacks the scope (403).
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
 }
 
 fn outcome(code: IssueType, message: &str) -> OperationOutcome {
@@ -46,12 +49,14 @@ impl ResponseError for ApiError {
             Self::Gone => StatusCode::GONE,
             Self::NotSupported(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Auth(error) => error.status_code(),
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let body = match self {
             Self::Invalid(outcome) => return outcome_response(self.status_code(), outcome),
+            Self::Auth(error) => return error.error_response(),
             Self::NotFound(what) => outcome(IssueType::NotFound, what),
             Self::Gone => outcome(IssueType::Deleted, "the resource is deleted"),
             Self::NotSupported(what) => outcome(IssueType::NotSupported, what),

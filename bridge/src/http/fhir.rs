@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
 use super::{ApiError, AppState};
+use crate::auth::{Authenticated, Principal};
 use crate::pipeline::batcher::SubmitError;
 use crate::pipeline::{self, Normalised, Receipt};
 use crate::read::ReadError;
@@ -13,7 +14,7 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 }
 
 /// Decodes and validates on a blocking thread (CPU work), then waits for the durable commit.
-async fn ingest(state: &AppState, body: web::Bytes) -> Result<(Vec<Receipt>, usize), ApiError> {
+async fn ingest(state: &AppState, caller: &Principal, body: web::Bytes) -> Result<(Vec<Receipt>, usize), ApiError> {
     let node = state.node.clone();
     let prepared = web::block(move || pipeline::prepare(&[&body[..]], node.as_ref()))
         .await
@@ -23,6 +24,10 @@ async fn ingest(state: &AppState, body: web::Bytes) -> Result<(Vec<Receipt>, usi
     if let Some(rejection) = prepared.rejections.into_iter().next() {
         state.metrics.resources_rejected.inc();
         return Err(ApiError::Invalid(rejection.outcome));
+    }
+    // Every resource written needs the caller's write scope for its type (a Bundle's entries too).
+    for resource in &prepared.resources {
+        caller.require_write(resource.resource_type)?;
     }
     let source: std::sync::Arc<str> = std::sync::Arc::from("http");
     let resources: Vec<Normalised> = prepared
@@ -70,35 +75,43 @@ fn receipt_json(r: &Receipt) -> serde_json::Value {
 /// `POST /fhir/{type}`: one resource of that type.
 pub async fn create(
     state: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let resource_type = path.into_inner();
+    caller.require_write(&resource_type)?;
     check_type(&body, &resource_type)?;
-    let (receipts, _) = ingest(&state, body).await?;
+    let (receipts, _) = ingest(&state, &caller, body).await?;
     receipts.first().map(created).ok_or(ApiError::NotSupported("a Bundle goes to POST /fhir"))
 }
 
 /// `PUT /fhir/{type}/{id}`: a resource whose id must match the URL.
 pub async fn update(
     state: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let (resource_type, id) = path.into_inner();
+    caller.require_write(&resource_type)?;
     check_type(&body, &resource_type)?;
     let given = fhir_json::JsonReader::new(&body).peek_object_string_member("id").ok().flatten();
     if given.as_deref() != Some(id.as_str()) {
         return Err(invalid(format!("{resource_type}.id"), "the resource id must equal the id in the URL"));
     }
-    let (receipts, _) = ingest(&state, body).await?;
+    let (receipts, _) = ingest(&state, &caller, body).await?;
     receipts.first().map(created).ok_or(ApiError::NotSupported("a Bundle goes to POST /fhir"))
 }
 
 /// `POST /fhir`: a Bundle (batch or transaction); answers with a response Bundle-like summary.
-pub async fn post_bundle(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn post_bundle(
+    state: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     check_type(&body, "Bundle")?;
-    let (receipts, skipped) = ingest(&state, body).await?;
+    let (receipts, skipped) = ingest(&state, &caller, body).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "entries": receipts.iter().map(receipt_json).collect::<Vec<_>>(),
         "skipped": skipped,
@@ -157,17 +170,24 @@ async fn read_resource(
 }
 
 /// `GET /fhir/{type}/{id}`.
-pub async fn read(state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn read(
+    state: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (resource_type, id) = path.into_inner();
+    caller.require_read(&resource_type)?;
     read_resource(&state, resource_type, id, None).await
 }
 
 /// `GET /fhir/{type}/{id}/_history/{version}`.
 pub async fn read_version(
     state: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
     path: web::Path<(String, String, u32)>,
 ) -> Result<HttpResponse, ApiError> {
     let (resource_type, id, version) = path.into_inner();
+    caller.require_read(&resource_type)?;
     read_resource(&state, resource_type, id, Some(version)).await
 }
 

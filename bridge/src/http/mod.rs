@@ -1,5 +1,11 @@
-//! The HTTP API: FHIR under `/fhir`, the ledger under `/ledger`, and operations (`/healthz`,
-//! `/metrics`). [`routes`] is the route table; handlers are grouped per area.
+//! The HTTP API: FHIR under `/fhir`, the ledger under `/ledger`, operations (`/healthz`,
+//! `/metrics`) and the token endpoint (`/auth/token`). [`routes`] is the route table; handlers
+//! are grouped per area.
+//!
+//! **Architecture Invariant:** every handler but `healthz`, `metadata` and `token` takes an
+//! [`Authenticated`] caller, so a route without authentication cannot be written by accident
+//! of omission without it showing in its signature; FHIR handlers check the caller's SMART
+//! scopes for the resource types they touch.
 
 mod error;
 mod fhir;
@@ -11,6 +17,7 @@ use actix_web::{web, HttpResponse};
 
 pub use error::ApiError;
 
+use crate::auth::Authenticated;
 use crate::metrics::Metrics;
 use crate::pipeline::batcher::BatcherHandle;
 use crate::store::Node;
@@ -31,6 +38,7 @@ pub struct AppState {
 /// The route table.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
+        .route("/auth/token", web::post().to(crate::auth::token))
         .route("/metrics", web::get().to(metrics))
         .route("/ledger/head", web::get().to(ledger::head))
         .route("/ledger/proof/{seq}", web::get().to(ledger::proof))
@@ -59,7 +67,7 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+async fn metrics(state: web::Data<AppState>, _caller: Authenticated) -> HttpResponse {
     use ledger_adapter::LedgerReader;
     if let Ok(size) = state.node.ledger.tree_size() {
         state.metrics.ledger_records.set(i64::try_from(size).unwrap_or(i64::MAX));

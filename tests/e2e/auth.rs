@@ -1,0 +1,128 @@
+//! Authentication of the HTTP API end to end: a registered client exchanges an ES384 JWT
+//! assertion for a bearer token at `/auth/token` (SMART Backend Services) and its scopes decide
+//! what it may do; nothing but `/healthz` and `/fhir/metadata` is open without a token.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use p384::pkcs8::{EncodePublicKey, LineEnding};
+use serde_json::Value;
+
+use crate::support::{bin, temp_dir};
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = self.0.wait();
+    }
+}
+
+/// `(status, body, www-authenticate)` of a request; `token` goes into `Authorization: Bearer`.
+fn call(method: &str, url: &str, token: Option<&str>, body: Option<(&str, &str)>) -> (u16, String, Option<String>) {
+    let mut request = ureq::request(method, url).timeout(Duration::from_secs(30));
+    if let Some(token) = token {
+        request = request.set("Authorization", &format!("Bearer {token}"));
+    }
+    let result = match body {
+        Some((content_type, body)) => request.set("Content-Type", content_type).send_string(body),
+        None => request.call(),
+    };
+    let response = match result {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{method} {url}: {e}"),
+    };
+    let status = response.status();
+    let challenge = response.header("WWW-Authenticate").map(str::to_owned);
+    (status, response.into_string().unwrap_or_default(), challenge)
+}
+
+fn token_request(assertion: &str, scope: &str) -> String {
+    format!(
+        "grant_type=client_credentials&scope={}&client_assertion_type={}&client_assertion={assertion}",
+        scope.replace(' ', "%20").replace('/', "%2F"),
+        "urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
+    )
+}
+
+#[test]
+fn clients_authenticate_with_a_signed_assertion_and_their_scopes_limit_them() {
+    let data = temp_dir();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let base = format!("http://127.0.0.1:{port}");
+    let key = p384::ecdsa::SigningKey::from_slice(&[0x42; 48]).expect("a P-384 key");
+    let pem = key.verifying_key().to_public_key_pem(LineEnding::LF).expect("PEM");
+    let config = data.path().join("bridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[auth.clients]]\nclient_id = \"hospital-b\"\npublic_key = '''{pem}'''\nscopes = [\"system/Patient.cruds\", \"system/Observation.rs\"]\norganization = \"Organization/hospital-b\"\n"
+        ),
+    )
+    .expect("config");
+    let child = Command::new(bin())
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let _server = Server(child);
+    let started = Instant::now();
+    while ureq::get(&format!("{base}/healthz")).call().is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "serve did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Open: health and the capability statement. Closed: everything else.
+    assert_eq!(call("GET", &format!("{base}/fhir/metadata"), None, None).0, 200);
+    for path in ["/fhir/Patient/p1", "/ledger/head", "/metrics"] {
+        let (status, body, challenge) = call("GET", &format!("{base}{path}"), None, None);
+        assert_eq!(status, 401, "{path}: {body}");
+        assert!(challenge.is_some_and(|c| c.starts_with("Bearer")), "{path}");
+        assert!(body.contains("OperationOutcome"), "{path}: {body}");
+    }
+    assert_eq!(call("GET", &format!("{base}/fhir/Patient/p1"), Some("not-a-token"), None).0, 401);
+
+    // The token exchange.
+    let token_url = format!("{base}/auth/token");
+    let now = fhir_bridge::auth::unix_now_s();
+    let assertion = fhir_bridge::auth::client_assertion_es384("hospital-b", &token_url, &key, 120, now).expect("sign");
+    let form =
+        ("application/x-www-form-urlencoded", token_request(&assertion, "system/Patient.cruds system/Observation.rs"));
+    let (status, body, _) = call("POST", &token_url, None, Some((form.0, &form.1)));
+    assert_eq!(status, 200, "{body}");
+    let token: Value = serde_json::from_str(&body).expect("JSON");
+    let access = token["access_token"].as_str().expect("access_token").to_owned();
+    assert_eq!(token["token_type"], "bearer");
+    assert!(token["expires_in"].as_u64().is_some_and(|s| s > 0 && s <= 300), "{token}");
+
+    // A replayed assertion is refused.
+    let (status, body, _) = call("POST", &token_url, None, Some((form.0, &form.1)));
+    assert!(status == 400 || status == 401, "{status} {body}");
+    assert!(body.contains("invalid_client"), "{body}");
+    // A scope the client was not granted is refused.
+    let assertion = fhir_bridge::auth::client_assertion_es384("hospital-b", &token_url, &key, 120, now).expect("sign");
+    let (status, body, _) =
+        call("POST", &token_url, None, Some((form.0, &token_request(&assertion, "system/Observation.cruds"))));
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("invalid_scope"), "{body}");
+
+    // The scopes decide.
+    let patient = r#"{"resourceType":"Patient","id":"p1","birthDate":"1970-01-01"}"#;
+    let (status, body, _) =
+        call("POST", &format!("{base}/fhir/Patient"), Some(&access), Some(("application/fhir+json", patient)));
+    assert_eq!(status, 201, "{body}");
+    let (status, body, _) = call("GET", &format!("{base}/fhir/Patient/p1"), Some(&access), None);
+    assert_eq!(status, 200, "{body}");
+    let observation = r#"{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}"#;
+    let (status, body, _) =
+        call("POST", &format!("{base}/fhir/Observation"), Some(&access), Some(("application/fhir+json", observation)));
+    assert_eq!(status, 403, "read-only scope for Observation: {body}");
+    assert!(body.contains("forbidden"), "{body}");
+    assert_eq!(call("GET", &format!("{base}/ledger/head"), Some(&access), None).0, 200);
+}
