@@ -2,22 +2,13 @@
 //! assertion for a bearer token at `/auth/token` (SMART Backend Services) and its scopes decide
 //! what it may do; nothing but `/healthz` and `/fhir/metadata` is open without a token.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use p384::pkcs8::{EncodePublicKey, LineEnding};
 use serde_json::Value;
 
-use crate::support::{bin, temp_dir};
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
-        let _ = self.0.wait();
-    }
-}
+use crate::server::Bridge;
+use crate::support::temp_dir;
 
 /// `(status, body, www-authenticate)` of a request; `token` goes into `Authorization: Bearer`.
 fn call(method: &str, url: &str, token: Option<&str>, body: Option<(&str, &str)>) -> (u16, String, Option<String>) {
@@ -49,8 +40,6 @@ fn token_request(assertion: &str, scope: &str) -> String {
 #[test]
 fn clients_authenticate_with_a_signed_assertion_and_their_scopes_limit_them() {
     let data = temp_dir();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let base = format!("http://127.0.0.1:{port}");
     let key = p384::ecdsa::SigningKey::from_slice(&[0x42; 48]).expect("a P-384 key");
     let pem = key.verifying_key().to_public_key_pem(LineEnding::LF).expect("PEM");
     let config = data.path().join("bridge.toml");
@@ -61,22 +50,11 @@ fn clients_authenticate_with_a_signed_assertion_and_their_scopes_limit_them() {
         ),
     )
     .expect("config");
-    let child = Command::new(bin())
-        .arg("--data-dir")
-        .arg(data.path())
-        .arg("--config")
-        .arg(&config)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let _server = Server(child);
-    let started = Instant::now();
-    while ureq::get(&format!("{base}/healthz")).call().is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "serve did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    // No development token: only the registered client gets in.
+    let config_arg = config.display().to_string();
+    let mut bridge = Bridge::start_with(data.path(), &["--config", &config_arg], &[], &data.path().join("serve.log"));
+    bridge.wait_healthy(Duration::from_secs(30));
+    let base = bridge.base();
 
     // Open: health and the capability statement. Closed: everything else.
     assert_eq!(call("GET", &format!("{base}/fhir/metadata"), None, None).0, 200);

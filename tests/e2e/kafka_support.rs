@@ -8,9 +8,6 @@
 #![allow(dead_code, reason = "each Kafka test uses a different subset of the helpers")]
 
 use std::collections::BTreeMap;
-use std::fs::OpenOptions;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -21,7 +18,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 
-use crate::support::{bin, Run};
+pub use crate::server::{free_port, tail, Bridge};
 
 /// The test broker (`FHIR_BRIDGE_TEST_KAFKA`, `host:port`), or `None` (with a message) when it is
 /// unset; panics when unset and `CI=true`.
@@ -131,168 +128,6 @@ impl KafkaNames {
         .map(|(k, v)| (format!("FHIR_BRIDGE__KAFKA__{k}"), v))
         .collect()
     }
-}
-
-/// A free TCP port on 127.0.0.1 (nothing listens on it once this returns).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-/// A running `fhir-bridge serve` (killed on drop if still running).
-pub struct Bridge {
-    child: Option<Child>,
-    pub data: PathBuf,
-    pub env: Vec<(String, String)>,
-    pub port: u16,
-    pub log: PathBuf,
-}
-
-impl Bridge {
-    /// Starts `serve` on `data` with the environment `env` on a fresh port; its stderr is appended
-    /// to `log`.
-    pub fn start(data: &Path, env: &[(String, String)], log: &Path) -> Bridge {
-        let mut bridge =
-            Bridge { child: None, data: data.to_owned(), env: env.to_vec(), port: free_port(), log: log.to_owned() };
-        bridge.spawn();
-        bridge
-    }
-
-    fn spawn(&mut self) {
-        let log = OpenOptions::new().create(true).append(true).open(&self.log).expect("log file");
-        let child = Command::new(bin())
-            .arg("--data-dir")
-            .arg(&self.data)
-            .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env(crate::support::dev_token_env().0, crate::support::dev_token_env().1)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn serve");
-        self.child = Some(child);
-    }
-
-    /// Starts it again (same data dir, environment and port) after it exited.
-    pub fn restart(&mut self) {
-        assert!(self.child.is_none(), "restart of a running bridge");
-        self.spawn();
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().expect("running").id()
-    }
-
-    pub fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Its log so far.
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// `GET path`: status and body (any status; `None` when nothing answers).
-    pub fn get(&self, path: &str) -> Option<(u16, String)> {
-        let request = ureq::get(&format!("{}{path}", self.base()))
-            .timeout(Duration::from_secs(10))
-            .set("Authorization", &format!("Bearer {}", crate::support::DEV_TOKEN));
-        match request.call() {
-            Ok(r) => Some((r.status(), r.into_string().unwrap_or_default())),
-            Err(ureq::Error::Status(code, r)) => Some((code, r.into_string().unwrap_or_default())),
-            Err(_) => None,
-        }
-    }
-
-    /// Panics when the process has exited.
-    #[track_caller]
-    pub fn assert_running(&mut self) {
-        if let Some(status) = self.child.as_mut().expect("running").try_wait().expect("try_wait") {
-            panic!("serve exited early ({status}):\n{}", tail(&self.log_text()));
-        }
-    }
-
-    /// Waits until `/healthz` answers 200 (the broker reachable, topics created).
-    #[track_caller]
-    pub fn wait_healthy(&mut self, timeout: Duration) {
-        let start = Instant::now();
-        loop {
-            self.assert_running();
-            if matches!(self.get("/healthz"), Some((200, _))) {
-                return;
-            }
-            assert!(start.elapsed() < timeout, "no healthy /healthz within {timeout:?}:\n{}", tail(&self.log_text()));
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// `GET /metrics`.
-    pub fn metrics(&self) -> String {
-        self.get("/metrics").map(|(_, body)| body).unwrap_or_default()
-    }
-
-    /// SIGKILL, and wait for the process.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().ok();
-            child.wait().ok();
-        }
-    }
-
-    /// SIGTERM, and wait (up to `timeout`) for the exit status.
-    #[track_caller]
-    pub fn terminate(&mut self, timeout: Duration) -> ExitStatus {
-        let mut child = self.child.take().expect("running");
-        let term = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("kill");
-        assert!(term.success());
-        let start = Instant::now();
-        loop {
-            if let Some(status) = child.try_wait().expect("try_wait") {
-                return status;
-            }
-            if start.elapsed() > timeout {
-                child.kill().ok();
-                child.wait().ok();
-                panic!("serve did not exit within {timeout:?} of SIGTERM:\n{}", tail(&self.log_text()));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Runs `fhir-bridge --data-dir DATA ARGS...` with this bridge's environment.
-    pub fn command(&self, args: &[&str]) -> Run {
-        bridge_env(&self.data, &self.env, args)
-    }
-}
-
-impl Drop for Bridge {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// Runs `fhir-bridge --data-dir DATA ARGS...` with extra environment, to completion.
-pub fn bridge_env(data: &Path, env: &[(String, String)], args: &[&str]) -> Run {
-    let output = Command::new(bin())
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .expect("cannot run fhir-bridge");
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-/// The last 6000 bytes of a log.
-pub fn tail(text: &str) -> &str {
-    let mut start = text.len().saturating_sub(6000);
-    while !text.is_char_boundary(start) {
-        start += 1;
-    }
-    &text[start..]
 }
 
 /// The value of a metric line `NAME VALUE` (first match of the exact name, no labels).

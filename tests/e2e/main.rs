@@ -1,5 +1,6 @@
 //! End-to-end tests of `fhir-bridge` on real parts: the built binary, real data dirs, real HTTP.
 
+mod server;
 mod support;
 
 mod at_rest;

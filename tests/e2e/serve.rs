@@ -1,13 +1,13 @@
 //! The HTTP service: create, update, read, history, errors, Bundles, ledger and metrics
 //! endpoints, then a graceful SIGTERM after which everything acknowledged is on disk.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use crate::require_data;
-use crate::support::{bin, bridge, files_under, read, strip_meta, temp_dir, verify_ok};
+use crate::server::Bridge;
+use crate::support::{self, files_under, read, strip_meta, temp_dir, verify_ok};
 
 /// Status, ETag, Location and body of a response (any status).
 struct Reply {
@@ -44,48 +44,13 @@ fn call(method: &str, url: &str, body: Option<&Value>) -> Reply {
     }
 }
 
-fn wait_exit(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        if start.elapsed() > timeout {
-            child.kill().ok();
-            panic!("the server did not exit within {timeout:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn serve_answers_fhir_and_ledger_requests_and_stops_cleanly() {
     let root = require_data!();
     let data = temp_dir();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let log = std::fs::File::create(data.path().join("serve.log")).expect("log");
-    let mut child = Command::new(bin())
-        .arg("--data-dir")
-        .arg(data.path())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env(crate::support::dev_token_env().0, crate::support::dev_token_env().1)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("spawn serve");
-    let base = format!("http://127.0.0.1:{port}");
-    let server_log = || std::fs::read_to_string(data.path().join("serve.log")).unwrap_or_default();
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            panic!("serve exited early ({status}):\n{}", server_log());
-        }
-        if ureq::get(&format!("{base}/healthz")).call().map(|r| r.status() == 200).unwrap_or(false) {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(20), "no /healthz within 20 s:\n{}", server_log());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let mut bridge = Bridge::start(data.path(), &[], &data.path().join("serve.log"));
+    bridge.wait_healthy(Duration::from_secs(20));
+    let base = bridge.base();
 
     // Create.
     let patient = json!({"resourceType":"Patient","id":"serve-p1","gender":"female","birthDate":"1975-05-05","name":[{"family":"Example","given":["Ann"]}]});
@@ -160,10 +125,8 @@ fn serve_answers_fhir_and_ledger_requests_and_stops_cleanly() {
     assert!(metrics.body.contains("bridge_resources_accepted"), "{}", metrics.body);
 
     // Graceful stop.
-    let term = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("kill");
-    assert!(term.success());
-    let status = wait_exit(&mut child, Duration::from_secs(40));
-    assert_eq!(status.code(), Some(0), "serve after SIGTERM: {status}\n{}", server_log());
+    let status = bridge.terminate(Duration::from_secs(40));
+    assert_eq!(status.code(), Some(0), "serve after SIGTERM: {status}\n{}", bridge.log_text());
 
     // Everything acknowledged is on disk.
     verify_ok(data.path(), "after serve");
@@ -175,5 +138,5 @@ fn serve_answers_fhir_and_ledger_requests_and_stops_cleanly() {
         let resource = read(data.path(), &reference, version);
         assert_eq!(resource["id"], entry["id"]);
     }
-    bridge(data.path(), ["read", "Patient/serve-bad"]).expect_code(1, "the rejected patient is absent");
+    support::bridge(data.path(), ["read", "Patient/serve-bad"]).expect_code(1, "the rejected patient is absent");
 }
