@@ -52,6 +52,9 @@ pub struct BridgeConfig {
     /// The Kafka connector; absent = no Kafka.
     #[serde(default)]
     pub kafka: Option<KafkaConfig>,
+    /// Other institutions' bridges that patients may grant access to (their node keys).
+    #[serde(default)]
+    pub peers: Vec<PeerConfig>,
     /// Authentication of the HTTP API (SMART Backend Services). Without clients or development
     /// tokens, every route but `/healthz` and `/fhir/metadata` answers 401.
     #[serde(default)]
@@ -67,6 +70,7 @@ impl Default for BridgeConfig {
             keys: KeysConfig::default(),
             kafka: None,
             auth: crate::auth::AuthConfig::default(),
+            peers: Vec::new(),
         }
     }
 }
@@ -142,6 +146,20 @@ pub struct KeysConfig {
     /// `DATA_DIR/deployment.secret`. Every node of one deployment must share it.
     #[serde(default)]
     pub deployment_secret_file: Option<PathBuf>,
+}
+
+/// Another institution's bridge: the organisation a patient's `Consent` names as grantee, and
+/// the node key its grants are wrapped for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    /// The FHIR reference a Consent's `provision.actor` uses for it (`Organization/hospital-b`).
+    pub organization: String,
+    /// Its node public key (hex, compressed secp256k1, as `fhir-bridge keys` prints it).
+    pub public_key: String,
+    /// Its base URL, for cross-institution reads.
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 /// The Kafka connector (`serve` consumes `ingest_topic` in the consumer group `group_id`).

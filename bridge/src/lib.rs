@@ -16,6 +16,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod consent;
 pub mod http;
 pub mod input;
 pub mod metrics;

@@ -7,7 +7,7 @@ use record_crypto::{open, Cid, Commitment, Pseudonym};
 
 use crate::pipeline::commit::{associated_data, record_identity};
 use crate::records::{LedgerRecord, Operation, ResourceVersion};
-use crate::store::{IndexEntry, Latest, Node, PatientKeyError};
+use crate::store::{hex32, IndexEntry, Latest, Node, PatientKeyError};
 
 /// Why a record could not be read. Messages carry seqs and pseudonyms, never content.
 #[derive(Debug, thiserror::Error)]
@@ -160,9 +160,24 @@ impl Node {
 
 /// The index entry that the record at `seq` makes (used to rebuild the index after a crash).
 pub(crate) fn index_entry_for(node: &Node, seq: u64) -> Result<Option<IndexEntry>, ReadError> {
-    let LedgerRecord::ResourceVersion(record) = node.any_record_at(seq)? else {
-        // Grants, revocations and accesses are found through the ledger, not this index.
-        return Ok(None);
+    let record = match node.any_record_at(seq)? {
+        LedgerRecord::ResourceVersion(record) => record,
+        LedgerRecord::Grant(grant) => {
+            let (Some(patient), Some(grantee), Some(consent)) =
+                (hex32(&grant.patient), hex32(&grant.grantee), hex32(&grant.consent))
+            else {
+                return Err(damaged(seq, "grant with a malformed pseudonym"));
+            };
+            return Ok(Some(IndexEntry::Grant { patient, grant: crate::store::GrantEntry { grantee, consent, seq } }));
+        }
+        LedgerRecord::Revoke(revoke) => {
+            let (Some(patient), Some(grantee)) = (hex32(&revoke.patient), hex32(&revoke.grantee)) else {
+                return Err(damaged(seq, "revoke with a malformed pseudonym"));
+            };
+            return Ok(Some(IndexEntry::Revoke { patient, grantee }));
+        }
+        // Accesses are found through the ledger, not this index.
+        LedgerRecord::Access(_) => return Ok(None),
     };
     let resource: Pseudonym = record.resource.parse().map_err(|_| damaged(seq, "bad resource pseudonym"))?;
     let latest = Latest { version: record.version, seq, deleted: record.operation == Operation::Delete };

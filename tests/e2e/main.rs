@@ -5,6 +5,7 @@ mod support;
 
 mod at_rest;
 mod auth;
+mod consent;
 mod crash;
 mod idempotency;
 mod rejects;

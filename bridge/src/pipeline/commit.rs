@@ -17,9 +17,10 @@ use rayon::prelude::*;
 use record_crypto::{random_salt, seal, Commitment, PatientKey};
 
 use super::decode::RequestedChange;
+use super::grants::{GrantChange, GrantsInBatch};
 use super::normalise::Normalised;
 use crate::records::{LedgerRecord, Operation, ResourceVersion};
-use crate::store::{IndexEntry, Latest, Node, PatientKeyError};
+use crate::store::{GrantEntry, IndexEntry, Latest, Node, PatientKeyError};
 
 /// Why a batch could not be committed. Nothing of it is acknowledged; the caller retries or
 /// fails, and re-submitting is safe (duplicates are recognised).
@@ -82,7 +83,9 @@ struct Planned {
     record: ResourceVersion,
     canonical: Option<Vec<u8>>,
     key: Option<PatientKey>,
-    entry: IndexEntry,
+    resource: [u8; 32],
+    latest: Latest,
+    dedup: Option<[u8; 32]>,
 }
 
 /// The associated data a sealed record is bound to: its ledger identity.
@@ -119,6 +122,9 @@ impl Node {
         // Within the batch: what the index will say once the block is committed.
         let mut latest_in_batch: HashMap<[u8; 32], Latest> = HashMap::new();
         let mut seen_in_batch: HashMap<[u8; 32], usize> = HashMap::new();
+        // Grant and revoke records that stored Consents make; they follow the block's versions.
+        let mut grants_in_batch = GrantsInBatch::default();
+        let mut consent_records: Vec<(LedgerRecord, GrantChange)> = Vec::new();
         let next_seq = self.ledger.tree_size()?;
 
         for (index, item) in items.iter().enumerate() {
@@ -202,8 +208,16 @@ impl Node {
                 },
                 canonical: item.canonical.clone(),
                 key,
-                entry: IndexEntry::Version { resource: rid, latest: new_latest, dedup },
+                resource: rid,
+                latest: new_latest,
+                dedup,
             });
+            if item.resource_type == "Consent" {
+                let terms = item.canonical.as_deref().and_then(crate::consent::terms);
+                if operation == Operation::Delete || terms.is_some() {
+                    consent_records.extend(self.plan_consent(&rid, terms.as_ref(), time_ms, &mut grants_in_batch)?);
+                }
+            }
         }
 
         if planned.is_empty() {
@@ -215,8 +229,7 @@ impl Node {
             .par_iter()
             .map(|p| -> Result<Option<(Vec<u8>, Commitment)>, CommitError> {
                 let (Some(key), Some(canonical)) = (&p.key, &p.canonical) else { return Ok(None) };
-                let IndexEntry::Version { resource, .. } = &p.entry;
-                let record_key = key.record_key(&record_identity(resource, p.record.version));
+                let record_key = key.record_key(&record_identity(&p.resource, p.record.version));
                 let salt = random_salt().map_err(|_| CommitError::Seal)?;
                 let bytes =
                     seal(&record_key, &associated_data(&p.record), canonical, &salt).map_err(|_| CommitError::Seal)?;
@@ -233,13 +246,26 @@ impl Node {
             }
             records.push(LedgerRecord::ResourceVersion(p.record.clone()).encode());
         }
+        let mut entries: Vec<IndexEntry> = planned
+            .iter()
+            .map(|p| IndexEntry::Version { resource: p.resource, latest: p.latest, dedup: p.dedup })
+            .collect();
+        for (record, change) in consent_records {
+            let seq = next_seq + records.len() as u64;
+            records.push(record.encode());
+            entries.push(match change {
+                GrantChange::Grant { patient, grantee, consent } => {
+                    IndexEntry::Grant { patient, grant: GrantEntry { grantee, consent, seq } }
+                }
+                GrantChange::Revoke { patient, grantee } => IndexEntry::Revoke { patient, grantee },
+            });
+        }
         let block = self.ledger.append_block(&records, time_ms)?;
         debug_assert_eq!(block.first_seq, next_seq);
-        let entries: Vec<IndexEntry> = planned.iter().map(|p| p.entry.clone()).collect();
         self.index.apply(&entries, block.seqs.end)?;
 
         for p in planned {
-            let IndexEntry::Version { latest, .. } = p.entry;
+            let latest = p.latest;
             receipts[p.index] = Some(Receipt {
                 resource_type: items[p.index].resource_type,
                 id: items[p.index].id.clone(),

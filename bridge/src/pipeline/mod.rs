@@ -8,12 +8,14 @@
 pub mod batcher;
 pub mod commit;
 pub mod decode;
+pub(crate) mod grants;
 pub mod normalise;
 
 use rayon::prelude::*;
 
 pub use commit::{CommitError, Receipt};
 pub use decode::{Candidate, Decoded, IdAssigner, Rejection, RequestedChange};
+pub use grants::grant_wrap_context;
 pub use normalise::Normalised;
 
 use crate::store::Node;

@@ -10,6 +10,7 @@
 //! | `L` resource(32) | latest version: version (u32 BE), seq (u64 BE), deleted (u8) |
 //! | `H` resource(32) version(u32 BE) | seq (u64 BE) |
 //! | `D` dedup key(32) | seq (u64 BE), version (u32 BE) |
+//! | `G` patient(32) grantee key id(32) | seq of the Grant in force (u64 BE), consent pseudonym(32) |
 
 /// The latest version of a resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,9 +32,34 @@ pub struct SeenContent {
     pub version: u32,
 }
 
+/// A grant in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrantEntry {
+    /// The grantee node's key id.
+    pub grantee: [u8; 32],
+    /// The consent it comes from (pseudonym).
+    pub consent: [u8; 32],
+    /// The ledger seq of its latest Grant record.
+    pub seq: u64,
+}
+
 /// One change to the index.
 #[derive(Debug, Clone)]
 pub enum IndexEntry {
+    /// A grant comes into force (or is re-wrapped for a new epoch).
+    Grant {
+        /// Patient pseudonym.
+        patient: [u8; 32],
+        /// The grant.
+        grant: GrantEntry,
+    },
+    /// A grant ends.
+    Revoke {
+        /// Patient pseudonym.
+        patient: [u8; 32],
+        /// The grantee node's key id.
+        grantee: [u8; 32],
+    },
     /// A new version of a resource.
     Version {
         /// Resource pseudonym.
@@ -112,6 +138,43 @@ impl Index {
         })
     }
 
+    /// The grants in force for `patient`.
+    pub fn grants_of(&self, patient: &[u8; 32]) -> sled::Result<Vec<GrantEntry>> {
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix(key(b'G', &[patient])) {
+            let (k, v) = item?;
+            let (Some(grantee), Some(seq), Some(consent)) = (
+                k.get(33..65).and_then(|g| <[u8; 32]>::try_from(g).ok()),
+                be_u64(&v),
+                v.get(8..40).and_then(|c| <[u8; 32]>::try_from(c).ok()),
+            ) else {
+                continue;
+            };
+            out.push(GrantEntry { grantee, consent, seq });
+        }
+        Ok(out)
+    }
+
+    /// Every grant in force that comes from `consent`, with its patient.
+    pub fn grants_by_consent(&self, consent: &[u8; 32]) -> sled::Result<Vec<([u8; 32], GrantEntry)>> {
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix(b"G") {
+            let (k, v) = item?;
+            if v.get(8..40) != Some(&consent[..]) {
+                continue;
+            }
+            let (Some(patient), Some(grantee), Some(seq)) = (
+                k.get(1..33).and_then(|p| <[u8; 32]>::try_from(p).ok()),
+                k.get(33..65).and_then(|g| <[u8; 32]>::try_from(g).ok()),
+                be_u64(&v),
+            ) else {
+                continue;
+            };
+            out.push((patient, GrantEntry { grantee, consent: *consent, seq }));
+        }
+        Ok(out)
+    }
+
     /// Applies `entries` (for ledger seqs below `indexed_through`) atomically.
     pub fn apply(&self, entries: &[IndexEntry], indexed_through: u64) -> sled::Result<()> {
         let mut batch = sled::Batch::default();
@@ -130,6 +193,12 @@ impl Index {
                         batch.insert(key(b'D', &[dedup]), seen);
                     }
                 }
+                IndexEntry::Grant { patient, grant } => {
+                    let mut value = grant.seq.to_be_bytes().to_vec();
+                    value.extend_from_slice(&grant.consent);
+                    batch.insert(key(b'G', &[patient, &grant.grantee]), value);
+                }
+                IndexEntry::Revoke { patient, grantee } => batch.remove(key(b'G', &[patient, grantee])),
             }
         }
         batch.insert(&b"W"[..], &indexed_through.to_be_bytes()[..]);

@@ -16,7 +16,7 @@ use ledger_adapter::{LedgerError, LedgerReader, NodeKey, Secp256k1Signer, SledLe
 use record_crypto::{NodeKeyPair, Pseudonym, Pseudonymizer};
 
 pub use blobs::BlobStore;
-pub use index::{Index, IndexEntry, Latest, SeenContent};
+pub use index::{GrantEntry, Index, IndexEntry, Latest, SeenContent};
 pub use key_files::KeyFileError;
 pub use patient_keys::{PatientKeyError, PatientKeys};
 
@@ -40,6 +40,9 @@ pub enum OpenError {
     /// The ledger could not be opened.
     #[error("cannot open the ledger: {0}")]
     Ledger(#[from] LedgerError),
+    /// A peer's public key is not a valid secp256k1 key.
+    #[error("peer {0}: invalid public_key")]
+    Peer(String),
     /// Rebuilding the index from the ledger failed.
     #[error("cannot bring the index up to date with the ledger: {0}")]
     Recover(String),
@@ -63,6 +66,19 @@ pub mod kinds {
     pub const RESOURCE_CONTENT: PseudonymKind = PseudonymKind::new("resource-content");
 }
 
+/// A peer institution's bridge, from the configuration.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// The FHIR reference Consents use for it.
+    pub organization: String,
+    /// Its node public key.
+    pub public_key: record_crypto::NodePublicKey,
+    /// Its key id, hex.
+    pub key_id_hex: String,
+    /// Its base URL.
+    pub url: Option<String>,
+}
+
 /// One bridge node's storage and keys.
 pub struct Node {
     /// The sled database.
@@ -81,6 +97,13 @@ pub struct Node {
     pub node_key: NodeKeyPair,
     /// Its key id, hex.
     pub key_id: String,
+    /// The peers patients may grant access to.
+    pub peers: Vec<Peer>,
+}
+
+/// 32 bytes from 64 hex digits (pseudonyms and key ids as the ledger writes them).
+pub(crate) fn hex32(text: &str) -> Option<[u8; 32]> {
+    data_encoding::HEXLOWER_PERMISSIVE.decode(text.as_bytes()).ok()?.try_into().ok()
 }
 
 /// The sled database directory inside a data dir.
@@ -105,12 +128,24 @@ impl Node {
         })?;
         let ledger = Arc::new(SledLedger::open(&db, Secp256k1Signer::new(signing_key))?);
         let database = |source| OpenError::Database { path: path.display().to_string(), source };
+        let mut peers = Vec::new();
+        for peer in &config.peers {
+            let public_key: record_crypto::NodePublicKey =
+                peer.public_key.parse().map_err(|_| OpenError::Peer(peer.organization.clone()))?;
+            peers.push(Peer {
+                organization: peer.organization.clone(),
+                key_id_hex: public_key.key_id().to_string(),
+                public_key,
+                url: peer.url.clone(),
+            });
+        }
         let node = Node {
             blobs: BlobStore::open(&db).map_err(database)?,
             index: Index::open(&db).map_err(database)?,
             patient_keys: PatientKeys::open(&db).map_err(database)?,
             key_id: node_key.key_id().to_string(),
             ledger,
+            peers,
             pseudonyms,
             node_key,
             db,

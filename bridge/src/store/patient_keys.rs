@@ -73,6 +73,28 @@ impl PatientKeys {
         Ok(Some(key))
     }
 
+    /// Moves `scope` to a fresh key at the next epoch (after a revocation), stored wrapped for the
+    /// node. Records sealed from now on use it; grantees of the old epoch cannot open them.
+    pub fn rotate(&self, node: &NodeKeyPair, scope: &[u8; 32]) -> Result<PatientKey, PatientKeyError> {
+        let current = self.current_or_create(node, scope)?;
+        let next = current.next_epoch().map_err(|_| PatientKeyError::Generate)?;
+        self.store(node, scope, &next)?;
+        Ok(next)
+    }
+
+    fn store(&self, node: &NodeKeyPair, scope: &[u8; 32], key: &PatientKey) -> Result<(), PatientKeyError> {
+        let wrapped = wrap_patient_key(key, node.public_key(), &wrap_context(scope, key.epoch()))
+            .map_err(|_| PatientKeyError::Generate)?;
+        let mut epoch_key = vec![b'E'];
+        epoch_key.extend_from_slice(scope);
+        let mut batch = sled::Batch::default();
+        batch.insert(key_of(scope, key.epoch()), wrapped.as_bytes());
+        batch.insert(epoch_key, &key.epoch().to_be_bytes()[..]);
+        self.tree.apply_batch(batch)?;
+        self.remember(scope, key);
+        Ok(())
+    }
+
     /// The current key of `scope`, created (epoch 0) and stored wrapped when it has none.
     ///
     /// The stored key becomes durable with the next flush of the database, which the ledger
@@ -87,13 +109,7 @@ impl PatientKeys {
             }
         }
         let key = PatientKey::generate(0).map_err(|_| PatientKeyError::Generate)?;
-        let wrapped = wrap_patient_key(&key, node.public_key(), &wrap_context(scope, 0))
-            .map_err(|_| PatientKeyError::Generate)?;
-        let mut batch = sled::Batch::default();
-        batch.insert(key_of(scope, 0), wrapped.as_bytes());
-        batch.insert(epoch_key, &0u32.to_be_bytes()[..]);
-        self.tree.apply_batch(batch)?;
-        self.remember(scope, &key);
+        self.store(node, scope, &key)?;
         Ok(key)
     }
 }

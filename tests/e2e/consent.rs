@@ -1,0 +1,126 @@
+//! Consent → ledger grants, end to end through `serve`: an active Consent naming a peer
+//! institution commits a `Grant` that wraps the patient key for the peer's node key (and only the
+//! peer can unwrap it); setting the Consent inactive commits a `Revoke` and moves the patient to
+//! a new key epoch, so records written afterwards are sealed under a key the peer never gets.
+
+use std::time::Duration;
+
+use record_crypto::{unwrap_patient_key, NodeKeyPair, WrappedKey};
+use serde_json::{json, Value};
+
+use crate::server::Bridge;
+use crate::support::{temp_dir, verify_ok, DEV_TOKEN};
+
+fn post(bridge: &Bridge, method: &str, path: &str, body: &Value) -> (u16, String) {
+    let request = ureq::request(method, &format!("{}{path}", bridge.base()))
+        .timeout(Duration::from_secs(30))
+        .set("Authorization", &format!("Bearer {DEV_TOKEN}"))
+        .set("Content-Type", "application/fhir+json");
+    match request.send_string(&body.to_string()) {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => (r.status(), r.into_string().unwrap_or_default()),
+        Err(e) => panic!("{method} {path}: {e}"),
+    }
+}
+
+/// Every ledger record so far, by seq, as JSON.
+fn ledger_records(bridge: &Bridge) -> Vec<Value> {
+    let (_, head) = bridge.get("/ledger/head").expect("head");
+    let size = serde_json::from_str::<Value>(&head).expect("JSON")["tree_size"].as_u64().expect("tree_size");
+    (0..size)
+        .map(|seq| {
+            let (status, body) = bridge.get(&format!("/ledger/proof/{seq}")).expect("proof");
+            assert_eq!(status, 200, "{body}");
+            serde_json::from_str::<Value>(&body).expect("JSON")["record"].clone()
+        })
+        .collect()
+}
+
+fn consent(status: &str, organization: &str) -> Value {
+    json!({
+        "resourceType": "Consent", "id": "c1", "status": status,
+        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "patient": {"reference": "Patient/p1"},
+        "provision": {
+            "type": "permit",
+            "period": {"start": "2026-01-01"},
+            "actor": [{"role": {"text": "grantee"}, "reference": {"reference": organization}}],
+            "class": [{"system": "http://hl7.org/fhir/resource-types", "code": "Observation"}]
+        }
+    })
+}
+
+fn observation(id: &str) -> Value {
+    json!({"resourceType": "Observation", "id": id, "status": "final", "code": {"text": "pulse"},
+           "subject": {"reference": "Patient/p1"}, "valueQuantity": {"value": 72, "unit": "/min"}})
+}
+
+#[test]
+fn a_consent_grants_a_peer_the_patient_key_and_its_revocation_rotates_it() {
+    let data = temp_dir();
+    let peer = NodeKeyPair::generate().expect("peer key");
+    let peers = format!(r#"[{{ organization = "Organization/hospital-b", public_key = "{}" }}]"#, peer.public_key());
+    let env = [("FHIR_BRIDGE__PEERS".to_owned(), peers)];
+    let mut bridge = Bridge::start(data.path(), &env, &data.path().join("serve.log"));
+    bridge.wait_healthy(Duration::from_secs(20));
+
+    let (status, body) = post(&bridge, "POST", "/fhir/Patient", &json!({"resourceType":"Patient","id":"p1"}));
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = post(&bridge, "POST", "/fhir/Consent", &consent("active", "Organization/hospital-b"));
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = post(&bridge, "POST", "/fhir/Observation", &observation("o1"));
+    assert_eq!(status, 201, "{body}");
+
+    let records = ledger_records(&bridge);
+    let grants: Vec<&Value> = records.iter().filter(|r| r["kind"] == "Grant").collect();
+    assert_eq!(grants.len(), 1, "{records:#?}");
+    let grant = grants[0];
+    assert_eq!(grant["grantee"], peer.key_id().to_string());
+    assert_eq!(grant["types"], json!(["Observation"]));
+    assert_eq!(grant["start"], "2026-01-01");
+    assert_eq!(grant["epoch"], 0);
+    // The grant carries a pseudonym, not the patient id.
+    let patient = grant["patient"].as_str().expect("patient").to_owned();
+    assert_eq!(patient.len(), 64);
+    assert!(!grant.to_string().contains("p1\""));
+    // Only the peer's private key unwraps it, and it is the key the patient's records use.
+    let wrapped_hex = grant["wrapped_key"].as_str().expect("wrapped_key");
+    let wrapped =
+        WrappedKey::from_bytes(&data_encoding::HEXLOWER.decode(wrapped_hex.as_bytes()).expect("hex")).expect("wrapped");
+    let context = fhir_bridge::pipeline::grant_wrap_context(&patient, 0, &peer.key_id().to_string());
+    let key = unwrap_patient_key(&wrapped, &peer, &context).expect("the grantee unwraps the patient key");
+    assert_eq!(key.epoch(), 0);
+    let stranger = NodeKeyPair::generate().expect("key");
+    assert!(unwrap_patient_key(&wrapped, &stranger, &context).is_err(), "another key must not unwrap it");
+    let o1 = records.iter().find(|r| r["kind"] == "ResourceVersion" && r["type"] == "Observation").expect("o1");
+    assert_eq!((o1["patient"].as_str(), &o1["epoch"]), (Some(patient.as_str()), &json!(0)));
+
+    // A consent naming an organisation that is no peer grants nothing.
+    let mut other = consent("active", "Organization/unknown");
+    other["id"] = "c2".into();
+    assert_eq!(post(&bridge, "POST", "/fhir/Consent", &other).0, 201);
+
+    // Revocation: a Revoke record, a new epoch, and later records sealed under it.
+    let (status, body) = post(&bridge, "PUT", "/fhir/Consent/c1", &consent("inactive", "Organization/hospital-b"));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post(&bridge, "POST", "/fhir/Observation", &observation("o2"));
+    assert_eq!(status, 201, "{body}");
+    let records = ledger_records(&bridge);
+    assert_eq!(records.iter().filter(|r| r["kind"] == "Grant").count(), 1, "no grant for the unknown organisation");
+    let revokes: Vec<&Value> = records.iter().filter(|r| r["kind"] == "Revoke").collect();
+    assert_eq!(revokes.len(), 1, "{records:#?}");
+    assert_eq!(
+        (revokes[0]["grantee"].as_str(), &revokes[0]["epoch"]),
+        (Some(peer.key_id().to_string().as_str()), &json!(1))
+    );
+    let o2 = records.iter().rev().find(|r| r["kind"] == "ResourceVersion" && r["type"] == "Observation").expect("o2");
+    assert_eq!(o2["epoch"], 1, "records after the revocation use the new epoch");
+
+    // Sending the same inactive consent again changes nothing.
+    assert_eq!(post(&bridge, "PUT", "/fhir/Consent/c1", &consent("inactive", "Organization/hospital-b")).0, 200);
+    assert_eq!(ledger_records(&bridge).len(), records.len());
+
+    let status = bridge.terminate(Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0));
+    verify_ok(data.path(), "after consent");
+}
