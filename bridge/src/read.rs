@@ -135,13 +135,23 @@ impl Node {
 
     /// Reads `Type/id`, the latest version or `version`.
     pub fn read(&self, resource_type: &str, id: &str, version: Option<u32>) -> Result<ReadRecord, ReadError> {
+        let (seq, record) = self.locate(resource_type, id, version)?;
+        self.open_record(seq, record)
+    }
+
+    /// The ledger record of `Type/id` (latest or `version`) and its seq, without decrypting.
+    pub fn locate(
+        &self,
+        resource_type: &str,
+        id: &str,
+        version: Option<u32>,
+    ) -> Result<(u64, ResourceVersion), ReadError> {
         let rid = self.resource_pseudonym(resource_type, id);
         let seq = match version {
             Some(v) => self.index.version_seq(rid.as_bytes(), v)?.ok_or(ReadError::NotFound)?,
             None => self.index.latest(rid.as_bytes())?.ok_or(ReadError::NotFound)?.seq,
         };
-        let record = self.record_at(seq)?;
-        self.open_record(seq, record)
+        Ok((seq, self.record_at(seq)?))
     }
 
     /// The seqs of the latest, not deleted, version of every resource, in ledger order.
@@ -176,8 +186,9 @@ pub(crate) fn index_entry_for(node: &Node, seq: u64) -> Result<Option<IndexEntry
             };
             return Ok(Some(IndexEntry::Revoke { patient, grantee }));
         }
-        // Accesses are found through the ledger, not this index.
-        LedgerRecord::Access(_) => return Ok(None),
+        LedgerRecord::Access(access) => {
+            return Ok(access.patient.as_deref().and_then(hex32).map(|patient| IndexEntry::Access { patient, seq }));
+        }
     };
     let resource: Pseudonym = record.resource.parse().map_err(|_| damaged(seq, "bad resource pseudonym"))?;
     let latest = Latest { version: record.version, seq, deleted: record.operation == Operation::Delete };

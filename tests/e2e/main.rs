@@ -4,6 +4,7 @@ mod server;
 mod support;
 
 mod at_rest;
+mod audit;
 mod auth;
 mod consent;
 mod crash;

@@ -73,7 +73,7 @@ pub fn run(config: &BridgeConfig, args: &IngestArgs) -> anyhow::Result<ExitCode>
         let committer = scope.spawn(move || -> anyhow::Result<(u64, u64)> {
             let (mut accepted, mut duplicates) = (0u64, 0u64);
             for resources in receiver {
-                for receipt in node.commit_batch(&resources).context("committing a block")? {
+                for receipt in node.commit_batch(&resources, &[]).context("committing a block")? {
                     if receipt.duplicate {
                         duplicates += 1;
                     } else {

@@ -144,8 +144,11 @@ fn check_type(body: &[u8], expected: &str) -> Result<(), ApiError> {
     }
 }
 
+/// A read, audited: every read and every denial (missing scope) of an existing resource is an
+/// `Access` record on the ledger before the answer goes out.
 async fn read_resource(
     state: &AppState,
+    caller: &Principal,
     resource_type: String,
     id: String,
     version: Option<u32>,
@@ -153,20 +156,36 @@ async fn read_resource(
     if !fhir_models::Resource::is_resource_type(&resource_type) {
         return Err(ApiError::NotFound("not an R4 resource type"));
     }
+    let permitted = caller.require_read(&resource_type);
     let node = state.node.clone();
-    let result =
-        web::block(move || node.read(&resource_type, &id, version).and_then(|r| Ok((r.resource()?, r.record.version))))
-            .await
-            .map_err(internal)?;
-    match result {
-        Ok((resource, version)) => Ok(HttpResponse::Ok()
-            .content_type(fhir_models::JSON_MIME_TYPE)
-            .insert_header(("ETag", format!("W/\"{version}\"")))
-            .body(fhir_models::to_json(&resource))),
-        Err(ReadError::NotFound) => Err(ApiError::NotFound("no such resource")),
-        Err(ReadError::Deleted) => Err(ApiError::Gone),
-        Err(error) => Err(internal(error)),
-    }
+    let allowed = permitted.is_ok();
+    let (rt, rid) = (resource_type.clone(), id.clone());
+    let result = web::block(move || {
+        let (seq, record) = node.locate(&rt, &rid, version)?;
+        let meta = (record.patient.clone(), record.resource.clone());
+        if !allowed {
+            return Ok((None, meta));
+        }
+        let opened = node.open_record(seq, record)?;
+        Ok::<_, ReadError>((Some((opened.resource()?, opened.record.version)), meta))
+    })
+    .await
+    .map_err(internal)?;
+    let (found, (patient, resource)) = match result {
+        Ok(found) => found,
+        Err(ReadError::NotFound) => {
+            return Err(permitted.err().map_or(ApiError::NotFound("no such resource"), ApiError::Auth))
+        }
+        Err(ReadError::Deleted) => return Err(permitted.err().map_or(ApiError::Gone, ApiError::Auth)),
+        Err(error) => return Err(internal(error)),
+    };
+    super::audit::record(state, caller, "read", allowed, patient, Some(resource_type), Some(resource)).await?;
+    permitted?;
+    let Some((resource, version)) = found else { return Err(ApiError::Internal("read without content".into())) };
+    Ok(HttpResponse::Ok()
+        .content_type(fhir_models::JSON_MIME_TYPE)
+        .insert_header(("ETag", format!("W/\"{version}\"")))
+        .body(fhir_models::to_json(&resource)))
 }
 
 /// `GET /fhir/{type}/{id}`.
@@ -176,8 +195,7 @@ pub async fn read(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (resource_type, id) = path.into_inner();
-    caller.require_read(&resource_type)?;
-    read_resource(&state, resource_type, id, None).await
+    read_resource(&state, &caller, resource_type, id, None).await
 }
 
 /// `GET /fhir/{type}/{id}/_history/{version}`.
@@ -187,8 +205,7 @@ pub async fn read_version(
     path: web::Path<(String, String, u32)>,
 ) -> Result<HttpResponse, ApiError> {
     let (resource_type, id, version) = path.into_inner();
-    caller.require_read(&resource_type)?;
-    read_resource(&state, resource_type, id, Some(version)).await
+    read_resource(&state, &caller, resource_type, id, Some(version)).await
 }
 
 /// `GET /fhir/metadata`: a minimal CapabilityStatement.

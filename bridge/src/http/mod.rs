@@ -7,6 +7,7 @@
 //! of omission without it showing in its signature; FHIR handlers check the caller's SMART
 //! scopes for the resource types they touch.
 
+mod audit;
 mod error;
 mod fhir;
 mod ledger;
@@ -44,6 +45,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/ledger/proof/{seq}", web::get().to(ledger::proof))
         .route("/ledger/consistency", web::get().to(ledger::consistency))
         .route("/fhir/metadata", web::get().to(fhir::metadata))
+        .route("/fhir/AuditEvent", web::get().to(audit::audit_events))
         .route("/fhir", web::post().to(fhir::post_bundle))
         .route("/fhir/{type}", web::post().to(fhir::create))
         .route("/fhir/{type}/{id}", web::put().to(fhir::update))

@@ -1,4 +1,5 @@
-//! The service's single writer: collects resources from many requests into blocks.
+//! The service's single writer: collects resources (and access records) from many requests into
+//! blocks.
 //!
 //! Requests send their normalised resources and wait; one thread gathers what arrives within
 //! `block_linger_ms` (up to `block_records`), commits it as one block, and answers each request
@@ -11,14 +12,18 @@ use std::time::{Duration, Instant};
 
 use super::{CommitError, Normalised, Receipt};
 use crate::metrics::Metrics;
+use crate::records::LedgerRecord;
 use crate::store::Node;
 
 type Reply = tokio::sync::oneshot::Sender<Result<Vec<Receipt>, Arc<CommitError>>>;
 
+/// One request's work: resources to commit, other records (accesses) to append, the reply.
+type Job = (Vec<Normalised>, Vec<LedgerRecord>, Reply);
+
 /// A handle to submit work to the writer thread.
 #[derive(Clone)]
 pub struct BatcherHandle {
-    sender: mpsc::Sender<(Vec<Normalised>, Reply)>,
+    sender: mpsc::Sender<Job>,
 }
 
 /// Why a submission got no receipts.
@@ -36,8 +41,15 @@ impl BatcherHandle {
     /// Submits resources and waits until they are durable (or refused).
     pub async fn submit(&self, resources: Vec<Normalised>) -> Result<Vec<Receipt>, SubmitError> {
         let (reply, receive) = tokio::sync::oneshot::channel();
-        self.sender.send((resources, reply)).map_err(|_| SubmitError::Stopped)?;
+        self.sender.send((resources, Vec::new(), reply)).map_err(|_| SubmitError::Stopped)?;
         receive.await.map_err(|_| SubmitError::Stopped)?.map_err(SubmitError::Commit)
+    }
+
+    /// Appends `records` (accesses) and waits until they are durable.
+    pub async fn record(&self, records: Vec<LedgerRecord>) -> Result<(), SubmitError> {
+        let (reply, receive) = tokio::sync::oneshot::channel();
+        self.sender.send((Vec::new(), records, reply)).map_err(|_| SubmitError::Stopped)?;
+        receive.await.map_err(|_| SubmitError::Stopped)?.map(|_| ()).map_err(SubmitError::Commit)
     }
 }
 
@@ -45,7 +57,7 @@ impl BatcherHandle {
     /// Like [`submit`](Self::submit), for callers on threads of their own (the Kafka connector).
     pub fn submit_blocking(&self, resources: Vec<Normalised>) -> Result<Vec<Receipt>, SubmitError> {
         let (reply, receive) = tokio::sync::oneshot::channel();
-        self.sender.send((resources, reply)).map_err(|_| SubmitError::Stopped)?;
+        self.sender.send((resources, Vec::new(), reply)).map_err(|_| SubmitError::Stopped)?;
         receive.blocking_recv().map_err(|_| SubmitError::Stopped)?.map_err(SubmitError::Commit)
     }
 }
@@ -57,32 +69,34 @@ pub fn start(
     block_records: usize,
     linger: Duration,
 ) -> std::io::Result<(BatcherHandle, std::thread::JoinHandle<()>)> {
-    let (sender, receiver) = mpsc::channel::<(Vec<Normalised>, Reply)>();
+    let (sender, receiver) = mpsc::channel::<Job>();
     let thread = std::thread::Builder::new().name("ledger-writer".into()).spawn(move || {
         while let Ok(first) = receiver.recv() {
             let started = Instant::now();
             let deadline = started + linger;
             let mut pending = vec![first];
-            let mut count = pending[0].0.len();
+            let mut count = pending[0].0.len() + pending[0].1.len();
             while count < block_records {
                 let now = Instant::now();
                 let Some(wait) = deadline.checked_duration_since(now) else { break };
                 match receiver.recv_timeout(wait) {
                     Ok(item) => {
-                        count += item.0.len();
+                        count += item.0.len() + item.1.len();
                         pending.push(item);
                     }
                     Err(_) => break,
                 }
             }
-            let sizes: Vec<usize> = pending.iter().map(|(r, _)| r.len()).collect();
+            let sizes: Vec<usize> = pending.iter().map(|(r, _, _)| r.len()).collect();
             let mut all = Vec::with_capacity(count);
+            let mut extra = Vec::new();
             let mut replies = Vec::with_capacity(pending.len());
-            for (resources, reply) in pending {
+            for (resources, records, reply) in pending {
                 all.extend(resources);
+                extra.extend(records);
                 replies.push(reply);
             }
-            let result = node.commit_batch(&all);
+            let result = node.commit_batch(&all, &extra);
             metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
             match result {
                 Ok(receipts) => {

@@ -109,13 +109,22 @@ pub fn record_identity(resource: &[u8; 32], version: u32) -> [u8; 36] {
     identity
 }
 
-fn now_ms() -> u64 {
+fn record_patient(record: &LedgerRecord) -> Option<String> {
+    match record {
+        LedgerRecord::Access(a) => a.patient.clone(),
+        _ => None,
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 impl Node {
-    /// Commits `items` (in order) as one block; gives one receipt per item.
-    pub fn commit_batch(&self, items: &[Normalised]) -> Result<Vec<Receipt>, CommitError> {
+    /// Commits `items` (in order) and the `extra` records (accesses) as one block; gives one
+    /// receipt per item.
+    pub fn commit_batch(&self, items: &[Normalised], extra: &[LedgerRecord]) -> Result<Vec<Receipt>, CommitError> {
         let time_ms = now_ms();
         let mut receipts: Vec<Option<Receipt>> = vec![None; items.len()];
         let mut planned: Vec<Planned> = Vec::new();
@@ -220,7 +229,7 @@ impl Node {
             }
         }
 
-        if planned.is_empty() {
+        if planned.is_empty() && consent_records.is_empty() && extra.is_empty() {
             return Ok(receipts.into_iter().flatten().collect());
         }
 
@@ -259,6 +268,13 @@ impl Node {
                 }
                 GrantChange::Revoke { patient, grantee } => IndexEntry::Revoke { patient, grantee },
             });
+        }
+        for record in extra {
+            let seq = next_seq + records.len() as u64;
+            if let Some(patient) = record_patient(record).and_then(|p| crate::store::hex32(&p)) {
+                entries.push(IndexEntry::Access { patient, seq });
+            }
+            records.push(record.encode());
         }
         let block = self.ledger.append_block(&records, time_ms)?;
         debug_assert_eq!(block.first_seq, next_seq);

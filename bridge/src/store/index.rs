@@ -10,6 +10,7 @@
 //! | `L` resource(32) | latest version: version (u32 BE), seq (u64 BE), deleted (u8) |
 //! | `H` resource(32) version(u32 BE) | seq (u64 BE) |
 //! | `D` dedup key(32) | seq (u64 BE), version (u32 BE) |
+//! | `A` patient(32) seq (u64 BE) | (empty): the patient's Access records |
 //! | `G` patient(32) grantee key id(32) | seq of the Grant in force (u64 BE), consent pseudonym(32) |
 
 /// The latest version of a resource.
@@ -52,6 +53,13 @@ pub enum IndexEntry {
         patient: [u8; 32],
         /// The grant.
         grant: GrantEntry,
+    },
+    /// An access to a patient's data was recorded.
+    Access {
+        /// Patient pseudonym.
+        patient: [u8; 32],
+        /// The ledger seq of the Access record.
+        seq: u64,
     },
     /// A grant ends.
     Revoke {
@@ -155,6 +163,18 @@ impl Index {
         Ok(out)
     }
 
+    /// The seqs of the Access records about `patient`, in ledger order.
+    pub fn accesses_of(&self, patient: &[u8; 32]) -> sled::Result<Vec<u64>> {
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix(key(b'A', &[patient])) {
+            let (k, _) = item?;
+            if let Some(seq) = k.get(33..41).and_then(be_u64) {
+                out.push(seq);
+            }
+        }
+        Ok(out)
+    }
+
     /// Every grant in force that comes from `consent`, with its patient.
     pub fn grants_by_consent(&self, consent: &[u8; 32]) -> sled::Result<Vec<([u8; 32], GrantEntry)>> {
         let mut out = Vec::new();
@@ -199,6 +219,7 @@ impl Index {
                     batch.insert(key(b'G', &[patient, &grant.grantee]), value);
                 }
                 IndexEntry::Revoke { patient, grantee } => batch.remove(key(b'G', &[patient, grantee])),
+                IndexEntry::Access { patient, seq } => batch.insert(key(b'A', &[patient, &seq.to_be_bytes()]), &[][..]),
             }
         }
         batch.insert(&b"W"[..], &indexed_through.to_be_bytes()[..]);

@@ -62,6 +62,8 @@ pub mod kinds {
     pub const SOURCE: PseudonymKind = PseudonymKind::new("source");
     /// Ids the bridge assigns, keyed on content.
     pub const ASSIGNED_ID: PseudonymKind = PseudonymKind::new("assigned-id");
+    /// An API client (the accessor of Access records).
+    pub const CLIENT: PseudonymKind = PseudonymKind::new("client");
     /// The dedup scope of a resource's content.
     pub const RESOURCE_CONTENT: PseudonymKind = PseudonymKind::new("resource-content");
 }

@@ -1,0 +1,77 @@
+//! Audit end to end: every read and every denial of a patient's resource is an `Access` record
+//! on the ledger, and `GET /fhir/AuditEvent?patient=` shows them to the patient as valid FHIR
+//! AuditEvents naming who asked, what, when, and whether it was allowed.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::server::Bridge;
+use crate::support::{temp_dir, verify_ok, DEV_TOKEN};
+
+const READ_PATIENTS_ONLY: &str = "e2e-patient-reader-token-0123456789";
+
+fn call(bridge: &Bridge, method: &str, path: &str, token: &str, body: Option<&Value>) -> (u16, String) {
+    let request = ureq::request(method, &format!("{}{path}", bridge.base()))
+        .timeout(Duration::from_secs(30))
+        .set("Authorization", &format!("Bearer {token}"));
+    let result = match body {
+        Some(body) => request.set("Content-Type", "application/fhir+json").send_string(&body.to_string()),
+        None => request.call(),
+    };
+    match result {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => (r.status(), r.into_string().unwrap_or_default()),
+        Err(e) => panic!("{method} {path}: {e}"),
+    }
+}
+
+#[test]
+fn reads_and_denials_are_on_the_ledger_and_shown_as_audit_events() {
+    let data = temp_dir();
+    let tokens = format!(
+        r#"[{{ token = "{DEV_TOKEN}", client_id = "e2e", scopes = ["system/*.cruds"] }}, {{ token = "{READ_PATIENTS_ONLY}", client_id = "reader", scopes = ["system/Patient.rs"] }}]"#
+    );
+    let env = [("FHIR_BRIDGE__AUTH__DEV_STATIC_TOKENS".to_owned(), tokens)];
+    let mut bridge = Bridge::start_with(data.path(), &[], &env, &data.path().join("serve.log"));
+    bridge.wait_healthy(Duration::from_secs(20));
+
+    let patient = json!({"resourceType": "Patient", "id": "a1"});
+    let observation = json!({"resourceType": "Observation", "id": "ao1", "status": "final", "code": {"text": "x"},
+                             "subject": {"reference": "Patient/a1"}});
+    assert_eq!(call(&bridge, "POST", "/fhir/Patient", DEV_TOKEN, Some(&patient)).0, 201);
+    assert_eq!(call(&bridge, "POST", "/fhir/Observation", DEV_TOKEN, Some(&observation)).0, 201);
+
+    // One permitted read by each client, one denial.
+    assert_eq!(call(&bridge, "GET", "/fhir/Observation/ao1", DEV_TOKEN, None).0, 200);
+    assert_eq!(call(&bridge, "GET", "/fhir/Patient/a1", READ_PATIENTS_ONLY, None).0, 200);
+    let (status, body) = call(&bridge, "GET", "/fhir/Observation/ao1", READ_PATIENTS_ONLY, None);
+    assert_eq!(status, 403, "{body}");
+    // A resource that does not exist makes no Access record (there is no patient to tell).
+    assert_eq!(call(&bridge, "GET", "/fhir/Observation/none", DEV_TOKEN, None).0, 404);
+
+    let (status, body) = call(&bridge, "GET", "/fhir/AuditEvent?patient=a1", DEV_TOKEN, None);
+    assert_eq!(status, 200, "{body}");
+    let bundle: Value = serde_json::from_str(&body).expect("JSON");
+    let events: Vec<&Value> = bundle["entry"].as_array().expect("entries").iter().map(|e| &e["resource"]).collect();
+    assert_eq!(events.len(), 3, "{bundle:#}");
+    for event in &events {
+        let json = serde_json::to_vec(event).expect("JSON");
+        fhir_models::parse_and_validate(&json).unwrap_or_else(|o| panic!("invalid AuditEvent: {:?}", o.issue));
+        assert_eq!(event["entity"][0]["what"]["reference"], "Patient/a1");
+    }
+    let outcomes: Vec<&str> = events.iter().map(|e| e["outcome"].as_str().unwrap_or_default()).collect();
+    assert_eq!(outcomes, ["0", "0", "4"], "two reads allowed, then a denial");
+    let who: Vec<&str> =
+        events.iter().map(|e| e["agent"][0]["who"]["identifier"]["value"].as_str().unwrap_or_default()).collect();
+    assert_ne!(who[0], who[1], "two different clients");
+    assert_eq!(who[1], who[2], "the denied one is the patient-only reader");
+    assert!(!body.contains("\"reader\""), "clients are named by pseudonym");
+    // Another patient sees none of these.
+    let (_, other) = call(&bridge, "GET", "/fhir/AuditEvent?patient=someone-else", DEV_TOKEN, None);
+    assert_eq!(serde_json::from_str::<Value>(&other).expect("JSON")["total"], 0);
+    // Only callers allowed to search AuditEvents may ask.
+    assert_eq!(call(&bridge, "GET", "/fhir/AuditEvent?patient=a1", READ_PATIENTS_ONLY, None).0, 403);
+
+    assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
+    verify_ok(data.path(), "after audited reads");
+}
