@@ -72,6 +72,43 @@ fn reads_and_denials_are_on_the_ledger_and_shown_as_audit_events() {
     // Only callers allowed to search AuditEvents may ask.
     assert_eq!(call(&bridge, "GET", "/fhir/AuditEvent?patient=a1", READ_PATIENTS_ONLY, None).0, 403);
 
+    // Provenance of the Observation, from the ledger, with its block's signature.
+    assert_eq!(
+        call(
+            &bridge,
+            "PUT",
+            "/fhir/Observation/ao1",
+            DEV_TOKEN,
+            Some(&{
+                let mut changed = observation.clone();
+                changed["status"] = "amended".into();
+                changed
+            })
+        )
+        .0,
+        200
+    );
+    let (status, body) = call(&bridge, "GET", "/fhir/Provenance?target=Observation/ao1", DEV_TOKEN, None);
+    assert_eq!(status, 200, "{body}");
+    let bundle: Value = serde_json::from_str(&body).expect("JSON");
+    let provenances: Vec<&Value> =
+        bundle["entry"].as_array().expect("entries").iter().map(|e| &e["resource"]).collect();
+    assert_eq!(provenances.len(), 2, "one per version");
+    for (i, provenance) in provenances.iter().enumerate() {
+        let json = serde_json::to_vec(provenance).expect("JSON");
+        fhir_models::parse_and_validate(&json).unwrap_or_else(|o| panic!("invalid Provenance: {:?}", o.issue));
+        assert_eq!(provenance["target"][0]["reference"], format!("Observation/ao1/_history/{}", i + 1));
+        let signature = provenance["signature"][0]["data"].as_str().expect("signature");
+        assert_eq!(data_encoding::BASE64.decode(signature.as_bytes()).expect("base64").len(), 64);
+        let seq = provenance["extension"][0]["valueDecimal"].as_u64().expect("seq");
+        let (_, proof) = bridge.get(&format!("/ledger/proof/{seq}")).expect("proof");
+        let proof: Value = serde_json::from_str(&proof).expect("JSON");
+        assert_eq!(proof["record"]["type"], "Observation");
+        assert_eq!(proof["record"]["version"], i + 1);
+    }
+    // Provenance reveals versions: only callers who may read the type may ask.
+    assert_eq!(call(&bridge, "GET", "/fhir/Provenance?target=Observation/ao1", READ_PATIENTS_ONLY, None).0, 403);
+
     assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
     verify_ok(data.path(), "after audited reads");
 }

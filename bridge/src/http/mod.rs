@@ -11,6 +11,7 @@ mod audit;
 mod error;
 mod fhir;
 mod ledger;
+mod provenance;
 
 use std::sync::Arc;
 
@@ -46,6 +47,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/ledger/consistency", web::get().to(ledger::consistency))
         .route("/fhir/metadata", web::get().to(fhir::metadata))
         .route("/fhir/AuditEvent", web::get().to(audit::audit_events))
+        .route("/fhir/Provenance", web::get().to(provenance::provenance))
         .route("/fhir", web::post().to(fhir::post_bundle))
         .route("/fhir/{type}", web::post().to(fhir::create))
         .route("/fhir/{type}/{id}", web::put().to(fhir::update))
