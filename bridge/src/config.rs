@@ -92,16 +92,28 @@ pub struct HttpConfig {
     /// HTTP worker threads (0: one per core).
     #[serde(default)]
     pub workers: usize,
+    /// How long a search waits for a peer custodian's answer, in milliseconds.
+    #[serde(default = "default_peer_timeout_ms")]
+    pub peer_timeout_ms: u64,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { listen: default_listen(), max_body_bytes: default_max_body_bytes(), workers: 0 }
+        Self {
+            listen: default_listen(),
+            max_body_bytes: default_max_body_bytes(),
+            workers: 0,
+            peer_timeout_ms: default_peer_timeout_ms(),
+        }
     }
 }
 
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+const fn default_peer_timeout_ms() -> u64 {
+    10_000
 }
 
 const fn default_max_body_bytes() -> usize {

@@ -3,7 +3,7 @@
 //! ledger.
 
 use ledger_adapter::{LedgerError, LedgerReader};
-use record_crypto::{open, Cid, Commitment, Pseudonym};
+use record_crypto::{open, Cid, Commitment, PatientKey, Pseudonym};
 
 use crate::pipeline::commit::{associated_data, record_identity};
 use crate::records::{LedgerRecord, Operation, ResourceVersion};
@@ -80,6 +80,22 @@ pub fn format_instant(ms: u64) -> String {
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, ms % 1000)
 }
 
+/// Decrypts `sealed`, the content of `record`, with the patient key of its epoch, and checks it
+/// against the record's commitment; gives the canonical JSON. The decryption is bound to the
+/// record (its identity derives the key, its metadata is the associated data), so content moved
+/// to another record does not open.
+pub fn open_sealed(key: &PatientKey, record: &ResourceVersion, sealed: &[u8]) -> Result<Vec<u8>, &'static str> {
+    let resource: Pseudonym = record.resource.parse().map_err(|_| "bad resource pseudonym")?;
+    let record_key = key.record_key(&record_identity(resource.as_bytes(), record.version));
+    let opened = open(&record_key, &associated_data(record), sealed).map_err(|_| "content does not decrypt")?;
+    let commitment: Commitment =
+        record.commitment.as_deref().and_then(|c| c.parse().ok()).ok_or("no valid commitment")?;
+    if !commitment.verify(&opened.salt, &opened.plaintext) {
+        return Err("content does not match its commitment");
+    }
+    Ok(opened.plaintext)
+}
+
 fn damaged(seq: u64, what: &'static str) -> ReadError {
     ReadError::Damaged { seq, what }
 }
@@ -118,19 +134,8 @@ impl Node {
             .patient_keys
             .get(&self.node_key, &scope, record.epoch)?
             .ok_or_else(|| damaged(seq, "patient key missing"))?;
-        let resource: Pseudonym = record.resource.parse().map_err(|_| damaged(seq, "bad resource pseudonym"))?;
-        let record_key = key.record_key(&record_identity(resource.as_bytes(), record.version));
-        let opened = open(&record_key, &associated_data(&record), &sealed)
-            .map_err(|_| damaged(seq, "content does not decrypt"))?;
-        let commitment: Commitment = record
-            .commitment
-            .as_deref()
-            .and_then(|c| c.parse().ok())
-            .ok_or_else(|| damaged(seq, "no valid commitment"))?;
-        if !commitment.verify(&opened.salt, &opened.plaintext) {
-            return Err(damaged(seq, "content does not match its commitment"));
-        }
-        Ok(ReadRecord { record, seq, canonical: opened.plaintext })
+        let canonical = open_sealed(&key, &record, &sealed).map_err(|what| damaged(seq, what))?;
+        Ok(ReadRecord { record, seq, canonical })
     }
 
     /// Reads `Type/id`, the latest version or `version`.
@@ -152,6 +157,30 @@ impl Node {
             None => self.index.latest(rid.as_bytes())?.ok_or(ReadError::NotFound)?.seq,
         };
         Ok((seq, self.record_at(seq)?))
+    }
+
+    /// The current (latest, not deleted) versions of `patient`'s resources of `resource_type`,
+    /// with their seqs, in ledger order. A resource whose latest version belongs to another
+    /// patient is not the patient's any more.
+    pub fn patient_records(
+        &self,
+        patient: &[u8; 32],
+        resource_type: &str,
+    ) -> Result<Vec<(u64, ResourceVersion)>, ReadError> {
+        let patient_hex = data_encoding::HEXLOWER.encode(patient);
+        let mut out = Vec::new();
+        for resource in self.index.resources_of(patient, resource_type)? {
+            let Some(latest) = self.index.latest(&resource)? else { continue };
+            if latest.deleted {
+                continue;
+            }
+            let record = self.record_at(latest.seq)?;
+            if record.patient.as_deref() == Some(patient_hex.as_str()) {
+                out.push((latest.seq, record));
+            }
+        }
+        out.sort_unstable_by_key(|(seq, _)| *seq);
+        Ok(out)
     }
 
     /// The seqs of the latest, not deleted, version of every resource, in ledger order.
@@ -178,7 +207,8 @@ pub(crate) fn index_entry_for(node: &Node, seq: u64) -> Result<Option<IndexEntry
             else {
                 return Err(damaged(seq, "grant with a malformed pseudonym"));
             };
-            return Ok(Some(IndexEntry::Grant { patient, grant: crate::store::GrantEntry { grantee, consent, seq } }));
+            let grant_entry = crate::store::GrantEntry { grantee, consent, seq };
+            return Ok(Some(IndexEntry::Grant { patient, grant: grant_entry, epoch: grant.epoch }));
         }
         LedgerRecord::Revoke(revoke) => {
             let (Some(patient), Some(grantee)) = (hex32(&revoke.patient), hex32(&revoke.grantee)) else {
@@ -192,13 +222,15 @@ pub(crate) fn index_entry_for(node: &Node, seq: u64) -> Result<Option<IndexEntry
     };
     let resource: Pseudonym = record.resource.parse().map_err(|_| damaged(seq, "bad resource pseudonym"))?;
     let latest = Latest { version: record.version, seq, deleted: record.operation == Operation::Delete };
+    let patient = record.patient.as_deref().and_then(hex32);
+    let resource_type = record.resource_type.clone();
     let dedup = if record.operation == Operation::Delete {
         None
     } else {
         let opened = node.open_record(seq, record)?;
         Some(node.dedup_key(resource.as_bytes(), &fhir_json::content_hash(&opened.canonical)))
     };
-    Ok(Some(IndexEntry::Version { resource: *resource.as_bytes(), latest, dedup }))
+    Ok(Some(IndexEntry::Version { resource: *resource.as_bytes(), resource_type, patient, latest, dedup }))
 }
 
 #[cfg(test)]

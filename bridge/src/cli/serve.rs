@@ -7,13 +7,14 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
-use crate::auth::Authenticator;
+use crate::auth::{AuthConfig, Authenticator, ClientConfig};
 use crate::config::BridgeConfig;
 use crate::http::{routes, AppState};
 use crate::metrics::Metrics;
+use crate::peers::PeerClient;
 use crate::pipeline::batcher;
 use crate::sources::kafka::KafkaSource;
-use crate::store::Node;
+use crate::store::{Node, Peer};
 
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
@@ -21,6 +22,26 @@ pub struct ServeArgs {
     /// Listen here instead of `http.listen`.
     #[arg(long)]
     pub listen: Option<std::net::SocketAddr>,
+}
+
+/// `auth` with every configured peer registered as a client, unless registered already: client id
+/// = its node key id, key = its node key (ES256K assertions), scopes `system/*.rs`. What a peer
+/// may actually read is decided per patient by the grants, not by these scopes.
+fn with_peer_clients(auth: &AuthConfig, peers: &[Peer]) -> AuthConfig {
+    let mut auth = auth.clone();
+    for peer in peers {
+        if auth.clients.iter().any(|c| c.client_id == peer.key_id_hex) {
+            continue;
+        }
+        auth.clients.push(ClientConfig {
+            client_id: peer.key_id_hex.clone(),
+            public_key: peer.public_key.to_string(),
+            scopes: vec!["system/*.rs".to_owned()],
+            organization: None,
+            node_key_id: Some(peer.key_id_hex.clone()),
+        });
+    }
+    auth
 }
 
 /// Serves until SIGTERM or Ctrl-C; then stops accepting, finishes in-flight requests, commits
@@ -46,11 +67,17 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
         None => None,
     };
     let listen = args.listen.unwrap_or(config.http.listen);
-    let state = AppState { node: node.clone(), writer, metrics, kafka: kafka.as_ref().map(|k| k.health.clone()) };
+    let peer_client =
+        Arc::new(PeerClient::new(node.node_key.clone(), Duration::from_millis(config.http.peer_timeout_ms)));
+    let state =
+        AppState { node: node.clone(), writer, metrics, kafka: kafka.as_ref().map(|k| k.health.clone()), peer_client };
     // Clients put this URL in their assertions' `aud`; set `auth.token_url` to the public one.
     let authenticator = Arc::new(
-        Authenticator::from_config(&config.auth, &format!("http://{listen}/auth/token"))
-            .context("loading the auth configuration")?,
+        Authenticator::from_config(
+            &with_peer_clients(&config.auth, &node.peers),
+            &format!("http://{listen}/auth/token"),
+        )
+        .context("loading the auth configuration")?,
     );
     let max_body = config.http.max_body_bytes;
     let workers = config.http.workers;

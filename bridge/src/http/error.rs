@@ -21,6 +21,12 @@ pub enum ApiError {
     /// The request is not supported.
     #[error("not supported")]
     NotSupported(&'static str),
+    /// The request is malformed (a search parameter, a query); the text says what.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// Authenticated and scoped, but refused by consent (no grant in force); the text says why.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// Something failed inside; details are logged.
     #[error("internal error")]
     Internal(String),
@@ -48,6 +54,8 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Gone => StatusCode::GONE,
             Self::NotSupported(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Auth(error) => error.status_code(),
         }
@@ -60,6 +68,8 @@ impl ResponseError for ApiError {
             Self::NotFound(what) => outcome(IssueType::NotFound, what),
             Self::Gone => outcome(IssueType::Deleted, "the resource is deleted"),
             Self::NotSupported(what) => outcome(IssueType::NotSupported, what),
+            Self::BadRequest(what) => outcome(IssueType::Invalid, what),
+            Self::Forbidden(why) => outcome(IssueType::Forbidden, why),
             Self::Internal(detail) => {
                 tracing::error!(%detail, "Request failed.");
                 outcome(IssueType::Exception, "internal error; see the server log")

@@ -11,7 +11,9 @@ mod audit;
 mod error;
 mod fhir;
 mod ledger;
+mod peer;
 mod provenance;
+mod search;
 
 use std::sync::Arc;
 
@@ -35,6 +37,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The Kafka connector's health, when it runs.
     pub kafka: Option<Arc<crate::sources::kafka::KafkaHealth>>,
+    /// The client to peer custodians, for searches.
+    pub peer_client: Arc<crate::peers::PeerClient>,
 }
 
 /// The route table.
@@ -48,7 +52,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/fhir/metadata", web::get().to(fhir::metadata))
         .route("/fhir/AuditEvent", web::get().to(audit::audit_events))
         .route("/fhir/Provenance", web::get().to(provenance::provenance))
+        .route(crate::peers::RECORDS_PATH, web::get().to(peer::records))
         .route("/fhir", web::post().to(fhir::post_bundle))
+        .route("/fhir/{type}", web::get().to(search::search))
         .route("/fhir/{type}", web::post().to(fhir::create))
         .route("/fhir/{type}/{id}", web::put().to(fhir::update))
         .route("/fhir/{type}/{id}", web::get().to(fhir::read))

@@ -257,14 +257,20 @@ impl Node {
         }
         let mut entries: Vec<IndexEntry> = planned
             .iter()
-            .map(|p| IndexEntry::Version { resource: p.resource, latest: p.latest, dedup: p.dedup })
+            .map(|p| IndexEntry::Version {
+                resource: p.resource,
+                resource_type: p.record.resource_type.clone(),
+                patient: p.record.patient.as_deref().and_then(crate::store::hex32),
+                latest: p.latest,
+                dedup: p.dedup,
+            })
             .collect();
         for (record, change) in consent_records {
             let seq = next_seq + records.len() as u64;
             records.push(record.encode());
             entries.push(match change {
-                GrantChange::Grant { patient, grantee, consent } => {
-                    IndexEntry::Grant { patient, grant: GrantEntry { grantee, consent, seq } }
+                GrantChange::Grant { patient, grantee, consent, epoch } => {
+                    IndexEntry::Grant { patient, grant: GrantEntry { grantee, consent, seq }, epoch }
                 }
                 GrantChange::Revoke { patient, grantee } => IndexEntry::Revoke { patient, grantee },
             });

@@ -20,7 +20,7 @@ use crate::store::{hex32, GrantEntry, Node};
 #[derive(Debug, Clone)]
 pub(crate) enum GrantChange {
     /// A grant in force from this record on.
-    Grant { patient: [u8; 32], grantee: [u8; 32], consent: [u8; 32] },
+    Grant { patient: [u8; 32], grantee: [u8; 32], consent: [u8; 32], epoch: u32 },
     /// A grant ended by this record.
     Revoke { patient: [u8; 32], grantee: [u8; 32] },
 }
@@ -158,7 +158,7 @@ impl Node {
                 let consent_of = hex32(&grant.consent).unwrap_or([0; 32]);
                 out.push((
                     LedgerRecord::Grant(grant.clone()),
-                    GrantChange::Grant { patient, grantee, consent: consent_of },
+                    GrantChange::Grant { patient, grantee, consent: consent_of, epoch: key.epoch() },
                 ));
             }
             grants.by_patient.insert(patient, after);

@@ -12,6 +12,13 @@
 //! | `D` dedup key(32) | seq (u64 BE), version (u32 BE) |
 //! | `A` patient(32) seq (u64 BE) | (empty): the patient's Access records |
 //! | `G` patient(32) grantee key id(32) | seq of the Grant in force (u64 BE), consent pseudonym(32) |
+//! | `K` patient(32) grantee key id(32) epoch (u32 BE) | seq of the Grant of that epoch (u64 BE) |
+//! | `P` patient(32) type 0x00 resource(32) | (empty): a resource that has had a version of the patient |
+//! | `V` | the index format ([`INDEX_FORMAT`], u32 BE); another value means rebuild |
+
+/// The layout of the index this code reads and writes. An index of another format is dropped and
+/// rebuilt from the ledger when the node opens.
+pub const INDEX_FORMAT: u32 = 2;
 
 /// The latest version of a resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +60,8 @@ pub enum IndexEntry {
         patient: [u8; 32],
         /// The grant.
         grant: GrantEntry,
+        /// The patient key epoch it wraps.
+        epoch: u32,
     },
     /// An access to a patient's data was recorded.
     Access {
@@ -72,6 +81,10 @@ pub enum IndexEntry {
     Version {
         /// Resource pseudonym.
         resource: [u8; 32],
+        /// Its resource type.
+        resource_type: String,
+        /// The patient it belongs to in this version (pseudonym), if any.
+        patient: Option<[u8; 32]>,
         /// Its state after this version.
         latest: Latest,
         /// Dedup key of its content (absent for deletes).
@@ -106,6 +119,19 @@ impl Index {
     /// The index in `db`.
     pub fn open(db: &sled::Db) -> sled::Result<Self> {
         Ok(Self { tree: db.open_tree("index")? })
+    }
+
+    /// Whether the index is in [`INDEX_FORMAT`] (an empty index counts as one, of any format).
+    pub fn format_is_current(&self) -> sled::Result<bool> {
+        let stored = self.tree.get(b"V")?.and_then(|v| be_u32(&v));
+        Ok(stored == Some(INDEX_FORMAT) || (stored.is_none() && self.indexed_through()? == 0))
+    }
+
+    /// Drops every entry and marks the index as [`INDEX_FORMAT`], to be rebuilt from seq 0.
+    pub fn reset(&self) -> sled::Result<()> {
+        self.tree.clear()?;
+        self.tree.insert(b"V", &INDEX_FORMAT.to_be_bytes()[..])?;
+        Ok(())
     }
 
     /// The next ledger seq that is not indexed yet.
@@ -175,6 +201,25 @@ impl Index {
         Ok(out)
     }
 
+    /// The seq of the Grant record that wrapped `patient`'s key of `epoch` for `grantee`.
+    pub fn grant_of_epoch(&self, patient: &[u8; 32], grantee: &[u8; 32], epoch: u32) -> sled::Result<Option<u64>> {
+        Ok(self.tree.get(key(b'K', &[patient, grantee, &epoch.to_be_bytes()]))?.and_then(|v| be_u64(&v)))
+    }
+
+    /// The pseudonyms of the resources of `resource_type` that have had a version belonging to
+    /// `patient` (a later version may belong to another patient or be a delete: check `latest`).
+    pub fn resources_of(&self, patient: &[u8; 32], resource_type: &str) -> sled::Result<Vec<[u8; 32]>> {
+        let prefix = key(b'P', &[patient, resource_type.as_bytes(), &[0]]);
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix(&prefix) {
+            let (k, _) = item?;
+            if let Some(resource) = k.get(prefix.len()..).and_then(|r| <[u8; 32]>::try_from(r).ok()) {
+                out.push(resource);
+            }
+        }
+        Ok(out)
+    }
+
     /// Every grant in force that comes from `consent`, with its patient.
     pub fn grants_by_consent(&self, consent: &[u8; 32]) -> sled::Result<Vec<([u8; 32], GrantEntry)>> {
         let mut out = Vec::new();
@@ -200,7 +245,10 @@ impl Index {
         let mut batch = sled::Batch::default();
         for entry in entries {
             match entry {
-                IndexEntry::Version { resource, latest, dedup } => {
+                IndexEntry::Version { resource, resource_type, patient, latest, dedup } => {
+                    if let Some(patient) = patient {
+                        batch.insert(key(b'P', &[patient, resource_type.as_bytes(), &[0], resource]), &[][..]);
+                    }
                     let mut value = Vec::with_capacity(13);
                     value.extend_from_slice(&latest.version.to_be_bytes());
                     value.extend_from_slice(&latest.seq.to_be_bytes());
@@ -213,7 +261,11 @@ impl Index {
                         batch.insert(key(b'D', &[dedup]), seen);
                     }
                 }
-                IndexEntry::Grant { patient, grant } => {
+                IndexEntry::Grant { patient, grant, epoch } => {
+                    batch.insert(
+                        key(b'K', &[patient, &grant.grantee, &epoch.to_be_bytes()]),
+                        &grant.seq.to_be_bytes()[..],
+                    );
                     let mut value = grant.seq.to_be_bytes().to_vec();
                     value.extend_from_slice(&grant.consent);
                     batch.insert(key(b'G', &[patient, &grant.grantee]), value);
@@ -223,6 +275,7 @@ impl Index {
             }
         }
         batch.insert(&b"W"[..], &indexed_through.to_be_bytes()[..]);
+        batch.insert(&b"V"[..], &INDEX_FORMAT.to_be_bytes()[..]);
         self.tree.apply_batch(batch)
     }
 }

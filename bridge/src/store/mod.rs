@@ -181,6 +181,10 @@ impl Node {
 
     /// Re-derives the index for ledger records it does not cover yet.
     fn recover_index(&self) -> Result<(), crate::read::ReadError> {
+        if !self.index.format_is_current()? {
+            tracing::info!("The index is of an older format; rebuilding it from the ledger.");
+            self.index.reset()?;
+        }
         let from = self.index.indexed_through()?;
         let to = self.ledger.tree_size()?;
         if from >= to {

@@ -45,6 +45,12 @@ pub enum IssueType {
     Deleted,
     /// An unexpected internal error.
     Exception,
+    /// The caller may not do this (no grant, no consent).
+    Forbidden,
+    /// A security problem: content that fails its integrity checks.
+    Security,
+    /// A service this depends on is not available now; trying later may work.
+    Transient,
 }
 
 impl IssueType {
@@ -61,6 +67,9 @@ impl IssueType {
             Self::NotSupported => "not-supported",
             Self::Deleted => "deleted",
             Self::Exception => "exception",
+            Self::Forbidden => "forbidden",
+            Self::Security => "security",
+            Self::Transient => "transient",
         }
     }
 }

@@ -1,0 +1,37 @@
+//! `GET /fhir/{type}?patient=...`: the patient's records of a type, this node's own and those
+//! peer custodians hold under a grant to this node (each verified against the custodian's
+//! signed ledger; see [`crate::peers`]). The search itself is an `Access` record.
+
+use actix_web::{web, HttpResponse};
+
+use super::{ApiError, AppState};
+use crate::auth::Authenticated;
+use crate::search::run::run;
+use crate::search::SearchQuery;
+
+/// `GET /fhir/{type}`.
+pub async fn search(
+    state: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    path: web::Path<String>,
+    query: web::Query<Vec<(String, String)>>,
+) -> Result<HttpResponse, ApiError> {
+    let resource_type = path.into_inner();
+    if !fhir_models::Resource::is_resource_type(&resource_type) {
+        return Err(ApiError::NotFound("not an R4 resource type"));
+    }
+    let query = SearchQuery::parse(&query.into_inner()).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let patient = state.node.patient_pseudonym(&query.patient).to_string();
+    let permitted = caller.require_search(&resource_type);
+    if let Err(denied) = permitted {
+        super::audit::record(&state, &caller, "search", false, Some(patient), Some(resource_type), None).await?;
+        return Err(denied.into());
+    }
+    let (node, client, rt, q) = (state.node.clone(), state.peer_client.clone(), resource_type.clone(), query.clone());
+    let results = web::block(move || run(&node, &client, &rt, &q))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    super::audit::record(&state, &caller, "search", true, Some(patient), Some(resource_type), None).await?;
+    Ok(HttpResponse::Ok().content_type(fhir_models::JSON_MIME_TYPE).json(results.to_bundle(&query)))
+}

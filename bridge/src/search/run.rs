@@ -1,0 +1,209 @@
+//! Running a search: the node's own records of the patient, and the records that peer custodians
+//! hold for the patient under a grant to this node, each verified; then one FHIR searchset Bundle.
+
+use serde_json::{json, Value};
+
+use super::SearchQuery;
+use crate::peers::{verify_peer_records, PeerClient, PeerFetchError};
+use crate::read::{format_instant, ReadError};
+use crate::store::{Node, Peer};
+
+/// One match, local or from a peer.
+#[derive(Debug)]
+pub struct Match {
+    /// The resource, with `meta.versionId` and `meta.lastUpdated` from the ledger that holds it
+    /// (and `meta.source` naming the custodian for a peer's record).
+    pub resource: Value,
+    /// When its ledger accepted it (ms since the Unix epoch).
+    pub time_ms: u64,
+    /// Where it can be read: `{type}/{id}` here, or the custodian's URL.
+    pub full_url: String,
+    /// The custodian's key id, for a peer's record.
+    pub custodian: Option<String>,
+}
+
+/// A peer that contributed nothing, and why.
+#[derive(Debug)]
+pub struct PeerProblem {
+    /// Its organisation.
+    pub organization: String,
+    /// Its key id.
+    pub key_id: String,
+    /// Whether it refused by consent (no grant) rather than failed.
+    pub denied: bool,
+    /// Whether what it served failed verification (a security event).
+    pub forged: bool,
+    /// What happened (no PHI: fixed texts, seqs, the peer's own OperationOutcome text).
+    pub message: String,
+}
+
+/// The result of a search over this node and its peers.
+#[derive(Debug, Default)]
+pub struct SearchResults {
+    /// Everything that matched, local first then per peer, in ledger order.
+    pub matches: Vec<Match>,
+    /// Peers that contributed nothing.
+    pub problems: Vec<PeerProblem>,
+    /// Records peers withheld (sealed under epochs never granted to this node).
+    pub withheld: u64,
+}
+
+fn resource_json(resource: &fhir_models::Resource) -> Value {
+    serde_json::from_slice(&fhir_models::to_json(resource)).unwrap_or(Value::Null)
+}
+
+fn set_meta(resource: &mut Value, version: u32, time_ms: u64) {
+    let meta = &mut resource["meta"];
+    if !meta.is_object() {
+        *meta = json!({});
+    }
+    meta["versionId"] = version.to_string().into();
+    meta["lastUpdated"] = format_instant(time_ms).into();
+}
+
+/// The node's own matches.
+fn local(node: &Node, resource_type: &str, query: &SearchQuery) -> Result<Vec<Match>, ReadError> {
+    let patient = node.patient_pseudonym(&query.patient);
+    let mut out = Vec::new();
+    for (seq, record) in node.patient_records(patient.as_bytes(), resource_type)? {
+        if !query.matches_time(record.time_ms) {
+            continue;
+        }
+        let opened = node.open_record(seq, record)?;
+        let resource = resource_json(&opened.resource()?);
+        let id = resource["id"].as_str().unwrap_or_default().to_owned();
+        out.push(Match {
+            resource,
+            time_ms: opened.record.time_ms,
+            full_url: format!("{resource_type}/{id}"),
+            custodian: None,
+        });
+    }
+    Ok(out)
+}
+
+/// One peer's verified matches, or why there are none.
+fn remote(
+    node: &Node,
+    client: &PeerClient,
+    peer: &Peer,
+    resource_type: &str,
+    query: &SearchQuery,
+) -> Result<(Vec<Match>, u64), PeerProblem> {
+    let problem = |denied: bool, forged: bool, message: String| PeerProblem {
+        organization: peer.organization.clone(),
+        key_id: peer.key_id_hex.clone(),
+        denied,
+        forged,
+        message,
+    };
+    let answer = client.fetch(peer, &query.patient, resource_type).map_err(|e| match e {
+        PeerFetchError::Denied(why) => problem(true, false, why),
+        other => problem(false, false, other.to_string()),
+    })?;
+    let verified = verify_peer_records(&answer, peer, &node.node_key, resource_type).map_err(|e| {
+        tracing::warn!(custodian = %peer.key_id_hex, error = %e, "A custodian's answer failed verification; refused whole.");
+        problem(false, true, format!("the custodian's answer failed verification: {e}"))
+    })?;
+    let base = peer.url.as_deref().unwrap_or_default().trim_end_matches('/');
+    let mut out = Vec::new();
+    for record in verified.records {
+        if !query.matches_time(record.record.time_ms) {
+            continue;
+        }
+        let mut resource = resource_json(&record.resource);
+        set_meta(&mut resource, record.record.version, record.record.time_ms);
+        let id = resource["id"].as_str().unwrap_or_default().to_owned();
+        let full_url = format!("{base}/fhir/{resource_type}/{id}");
+        resource["meta"]["source"] = format!("{full_url}/_history/{}", record.record.version).into();
+        let tag = json!({"system": "urn:fhir-ledger-bridge:custodian", "code": peer.key_id_hex, "display": peer.organization});
+        match resource["meta"]["tag"].as_array_mut() {
+            Some(tags) => tags.push(tag),
+            None => resource["meta"]["tag"] = json!([tag]),
+        }
+        out.push(Match {
+            resource,
+            time_ms: record.record.time_ms,
+            full_url,
+            custodian: Some(peer.key_id_hex.clone()),
+        });
+    }
+    Ok((out, verified.withheld))
+}
+
+/// Runs `query` over this node's records of `resource_type` and those of every peer with a URL
+/// (asked in parallel).
+pub fn run(
+    node: &Node,
+    client: &PeerClient,
+    resource_type: &str,
+    query: &SearchQuery,
+) -> Result<SearchResults, ReadError> {
+    let mut results = SearchResults { matches: local(node, resource_type, query)?, ..SearchResults::default() };
+    let peers: Vec<&Peer> = node.peers.iter().filter(|p| p.url.is_some()).collect();
+    let answers: Vec<Result<(Vec<Match>, u64), PeerProblem>> = std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            peers.iter().map(|peer| scope.spawn(move || remote(node, client, peer, resource_type, query))).collect();
+        handles
+            .into_iter()
+            .zip(&peers)
+            .map(|(handle, peer)| {
+                handle.join().unwrap_or_else(|_| {
+                    Err(PeerProblem {
+                        organization: peer.organization.clone(),
+                        key_id: peer.key_id_hex.clone(),
+                        denied: false,
+                        forged: false,
+                        message: "the peer read panicked".into(),
+                    })
+                })
+            })
+            .collect()
+    });
+    for answer in answers {
+        match answer {
+            Ok((matches, withheld)) => {
+                results.matches.extend(matches);
+                results.withheld += withheld;
+            }
+            Err(problem) => results.problems.push(problem),
+        }
+    }
+    Ok(results)
+}
+
+impl SearchResults {
+    /// The page `query` asks for, as a FHIR searchset Bundle. Peers that contributed nothing
+    /// appear as an OperationOutcome entry (`search.mode = outcome`).
+    pub fn to_bundle(&self, query: &SearchQuery) -> Value {
+        let mut entries: Vec<Value> = self
+            .matches
+            .iter()
+            .skip(query.offset)
+            .take(query.count)
+            .map(|m| json!({"fullUrl": m.full_url, "resource": m.resource, "search": {"mode": "match"}}))
+            .collect();
+        if !self.problems.is_empty() || self.withheld > 0 {
+            let mut issues: Vec<Value> = self
+                .problems
+                .iter()
+                .map(|p| {
+                    let (severity, code) = match (p.denied, p.forged) {
+                        (true, _) => ("information", "forbidden"),
+                        (_, true) => ("error", "security"),
+                        _ => ("warning", "transient"),
+                    };
+                    json!({"severity": severity, "code": code,
+                           "diagnostics": format!("custodian {} ({}): {}", p.organization, p.key_id, p.message)})
+                })
+                .collect();
+            if self.withheld > 0 {
+                issues.push(json!({"severity": "information", "code": "suppressed",
+                    "diagnostics": format!("{} record(s) are sealed under key epochs never granted to this node", self.withheld)}));
+            }
+            entries.push(json!({"resource": {"resourceType": "OperationOutcome", "issue": issues},
+                                "search": {"mode": "outcome"}}));
+        }
+        json!({"resourceType": "Bundle", "type": "searchset", "total": self.matches.len(), "entry": entries})
+    }
+}
