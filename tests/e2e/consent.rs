@@ -9,17 +9,10 @@ use record_crypto::{unwrap_patient_key, NodeKeyPair, WrappedKey};
 use serde_json::{json, Value};
 
 use crate::server::Bridge;
-use crate::support::{temp_dir, verify_ok, DEV_TOKEN};
+use crate::support::{temp_dir, verify_ok};
 
 fn post(bridge: &Bridge, method: &str, path: &str, body: &Value) -> (u16, String) {
-    let request = ureq::request(method, &format!("{}{path}", bridge.base()))
-        .timeout(Duration::from_secs(30))
-        .set("Authorization", &format!("Bearer {DEV_TOKEN}"))
-        .set("Content-Type", "application/fhir+json");
-    match request.send_string(&body.to_string()) {
-        Ok(r) | Err(ureq::Error::Status(_, r)) => (r.status(), r.into_string().unwrap_or_default()),
-        Err(e) => panic!("{method} {path}: {e}"),
-    }
+    bridge.send(method, path, body)
 }
 
 /// Every ledger record so far, by seq, as JSON.

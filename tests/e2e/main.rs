@@ -9,10 +9,12 @@ mod auth;
 mod consent;
 mod crash;
 mod idempotency;
+mod peers;
 mod rejects;
 mod round_trip;
 mod serve;
 mod tamper;
+mod tamper_proxy;
 
 mod kafka_support;
 

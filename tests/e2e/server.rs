@@ -98,6 +98,18 @@ impl Bridge {
         }
     }
 
+    /// `method path` with a FHIR JSON body and the development token: status and body.
+    pub fn send(&self, method: &str, path: &str, body: &serde_json::Value) -> (u16, String) {
+        let request = ureq::request(method, &format!("{}{path}", self.base()))
+            .timeout(Duration::from_secs(30))
+            .set("Authorization", &format!("Bearer {DEV_TOKEN}"))
+            .set("Content-Type", "application/fhir+json");
+        match request.send_string(&body.to_string()) {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => (r.status(), r.into_string().unwrap_or_default()),
+            Err(e) => panic!("{method} {path}: {e}"),
+        }
+    }
+
     /// Panics when the process has exited.
     #[track_caller]
     pub fn assert_running(&mut self) {

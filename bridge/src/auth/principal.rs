@@ -19,9 +19,11 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// Whether the scopes allow all of `permissions` on `resource_type`.
+    /// Whether the scopes allow all of `permissions` on `resource_type`. Never for a peer
+    /// bridge: a peer reads a patient's records only through the patient's grant, at
+    /// `/peer/records`, whatever scopes its token carries.
     pub fn allows(&self, resource_type: &str, permissions: Permissions) -> bool {
-        allowed_by(&self.scopes, resource_type, permissions)
+        self.node_key_id.is_none() && allowed_by(&self.scopes, resource_type, permissions)
     }
 
     /// `r`: read a resource of this type by id, including its versions.

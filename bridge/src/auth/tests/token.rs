@@ -35,7 +35,10 @@ fn es256k_round_trip_for_a_peer_bridge() {
     let principal = authenticator.authenticate(Some(&format!("Bearer {}", response.access_token))).unwrap();
     assert_eq!(principal.client_id, PEER);
     assert_eq!(principal.node_key_id, Some(super::super::keys::node_key_id(&peer_public_key())));
-    assert!(principal.can_write("Observation") && principal.can_read("AuditEvent") && principal.can_delete("Patient"));
+    // A peer bridge reads through grants only, whatever its scopes say.
+    assert!(
+        !principal.can_write("Observation") && !principal.can_read("AuditEvent") && !principal.can_delete("Patient")
+    );
 }
 
 #[test]
