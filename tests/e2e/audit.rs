@@ -109,6 +109,24 @@ fn reads_and_denials_are_on_the_ledger_and_shown_as_audit_events() {
     // Provenance reveals versions: only callers who may read the type may ask.
     assert_eq!(call(&bridge, "GET", "/fhir/Provenance?target=Observation/ao1", READ_PATIENTS_ONLY, None).0, 403);
 
+    // A local search is audited too, and so are reads at the command line.
+    let (status, body) = call(&bridge, "GET", "/fhir/Observation?patient=a1", DEV_TOKEN, None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).expect("JSON")["total"], 1);
+    assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
+    crate::support::bridge(data.path(), ["read", "Observation/ao1"]).expect_code(0, "CLI read");
+    bridge.restart();
+    bridge.wait_healthy(Duration::from_secs(20));
+    let (_, body) = call(&bridge, "GET", "/fhir/AuditEvent?patient=a1", DEV_TOKEN, None);
+    let bundle: Value = serde_json::from_str(&body).expect("JSON");
+    let actions: Vec<&str> = bundle["entry"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| e["resource"]["subtype"][0]["code"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(actions, ["read", "read", "read", "search", "read"], "{bundle:#}");
+
     assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
     verify_ok(data.path(), "after audited reads");
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::server::Bridge;
+use crate::server::{bridge_env, Bridge};
 use crate::support::{bridge, temp_dir, verify_ok};
 use crate::tamper_proxy::{Lie, TamperProxy};
 
@@ -248,6 +248,22 @@ fn a_grantee_reads_a_custodians_records_verified_and_audited_and_nothing_else() 
     }
     proxy.set(Lie::None);
     assert_eq!(matches(&search(&b, "/fhir/Observation?patient=p1")).len(), 4);
+
+    // The CLI form, on B's data dir (B stopped: the store has one user at a time).
+    assert_eq!(b.terminate(Duration::from_secs(30)).code(), Some(0));
+    let run = bridge_env(b_dir.path(), &b_env, &["search", "Observation", "--patient", "p1", "--ndjson"])
+        .expect_code(0, "CLI search");
+    let lines: Vec<Value> = run.stdout.lines().map(|l| serde_json::from_str(l).expect("NDJSON")).collect();
+    let ids: Vec<&str> = lines.iter().map(|r| r["id"].as_str().unwrap_or("")).collect();
+    assert_eq!(ids, ["b1", "a1", "a2", "a3"], "{}", run.stderr);
+    assert!(lines[1]["meta"]["source"].as_str().is_some_and(|s| s.starts_with(&proxy.url())));
+    proxy.set(Lie::Ciphertext);
+    let run = bridge_env(b_dir.path(), &b_env, &["search", "Observation", "--patient", "p1"])
+        .expect_code(1, "CLI search of a lying custodian");
+    assert!(run.stderr.contains("failed verification"), "{}", run.stderr);
+    proxy.set(Lie::None);
+    b.restart();
+    b.wait_healthy(Duration::from_secs(20));
 
     // Revocation: A refuses B from now on, and records written afterwards are sealed under an
     // epoch B was never given.

@@ -54,6 +54,10 @@ pub fn run(config: &BridgeConfig, args: &ExportArgs) -> anyhow::Result<ExitCode>
     }
     out.flush()?;
     progress.finish_and_clear();
+    // An export of one patient is a read of that patient's records, audited as such.
+    if let Some(patient) = patient {
+        super::record_access(&node, "search", Some(patient), args.resource_type.clone(), None)?;
+    }
     eprintln!("exported {written} resources");
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,7 @@ mod export;
 mod ingest;
 mod keys;
 mod read;
+mod search;
 mod serve;
 mod validate;
 mod verify;
@@ -47,6 +48,9 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Print a resource (decrypted, checked against the ledger) as FHIR JSON.
     Read(read::ReadArgs),
+    /// Search a patient's records of a type here and at peer custodians that granted access
+    /// (verified against their ledgers); prints a searchset Bundle.
+    Search(search::SearchArgs),
     /// Export the latest version of resources as NDJSON (decrypted).
     Export(export::ExportArgs),
     /// Show or create the node's keys.
@@ -77,9 +81,34 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(&args),
         Command::Verify(args) => verify::run(&config, &args),
         Command::Read(args) => read::run(&config, &args),
+        Command::Search(args) => search::run(&config, &args),
         Command::Export(args) => export::run(&config, &args),
         Command::Keys(args) => keys::run(&config, &args),
     }
+}
+
+/// Commits an `Access` record for a read by the operator at the command line (the accessor is
+/// the pseudonym of `cli:$USER`): reads from the CLI are audited like reads over HTTP.
+fn record_access(
+    node: &crate::store::Node,
+    action: &str,
+    patient: Option<String>,
+    resource_type: Option<String>,
+    resource: Option<String>,
+) -> anyhow::Result<()> {
+    let user = std::env::var("USER").unwrap_or_else(|_| "operator".to_owned());
+    let access = crate::records::Access {
+        time_ms: crate::pipeline::commit::now_ms(),
+        node: node.key_id.clone(),
+        accessor: node.pseudonyms.pseudonym(crate::store::kinds::CLIENT, &format!("cli:{user}")).to_string(),
+        action: action.to_owned(),
+        outcome: "permit".to_owned(),
+        patient,
+        resource_type,
+        resource,
+    };
+    node.commit_batch(&[], &[crate::records::LedgerRecord::Access(access)]).context("recording the access")?;
+    Ok(())
 }
 
 /// A progress bar on stderr with `template`, hidden when stderr is not a terminal.

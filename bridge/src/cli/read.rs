@@ -25,6 +25,14 @@ pub fn run(config: &BridgeConfig, args: &ReadArgs) -> anyhow::Result<ExitCode> {
     let node = Node::open(config).context("opening the data dir")?;
     match node.read(resource_type, id, args.version) {
         Ok(record) => {
+            let resource = Some(record.record.resource.clone());
+            super::record_access(
+                &node,
+                "read",
+                record.record.patient.clone(),
+                Some(resource_type.to_owned()),
+                resource,
+            )?;
             println!("{}", fhir_models::to_json_pretty(&record.resource()?));
             Ok(ExitCode::SUCCESS)
         }

@@ -109,7 +109,7 @@ fn audit_event(seq: u64, access: &Access, patient_id: &str) -> Value {
         "action": "R",
         "recorded": format_instant(access.time_ms),
         "outcome": if permitted { "0" } else { "4" },
-        "outcomeDesc": if permitted { "permitted" } else { "denied: the caller lacks the scope" },
+        "outcomeDesc": if permitted { "permitted" } else { "denied: the caller lacks the scope, or holds no grant in force" },
         "agent": [{"requestor": true, "who": {"identifier": {"system": "urn:fhir-ledger-bridge:accessor", "value": access.accessor}}}],
         "source": {"observer": {"identifier": {"system": "urn:fhir-ledger-bridge:node", "value": access.node}}},
         "entity": entity,
