@@ -2,6 +2,7 @@
 
 use data_encoding::BASE64;
 use ledger_adapter::{LedgerError, LedgerReader};
+use rayon::prelude::*;
 
 use super::{PeerRecords, ProvenRecord};
 use crate::read::ReadError;
@@ -118,15 +119,17 @@ impl Node {
             })
         };
         let grants = grant_seqs.into_iter().map(prove).collect::<Result<Vec<_>, _>>()?;
-        let mut records = Vec::with_capacity(chosen.len());
-        for (seq, record) in chosen {
-            let mut proven = prove(seq)?;
-            let cid = record.cid.as_deref().and_then(|c| c.parse().ok());
-            let damaged = || ReadError::Damaged { seq, what: "blob missing" };
-            let blob = self.blobs.get(&cid.ok_or_else(damaged)?)?.ok_or_else(damaged)?;
-            proven.ciphertext = Some(BASE64.encode(&blob));
-            records.push(proven);
-        }
+        let records = chosen
+            .into_par_iter()
+            .map(|(seq, record)| {
+                let mut proven = prove(seq)?;
+                let cid = record.cid.as_deref().and_then(|c| c.parse().ok());
+                let damaged = || ReadError::Damaged { seq, what: "blob missing" };
+                let blob = self.blobs.get(&cid.ok_or_else(damaged)?)?.ok_or_else(damaged)?;
+                proven.ciphertext = Some(BASE64.encode(&blob));
+                Ok(proven)
+            })
+            .collect::<Result<Vec<_>, PeerServeError>>()?;
         Ok(PeerRecords { head: data_encoding::HEXLOWER.encode(&head.encode()), grants, records, withheld })
     }
 }

@@ -73,13 +73,20 @@ pub fn start(
     let thread = std::thread::Builder::new().name("ledger-writer".into()).spawn(move || {
         while let Ok(first) = receiver.recv() {
             let started = Instant::now();
-            let deadline = started + linger;
+            // An audit record alone (a read waiting for its Access record) does not wait for
+            // company: it takes what is queued already and commits, so reads stay fast.
+            let deadline = if first.0.is_empty() { started } else { started + linger };
             let mut pending = vec![first];
             let mut count = pending[0].0.len() + pending[0].1.len();
             while count < block_records {
                 let now = Instant::now();
-                let Some(wait) = deadline.checked_duration_since(now) else { break };
-                match receiver.recv_timeout(wait) {
+                let wait = deadline.saturating_duration_since(now);
+                let next = if wait.is_zero() {
+                    receiver.try_recv().map_err(|_| mpsc::RecvTimeoutError::Timeout)
+                } else {
+                    receiver.recv_timeout(wait)
+                };
+                match next {
                     Ok(item) => {
                         count += item.0.len() + item.1.len();
                         pending.push(item);

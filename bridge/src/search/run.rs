@@ -1,6 +1,7 @@
 //! Running a search: the node's own records of the patient, and the records that peer custodians
 //! hold for the patient under a grant to this node, each verified; then one FHIR searchset Bundle.
 
+use rayon::prelude::*;
 use serde_json::{json, Value};
 
 use super::SearchQuery;
@@ -106,28 +107,25 @@ fn remote(
         problem(false, true, format!("the custodian's answer failed verification: {e}"))
     })?;
     let base = peer.url.as_deref().unwrap_or_default().trim_end_matches('/');
-    let mut out = Vec::new();
-    for record in verified.records {
-        if !query.matches_time(record.record.time_ms) {
-            continue;
-        }
-        let mut resource = resource_json(&record.resource);
-        set_meta(&mut resource, record.record.version, record.record.time_ms);
-        let id = resource["id"].as_str().unwrap_or_default().to_owned();
-        let full_url = format!("{base}/fhir/{resource_type}/{id}");
-        resource["meta"]["source"] = format!("{full_url}/_history/{}", record.record.version).into();
-        let tag = json!({"system": "urn:fhir-ledger-bridge:custodian", "code": peer.key_id_hex, "display": peer.organization});
-        match resource["meta"]["tag"].as_array_mut() {
-            Some(tags) => tags.push(tag),
-            None => resource["meta"]["tag"] = json!([tag]),
-        }
-        out.push(Match {
-            resource,
-            time_ms: record.record.time_ms,
-            full_url,
-            custodian: Some(peer.key_id_hex.clone()),
-        });
-    }
+    let out = verified
+        .records
+        .into_par_iter()
+        .filter(|record| query.matches_time(record.record.time_ms))
+        .map(|record| {
+            let mut resource = resource_json(&record.resource);
+            set_meta(&mut resource, record.record.version, record.record.time_ms);
+            let id = resource["id"].as_str().unwrap_or_default().to_owned();
+            let full_url = format!("{base}/fhir/{resource_type}/{id}");
+            resource["meta"]["source"] = format!("{full_url}/_history/{}", record.record.version).into();
+            let tag =
+                json!({"system": "urn:fhir-ledger-bridge:custodian", "code": peer.key_id_hex, "display": peer.organization});
+            match resource["meta"]["tag"].as_array_mut() {
+                Some(tags) => tags.push(tag),
+                None => resource["meta"]["tag"] = json!([tag]),
+            }
+            Match { resource, time_ms: record.record.time_ms, full_url, custodian: Some(peer.key_id_hex.clone()) }
+        })
+        .collect();
     Ok((out, verified.withheld))
 }
 
