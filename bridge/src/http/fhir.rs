@@ -222,7 +222,13 @@ pub async fn metadata() -> HttpResponse {
         "format": ["application/fhir+json"],
         "software": {"name": "FHIR Ledger Bridge", "version": env!("CARGO_PKG_VERSION")},
         "rest": [{"mode": "server", "interaction": [{"code": "transaction"}, {"code": "batch"}],
-                  "resource": [{"type": "Resource", "interaction": [{"code": "read"}, {"code": "vread"}, {"code": "create"}, {"code": "update"}]}]}]
+                  "resource": [{"type": "Resource",
+                                "interaction": [{"code": "read"}, {"code": "vread"}, {"code": "create"}, {"code": "update"}, {"code": "search-type"}],
+                                "searchParam": [
+                                    {"name": "patient", "type": "reference", "documentation": "required: the patient's records here and, through grants, at peer custodians"},
+                                    {"name": "_lastUpdated", "type": "date"},
+                                    {"name": "_count", "type": "number"},
+                                    {"name": "_offset", "type": "number"}]}]}]
     });
     HttpResponse::Ok().content_type(fhir_models::JSON_MIME_TYPE).json(body)
 }
