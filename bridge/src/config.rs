@@ -59,6 +59,51 @@ pub struct BridgeConfig {
     /// tokens, every route but `/healthz` and `/fhir/metadata` answers 401.
     #[serde(default)]
     pub auth: crate::auth::AuthConfig,
+    /// HL7 v2 input: where the mappings to FHIR are.
+    #[serde(default)]
+    pub hl7v2: Hl7v2Config,
+    /// The MLLP listener for HL7 v2; absent = off.
+    #[serde(default)]
+    pub mllp: Option<MllpConfig>,
+}
+
+/// HL7 v2 input (files, Kafka, MLLP).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hl7v2Config {
+    /// The mapping files (`mappings/` of the repository). Absent: `./mappings` when it exists
+    /// (else HL7 v2 input is refused with a reason); set: it must load, or the bridge stops.
+    #[serde(default)]
+    pub mappings_dir: Option<PathBuf>,
+}
+
+/// The MLLP listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MllpConfig {
+    /// Address and port (`127.0.0.1:2575`).
+    pub listen: SocketAddr,
+    /// Most connections served at once; more wait to be accepted.
+    #[serde(default = "default_mllp_max_connections")]
+    pub max_connections: usize,
+    /// Largest message accepted, in bytes; a larger frame is refused and the connection closed.
+    #[serde(default = "default_mllp_max_message_bytes")]
+    pub max_message_bytes: usize,
+    /// A connection idle this long (seconds) is closed.
+    #[serde(default = "default_mllp_idle_timeout_s")]
+    pub idle_timeout_s: u64,
+}
+
+const fn default_mllp_max_connections() -> usize {
+    1024
+}
+
+const fn default_mllp_max_message_bytes() -> usize {
+    16 * 1024 * 1024
+}
+
+const fn default_mllp_idle_timeout_s() -> u64 {
+    600
 }
 
 impl Default for BridgeConfig {
@@ -71,6 +116,8 @@ impl Default for BridgeConfig {
             kafka: None,
             auth: crate::auth::AuthConfig::default(),
             peers: Vec::new(),
+            hl7v2: Hl7v2Config::default(),
+            mllp: None,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Input discovery: expands files and folders into FHIR inputs, one unit per resource.
 //!
 //! `.json` files hold one resource (a Bundle counts as one), `.ndjson` files one resource per
-//! line. Folders are walked recursively in name order; other files are skipped.
+//! line, `.hl7` files one or more HL7 v2 messages (a batch). Folders are walked recursively in
+//! name order; other files are skipped.
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +15,8 @@ pub enum InputFormat {
     Json,
     /// One JSON resource per line.
     Ndjson,
+    /// HL7 v2 messages (ER7), one or more (batch files with FHS/BHS too).
+    Hl7v2,
 }
 
 /// One input file and its format.
@@ -29,6 +32,7 @@ fn format_of(path: &Path) -> Option<InputFormat> {
     match path.extension()?.to_str()? {
         "json" => Some(InputFormat::Json),
         "ndjson" | "jsonl" => Some(InputFormat::Ndjson),
+        "hl7" => Some(InputFormat::Hl7v2),
         _ => None,
     }
 }
@@ -43,7 +47,7 @@ pub fn discover(paths: &[PathBuf]) -> anyhow::Result<Vec<InputFile>> {
             walk(path, &mut out)?;
         } else {
             let format = format_of(path)
-                .with_context(|| format!("{}: unknown file type (expected .json or .ndjson)", path.display()))?;
+                .with_context(|| format!("{}: unknown file type (expected .json, .ndjson or .hl7)", path.display()))?;
             out.push(InputFile { path: path.clone(), format });
         }
     }
@@ -76,9 +80,26 @@ pub struct InputUnit<'a> {
     pub range: std::ops::Range<usize>,
 }
 
-/// Splits a file's content into resources.
+/// Splits a file's content into resources (v2: messages). A v2 file's content must be UTF-8
+/// here: read it through [`crate::pipeline::hl7v2::v2_text`] first.
 pub fn units<'a>(file: &InputFile, content: &'a [u8]) -> Vec<InputUnit<'a>> {
     match file.format {
+        InputFormat::Hl7v2 => {
+            let Ok(text) = std::str::from_utf8(content) else { return Vec::new() };
+            hl7v2::split_messages(text)
+                .into_iter()
+                .enumerate()
+                .filter(|(_, m)| !m.trim().is_empty())
+                .map(|(number, message)| {
+                    let start = message.as_ptr() as usize - text.as_ptr() as usize;
+                    InputUnit {
+                        origin: format!("{}#{}", file.path.display(), number + 1),
+                        bytes: message.as_bytes(),
+                        range: start..start + message.len(),
+                    }
+                })
+                .collect()
+        }
         InputFormat::Json => {
             vec![InputUnit { origin: file.path.display().to_string(), bytes: content, range: 0..content.len() }]
         }

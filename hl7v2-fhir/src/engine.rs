@@ -587,8 +587,7 @@ impl Mappings {
                         let after = made.iter().filter(of_role).find(|m| m.segment_index > this.segment_index);
                         after.or_else(|| made.iter().find(of_role)).into_iter().collect()
                     } else {
-                        let before =
-                            made.iter().filter(of_role).rfind(|m| m.segment_index < this.segment_index);
+                        let before = made.iter().filter(of_role).rfind(|m| m.segment_index < this.segment_index);
                         before.or_else(|| made.iter().find(of_role)).into_iter().collect()
                     };
                     for target in targets {

@@ -9,14 +9,18 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::config::BridgeConfig;
-use crate::input::{discover, units};
+use rayon::prelude::*;
+
+use crate::input::{discover, units, InputFormat};
+use crate::pipeline::hl7v2::{prepare_v2, v2_text, V2Mappings};
 use crate::pipeline::{self, Normalised, Rejection};
 use crate::store::{kinds, Node};
 
 /// Arguments of `ingest`.
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// Files or folders of FHIR JSON (`.json`: a resource or Bundle; `.ndjson`: one per line).
+    /// Files or folders of FHIR JSON (`.json`: a resource or Bundle; `.ndjson`: one per line) and
+    /// HL7 v2 (`.hl7`: one or more messages, mapped by `hl7v2.mappings_dir`).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// Write each rejected input (original bytes) and its OperationOutcome into this folder.
@@ -36,6 +40,8 @@ struct Totals {
 /// One unit of input in the current batch: a range of a file's content, shared, not copied.
 struct PendingUnit {
     origin: String,
+    /// An HL7 v2 message rather than FHIR JSON.
+    v2: bool,
     source: Arc<str>,
     content: Arc<[u8]>,
     range: std::ops::Range<usize>,
@@ -54,6 +60,7 @@ const BATCH_BYTES: usize = 4 * 1024 * 1024;
 pub fn run(config: &BridgeConfig, args: &IngestArgs) -> anyhow::Result<ExitCode> {
     let node = Node::open(config).context("opening the data dir")?;
     let files = discover(&args.paths)?;
+    let mappings = V2Mappings::load(config.hl7v2.mappings_dir.as_deref()).context("loading the HL7 v2 mappings")?;
     if let Some(dir) = &args.rejects {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -89,13 +96,15 @@ pub fn run(config: &BridgeConfig, args: &IngestArgs) -> anyhow::Result<ExitCode>
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
         let mut send = |batch: &mut Vec<PendingUnit>, totals: &mut Totals, reject_count: &mut usize| {
-            let resources = prepare_batch(node, batch, totals, args, reject_count, &mut out, &progress)?;
+            let resources = prepare_batch(node, &mappings, batch, totals, args, reject_count, &mut out, &progress)?;
             // A send fails only when the committer stopped on an error, which `join` reports.
             Ok::<bool, anyhow::Error>(resources.is_empty() || sender.send(resources).is_ok())
         };
         'files: for file in &files {
-            let content: Arc<[u8]> =
-                std::fs::read(&file.path).with_context(|| format!("cannot read {}", file.path.display()))?.into();
+            let raw = std::fs::read(&file.path).with_context(|| format!("cannot read {}", file.path.display()))?;
+            let v2 = file.format == InputFormat::Hl7v2;
+            // v2 files may be ISO-8859-1: read them as text once, so units are UTF-8.
+            let content: Arc<[u8]> = if v2 { v2_text(&raw).into_owned().into_bytes().into() } else { raw.into() };
             // The path may name a patient (Synthea names files after them): only its pseudonym goes
             // on the ledger.
             let source: Arc<str> =
@@ -104,6 +113,7 @@ pub fn run(config: &BridgeConfig, args: &IngestArgs) -> anyhow::Result<ExitCode>
                 batch_bytes += unit.bytes.len();
                 batch.push(PendingUnit {
                     origin: unit.origin,
+                    v2,
                     source: source.clone(),
                     content: content.clone(),
                     range: unit.range,
@@ -140,8 +150,10 @@ pub fn run(config: &BridgeConfig, args: &IngestArgs) -> anyhow::Result<ExitCode>
 }
 
 /// Decodes, validates and normalises a batch (in parallel); reports its rejects; empties it.
+#[allow(clippy::too_many_arguments, reason = "the batch's whole context, passed down once")]
 fn prepare_batch(
     node: &Node,
+    mappings: &V2Mappings,
     batch: &mut Vec<PendingUnit>,
     totals: &mut Totals,
     args: &IngestArgs,
@@ -149,8 +161,18 @@ fn prepare_batch(
     out: &mut impl Write,
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<Vec<Normalised>> {
-    let inputs: Vec<&[u8]> = batch.iter().map(PendingUnit::bytes).collect();
-    let prepared = pipeline::prepare(&inputs, node);
+    let fhir: Vec<&[u8]> = batch.iter().filter(|u| !u.v2).map(PendingUnit::bytes).collect();
+    let mut fhir_prepared = pipeline::prepare(&fhir, node).into_iter();
+    let mut v2_prepared = batch
+        .par_iter()
+        .filter(|u| u.v2)
+        .map(|u| prepare_v2(u.bytes(), mappings, node).prepared)
+        .collect::<Vec<_>>()
+        .into_iter();
+    let prepared: Vec<pipeline::Prepared> = batch
+        .iter()
+        .map(|u| if u.v2 { v2_prepared.next() } else { fhir_prepared.next() }.unwrap_or_default())
+        .collect();
     let mut resources: Vec<Normalised> = Vec::new();
     for (unit, prepared) in batch.iter().zip(prepared) {
         totals.skipped += prepared.skipped as u64;
@@ -160,7 +182,10 @@ fn prepare_batch(
             write_reject(unit, rejection, *reject_count, args, out, progress)?;
         }
         for mut resource in prepared.resources {
-            resource.source = unit.source.clone();
+            // A v2 message's resources name the sender and control id instead (set when mapped).
+            if !unit.v2 {
+                resource.source = unit.source.clone();
+            }
             resources.push(resource);
         }
     }
@@ -184,7 +209,8 @@ fn write_reject(
     if let Some(dir) = &args.rejects {
         // Numbered names: the input's own name may carry patient data.
         let stem = dir.join(format!("reject-{number:06}"));
-        std::fs::write(stem.with_extension("input.json"), unit.bytes())?;
+        let extension = if unit.v2 { "input.hl7" } else { "input.json" };
+        std::fs::write(stem.with_extension(extension), unit.bytes())?;
         std::fs::write(stem.with_extension("outcome.json"), &outcome)?;
     }
     Ok(())

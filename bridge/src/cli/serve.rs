@@ -13,6 +13,7 @@ use crate::http::{routes, AppState};
 use crate::metrics::Metrics;
 use crate::peers::PeerClient;
 use crate::pipeline::batcher;
+use crate::pipeline::hl7v2::V2Mappings;
 use crate::sources::kafka::KafkaSource;
 use crate::store::{Node, Peer};
 
@@ -48,6 +49,16 @@ fn with_peer_clients(auth: &AuthConfig, peers: &[Peer]) -> AuthConfig {
 /// what the writer holds, and exits.
 pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let node = Arc::new(Node::open(config).context("opening the data dir")?);
+    // A broken mapping file stops start-up here, naming the file, the line and the reason.
+    let mappings =
+        Arc::new(V2Mappings::load(config.hl7v2.mappings_dir.as_deref()).context("loading the HL7 v2 mappings")?);
+    match mappings.get() {
+        Some(m) => {
+            let (messages, segments, datatypes, tables) = m.counts();
+            tracing::info!(files = m.files, messages, segments, datatypes, tables, "HL7 v2 mappings loaded.");
+        }
+        None => tracing::warn!("No HL7 v2 mappings (hl7v2.mappings_dir unset, no ./mappings): v2 input is refused."),
+    }
     let metrics = Arc::new(Metrics::default());
     let (writer, writer_thread) = batcher::start(
         node.clone(),
@@ -60,7 +71,7 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
         Some(kafka) => {
             tracing::info!(brokers = %kafka.brokers, topic = %kafka.ingest_topic, group = %kafka.group_id, "Starting the Kafka connector.");
             Some(
-                KafkaSource::start(kafka.clone(), node.clone(), writer.clone(), metrics.clone())
+                KafkaSource::start(kafka.clone(), node.clone(), mappings.clone(), writer.clone(), metrics.clone())
                     .context("starting the Kafka connector")?,
             )
         }

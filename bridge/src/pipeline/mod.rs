@@ -9,6 +9,7 @@ pub mod batcher;
 pub mod commit;
 pub mod decode;
 pub(crate) mod grants;
+pub mod hl7v2;
 pub mod normalise;
 
 use rayon::prelude::*;

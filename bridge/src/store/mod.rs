@@ -64,6 +64,8 @@ pub mod kinds {
     pub const ASSIGNED_ID: PseudonymKind = PseudonymKind::new("assigned-id");
     /// An API client (the accessor of Access records).
     pub const CLIENT: PseudonymKind = PseudonymKind::new("client");
+    /// Ids of resources made from HL7 v2 messages, keyed on their identity values.
+    pub const V2_ID: PseudonymKind = PseudonymKind::new("v2-id");
     /// The dedup scope of a resource's content.
     pub const RESOURCE_CONTENT: PseudonymKind = PseudonymKind::new("resource-content");
 }

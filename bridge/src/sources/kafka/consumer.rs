@@ -25,11 +25,15 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
+use rayon::prelude::*;
+
 use super::message::{units, MessageUnits};
 use super::receipt::{dead_letter_headers, receipt_json, MessageMeta};
 use crate::config::KafkaConfig;
 use crate::metrics::Metrics;
 use crate::pipeline::batcher::{BatcherHandle, SubmitError};
+use crate::pipeline::hl7v2 as hl7v2_prepare;
+use crate::pipeline::hl7v2::V2Mappings;
 use crate::pipeline::{self, Normalised};
 use crate::store::Node;
 
@@ -107,6 +111,7 @@ impl KafkaSource {
     pub fn start(
         config: KafkaConfig,
         node: Arc<Node>,
+        mappings: Arc<V2Mappings>,
         writer: BatcherHandle,
         metrics: Arc<Metrics>,
     ) -> Result<KafkaSource, KafkaSourceError> {
@@ -116,7 +121,7 @@ impl KafkaSource {
         consumer.subscribe(&[config.ingest_topic.as_str()])?;
         let producer: FutureProducer = client_config(&config, false).create()?;
         let stop = Arc::new(AtomicBool::new(false));
-        let connector = Connector { config, node, writer, metrics, consumer, producer, stop: stop.clone() };
+        let connector = Connector { config, node, mappings, writer, metrics, consumer, producer, stop: stop.clone() };
         let thread = std::thread::Builder::new().name("kafka-source".into()).spawn(move || connector.run())?;
         Ok(KafkaSource { stop, thread, health })
     }
@@ -193,6 +198,7 @@ struct Outgoing {
 struct Connector {
     config: KafkaConfig,
     node: Arc<Node>,
+    mappings: Arc<V2Mappings>,
     writer: BatcherHandle,
     metrics: Arc<Metrics>,
     consumer: BaseConsumer<BridgeContext>,
@@ -301,6 +307,7 @@ impl Connector {
         let mut outgoing: Vec<Outgoing> = Vec::new();
         let mut inputs: Vec<&[u8]> = Vec::new();
         let mut input_of: Vec<(usize, Option<usize>)> = Vec::new();
+        let mut v2_of: Vec<(usize, &[u8])> = Vec::new();
         for (index, taken) in batch.iter().enumerate() {
             match units(taken.meta.header("content-type"), &taken.payload) {
                 MessageUnits::Unsupported(reason) => {
@@ -312,8 +319,21 @@ impl Connector {
                         input_of.push((index, line));
                     }
                 }
+                MessageUnits::Hl7v2(bytes) => v2_of.push((index, bytes)),
             }
         }
+        // HL7 v2: each message maps to a transaction of FHIR resources, or is refused whole.
+        let text_of: Vec<(usize, String)> =
+            v2_of.iter().map(|(index, bytes)| (*index, hl7v2_prepare::v2_text(bytes).into_owned())).collect();
+        let v2_messages: Vec<(usize, &str)> = text_of
+            .iter()
+            .flat_map(|(index, text)| hl7v2::split_messages(text).into_iter().map(move |m| (*index, m)))
+            .filter(|(_, m)| !m.trim().is_empty())
+            .collect();
+        let v2_prepared: Vec<hl7v2_prepare::PreparedV2> = v2_messages
+            .par_iter()
+            .map(|(_, m)| hl7v2_prepare::prepare_v2(m.as_bytes(), &self.mappings, self.node.as_ref()))
+            .collect();
         let prepared = pipeline::prepare(&inputs, self.node.as_ref());
         let mut resources: Vec<Normalised> = Vec::new();
         let mut resource_meta: Vec<usize> = Vec::new();
@@ -325,6 +345,21 @@ impl Connector {
             }
             let source: Arc<str> = meta.ledger_source().into();
             for mut resource in prepared.resources {
+                resource.source = source.clone();
+                resources.push(resource);
+                resource_meta.push(*message);
+            }
+        }
+        for ((message, text), v2) in v2_messages.iter().zip(v2_prepared) {
+            let meta = &batch[*message].meta;
+            for rejection in v2.prepared.rejections {
+                let outcome = fhir_models::to_json(rejection.outcome.as_ref());
+                outgoing.push(self.dead_letter(meta, text.as_bytes(), "refused HL7 v2 message", None, Some(outcome)));
+            }
+            // The Kafka coordinates and the sender's own (application, facility, control id).
+            let v2_source = v2.header.map(|h| h.source).unwrap_or_default();
+            let source: Arc<str> = format!("{};{v2_source}", meta.ledger_source()).into();
+            for mut resource in v2.prepared.resources {
                 resource.source = source.clone();
                 resources.push(resource);
                 resource_meta.push(*message);

@@ -1,5 +1,5 @@
 //! What a Kafka message holds, by its `content-type` header: FHIR JSON (a resource or a Bundle),
-//! FHIR NDJSON (one resource per line), or HL7 v2 (recognised, not yet supported). Pure: no
+//! FHIR NDJSON (one resource per line), or HL7 v2 in ER7 (one message, or a batch). Pure: no
 //! broker here, so every rule is unit-tested.
 
 /// The `content-type` header names.
@@ -14,6 +14,8 @@ pub const HL7_V2_ER7: &str = "x-application/hl7-v2+er7";
 pub enum MessageUnits<'a> {
     /// JSON texts to decode, each with its line (1-based) for NDJSON.
     Fhir(Vec<(Option<usize>, &'a [u8])>),
+    /// HL7 v2 text: one message or a batch of them.
+    Hl7v2(&'a [u8]),
     /// The message is refused as a whole (it goes to the dead-letter topic with this reason).
     Unsupported(&'static str),
 }
@@ -41,7 +43,12 @@ pub fn units<'a>(content_type: Option<&str>, payload: &'a [u8]) -> MessageUnits<
             }
             MessageUnits::Fhir(lines)
         }
-        Some(HL7_V2_ER7) => MessageUnits::Unsupported("HL7 v2 messages are recognised but not supported yet"),
+        Some(HL7_V2_ER7 | "application/hl7-v2" | "x-application/hl7-v2") => {
+            if payload.iter().all(u8::is_ascii_whitespace) {
+                return MessageUnits::Unsupported("empty message");
+            }
+            MessageUnits::Hl7v2(payload)
+        }
         Some(_) => MessageUnits::Unsupported(
             "unsupported content-type: expected application/fhir+json, application/fhir+ndjson or x-application/hl7-v2+er7",
         ),
@@ -66,8 +73,9 @@ mod tests {
     }
 
     #[test]
-    fn hl7_v2_empty_and_unknown_types_are_refused_with_a_reason() {
-        assert!(matches!(units(Some(HL7_V2_ER7), b"MSH|^~\\&|"), MessageUnits::Unsupported(r) if r.contains("HL7 v2")));
+    fn hl7_v2_is_taken_and_empty_and_unknown_types_are_refused_with_a_reason() {
+        assert_eq!(units(Some(HL7_V2_ER7), b"MSH|^~\\&|"), MessageUnits::Hl7v2(b"MSH|^~\\&|"));
+        assert_eq!(units(Some(HL7_V2_ER7), b"\r\n"), MessageUnits::Unsupported("empty message"));
         assert_eq!(units(None, b"  "), MessageUnits::Unsupported("empty message"));
         assert!(matches!(units(Some("text/csv"), b"a,b"), MessageUnits::Unsupported(r) if r.contains("content-type")));
     }

@@ -1,0 +1,170 @@
+//! HL7 v2 → FHIR, the stage before decode for v2 input (files, Kafka, MLLP): parse the message,
+//! map it with `mappings/` into a transaction Bundle of PUTs (so its resources commit together,
+//! or not at all), and name its source (`hl7v2:SENDING_APP/SENDING_FACILITY/CONTROL_ID`).
+//!
+//! Ids come from a keyed hash of each resource's identity values under the deployment secret, so
+//! the same PID-3 (with its assigning authority) is the same Patient in every message, and ids
+//! reveal nothing of the identifiers. A re-sent message maps to the same content and is a
+//! duplicate: nothing new is stored.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+use fhir_models::validate::{IssueType, Severity, ValidationIssue};
+use hl7v2_fhir::{IdMaker, MapError, MappingError, Mappings};
+
+use super::{Prepared, Rejection};
+use crate::store::{kinds, Node};
+
+/// The mappings in use, or why there are none.
+pub enum V2Mappings {
+    /// Loaded.
+    Loaded(Box<Mappings>),
+    /// Not configured and no `./mappings`: v2 input is refused with this reason.
+    Absent(String),
+}
+
+impl V2Mappings {
+    /// Loads `configured`, or `./mappings` when not configured and present. A configured
+    /// directory that does not load is an error (file, line, reason).
+    pub fn load(configured: Option<&Path>) -> Result<V2Mappings, MappingError> {
+        match configured {
+            Some(dir) => Ok(V2Mappings::Loaded(Box::new(Mappings::load(dir)?))),
+            None => {
+                let default = PathBuf::from("mappings");
+                if default.is_dir() {
+                    Ok(V2Mappings::Loaded(Box::new(Mappings::load(&default)?)))
+                } else {
+                    Ok(V2Mappings::Absent(
+                        "HL7 v2 input needs mappings: set hl7v2.mappings_dir (no ./mappings here)".into(),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// The loaded mappings.
+    pub fn get(&self) -> Option<&Mappings> {
+        match self {
+            V2Mappings::Loaded(m) => Some(m),
+            V2Mappings::Absent(_) => None,
+        }
+    }
+}
+
+/// What a v2 message's header says, for receipts, ACKs and the ledger's source.
+#[derive(Debug, Clone, Default)]
+pub struct V2Header {
+    /// MSH-10.
+    pub control_id: String,
+    /// The ledger source: `hl7v2:APP/FACILITY/CONTROL_ID`.
+    pub source: String,
+    /// `CODE^TRIGGER`.
+    pub event: String,
+}
+
+/// A v2 message, prepared: its resources (from the Bundle it maps to), or its refusal.
+pub struct PreparedV2 {
+    /// The header, when MSH parsed.
+    pub header: Option<V2Header>,
+    /// The resources and rejections, as for FHIR input (source set).
+    pub prepared: Prepared,
+}
+
+impl IdMaker for Node {
+    fn make_id(&self, resource_type: &str, parts: &[&str]) -> String {
+        let mut identity = String::from(resource_type);
+        for part in parts {
+            identity.push('\0');
+            identity.push_str(part);
+        }
+        let hex = self.pseudonyms.pseudonym(kinds::V2_ID, &identity).to_string();
+        format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    }
+}
+
+/// The text of a v2 message: UTF-8, or else ISO-8859-1 (the usual v2 default), byte for byte.
+pub fn v2_text(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => Cow::Owned(bytes.iter().map(|b| char::from(*b)).collect()),
+    }
+}
+
+fn rejection(code: IssueType, location: &str, message: String) -> Rejection {
+    let issue = ValidationIssue { severity: Severity::Error, code, path: location.to_owned(), message };
+    Rejection {
+        location: (!location.is_empty()).then(|| location.to_owned()),
+        outcome: Box::new(fhir_models::validate::to_operation_outcome(std::slice::from_ref(&issue))),
+    }
+}
+
+/// A source name part: printable ASCII without separators, so the source reads unambiguously.
+fn source_part(text: Option<&str>) -> String {
+    text.unwrap_or("").chars().filter(|c| c.is_ascii_graphic() && !matches!(c, '/' | '\\')).take(64).collect()
+}
+
+fn refused(header: Option<V2Header>, rejection: Rejection) -> PreparedV2 {
+    PreparedV2 { header, prepared: Prepared { rejections: vec![rejection], ..Prepared::default() } }
+}
+
+/// Parses, maps and prepares one v2 message (`bytes`: one MSH ... message).
+pub fn prepare_v2(bytes: &[u8], mappings: &V2Mappings, node: &Node) -> PreparedV2 {
+    let text = v2_text(bytes);
+    let message = match hl7v2::Message::parse(&text) {
+        Ok(message) => message,
+        Err(error) => return refused(None, rejection(IssueType::Structure, &error.location(), error.to_string())),
+    };
+    let h = message.header();
+    let header = V2Header {
+        control_id: h.control_id.to_owned(),
+        source: format!(
+            "hl7v2:{}/{}/{}",
+            source_part(h.sending_application),
+            source_part(h.sending_facility),
+            source_part(Some(h.control_id))
+        ),
+        event: format!("{}^{}", h.message_code, h.trigger_event.unwrap_or("")),
+    };
+    let mappings = match mappings {
+        V2Mappings::Loaded(m) => m,
+        V2Mappings::Absent(why) => return refused(Some(header), rejection(IssueType::NotSupported, "", why.clone())),
+    };
+    let mapped = match mappings.map(&message, node) {
+        Ok(mapped) => mapped,
+        Err(error @ MapError::Unsupported { .. }) => {
+            return refused(Some(header), rejection(IssueType::NotSupported, "MSH-9", error.to_string()))
+        }
+        Err(error) => {
+            let location = match &error {
+                MapError::Value { location, .. } => location.clone(),
+                _ => String::new(),
+            };
+            return refused(Some(header), rejection(IssueType::Value, &location, error.to_string()));
+        }
+    };
+    if mapped.resources.is_empty() {
+        return PreparedV2 { header: Some(header), prepared: Prepared::default() };
+    }
+    // A transaction of PUTs: all of the message's resources or none; ids are ours.
+    let mut bundle = String::with_capacity(mapped.resources.iter().map(|r| r.json.len() + 96).sum::<usize>() + 64);
+    bundle.push_str(r#"{"resourceType":"Bundle","type":"transaction","entry":["#);
+    for (i, resource) in mapped.resources.iter().enumerate() {
+        if i > 0 {
+            bundle.push(',');
+        }
+        bundle.push_str(r#"{"resource":"#);
+        bundle.push_str(&resource.json);
+        bundle.push_str(&format!(
+            r#","request":{{"method":"PUT","url":"{}/{}"}}}}"#,
+            resource.resource_type, resource.id
+        ));
+    }
+    bundle.push_str("]}");
+    let mut prepared = super::prepare(&[bundle.as_bytes()], node).pop().unwrap_or_default();
+    let source: std::sync::Arc<str> = header.source.clone().into();
+    for resource in &mut prepared.resources {
+        resource.source = source.clone();
+    }
+    PreparedV2 { header: Some(header), prepared }
+}
