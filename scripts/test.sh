@@ -31,6 +31,11 @@ else
 fi
 export FHIR_BRIDGE_TEST_KAFKA="127.0.0.1:$kafka_port"
 
+echo "== Python tools: an independent FHIR validator and python-hl7's mllp_send (venv, built once)"
+py_bin="$(scripts/python-tools.sh)"
+export FHIR_BRIDGE_PYTHON="$py_bin/python"
+export FHIR_BRIDGE_MLLP_SEND="$py_bin/mllp_send"
+
 echo "== format"
 cargo fmt --all -- --check
 

@@ -33,6 +33,12 @@ pub struct Metrics {
     /// Seconds from a Kafka batch's consumption to its offset commit.
     pub kafka_batch_seconds: Histogram,
     kafka_consumer_lag: Family<PartitionLabels, Gauge>,
+    /// MLLP messages acknowledged AA (their resources durable).
+    pub mllp_messages_accepted: Counter,
+    /// MLLP messages refused (AE/AR) and kept as dead letters.
+    pub mllp_messages_refused: Counter,
+    /// MLLP connections open now.
+    pub mllp_connections: Gauge,
 }
 
 /// Labels of per-partition metrics.
@@ -56,6 +62,9 @@ impl Default for Metrics {
         let kafka_errors = Counter::default();
         let kafka_batch_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 14));
         let kafka_consumer_lag = Family::<PartitionLabels, Gauge>::default();
+        let mllp_messages_accepted = Counter::default();
+        let mllp_messages_refused = Counter::default();
+        let mllp_connections = Gauge::default();
         registry.register("resources_accepted", "Resources accepted as new versions", resources_accepted.clone());
         registry.register(
             "resources_duplicate",
@@ -79,6 +88,9 @@ impl Default for Metrics {
             kafka_batch_seconds.clone(),
         );
         registry.register("kafka_consumer_lag", "Messages behind the partition's end", kafka_consumer_lag.clone());
+        registry.register("mllp_messages_accepted", "MLLP messages acknowledged AA", mllp_messages_accepted.clone());
+        registry.register("mllp_messages_refused", "MLLP messages refused (AE/AR)", mllp_messages_refused.clone());
+        registry.register("mllp_connections", "MLLP connections open", mllp_connections.clone());
         Self {
             registry,
             resources_accepted,
@@ -92,6 +104,9 @@ impl Default for Metrics {
             kafka_errors,
             kafka_batch_seconds,
             kafka_consumer_lag,
+            mllp_messages_accepted,
+            mllp_messages_refused,
+            mllp_connections,
         }
     }
 }

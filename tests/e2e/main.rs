@@ -16,6 +16,8 @@ mod serve;
 mod tamper;
 mod tamper_proxy;
 
+mod mllp;
+
 mod kafka_support;
 
 mod kafka_crash;

@@ -30,6 +30,18 @@ pub fn data_root() -> Option<PathBuf> {
     None
 }
 
+/// The HL7 v2 samples (`../../shared/data/hl7v2`), or `None` (with a message) when absent;
+/// panics when absent and `CI=true`.
+pub fn hl7v2_root() -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/hl7v2");
+    if root.is_dir() {
+        return Some(root);
+    }
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "the HL7 v2 samples are missing at {}", root.display());
+    eprintln!("SKIPPED: no HL7 v2 samples at {}", root.display());
+    None
+}
+
 /// Returns the data root, or returns from the test (skipping it) when the data is absent.
 #[macro_export]
 macro_rules! require_data {

@@ -1,5 +1,6 @@
 //! Command-line interface: global options and one module per command.
 
+mod dead_letters;
 mod export;
 mod ingest;
 mod keys;
@@ -55,6 +56,8 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Show or create the node's keys.
     Keys(keys::KeysArgs),
+    /// Print the refused MLLP messages kept (sealed) in the data dir, with their reasons, as NDJSON.
+    DeadLetters(dead_letters::DeadLettersArgs),
 }
 
 /// Loads the configuration, with `--data-dir` taking precedence.
@@ -84,6 +87,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Search(args) => search::run(&config, &args),
         Command::Export(args) => export::run(&config, &args),
         Command::Keys(args) => keys::run(&config, &args),
+        Command::DeadLetters(args) => dead_letters::run(&config, &args),
     }
 }
 

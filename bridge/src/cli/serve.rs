@@ -15,6 +15,7 @@ use crate::peers::PeerClient;
 use crate::pipeline::batcher;
 use crate::pipeline::hl7v2::V2Mappings;
 use crate::sources::kafka::KafkaSource;
+use crate::sources::mllp::MllpListener;
 use crate::store::{Node, Peer};
 
 /// Arguments of `serve`.
@@ -77,6 +78,13 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
         }
         None => None,
     };
+    let mllp = match &config.mllp {
+        Some(mllp) => Some(
+            MllpListener::start(mllp.clone(), node.clone(), mappings.clone(), writer.clone(), metrics.clone())
+                .with_context(|| format!("starting the MLLP listener on {}", mllp.listen))?,
+        ),
+        None => None,
+    };
     let listen = args.listen.unwrap_or(config.http.listen);
     let peer_client =
         Arc::new(PeerClient::new(node.node_key.clone(), Duration::from_millis(config.http.peer_timeout_ms)));
@@ -115,6 +123,10 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
     // (and their writer handles) are dropped with the server; the writer commits what it holds.
     if let Some(kafka) = kafka {
         kafka.stop();
+    }
+    // MLLP stops accepting; messages under way get their ACKs once durable, then it ends.
+    if let Some(mllp) = mllp {
+        mllp.stop();
     }
     writer_thread.join().map_err(|_| anyhow::anyhow!("the ledger writer thread panicked"))?;
     node.db.flush().context("flushing the database")?;

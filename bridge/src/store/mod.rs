@@ -5,6 +5,7 @@
 //! sealed, the ledger and the index hold pseudonyms and keyed hashes, patient keys are wrapped.
 
 mod blobs;
+mod dead_letters;
 mod index;
 pub mod key_files;
 mod patient_keys;
@@ -16,6 +17,7 @@ use ledger_adapter::{LedgerError, LedgerReader, NodeKey, Secp256k1Signer, SledLe
 use record_crypto::{NodeKeyPair, Pseudonym, Pseudonymizer};
 
 pub use blobs::BlobStore;
+pub use dead_letters::{DeadLetter, DeadLetterError};
 pub use index::{GrantEntry, Index, IndexEntry, Latest, SeenContent};
 pub use key_files::KeyFileError;
 pub use patient_keys::{PatientKeyError, PatientKeys};
