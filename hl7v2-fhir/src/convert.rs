@@ -145,6 +145,23 @@ pub fn integer(text: &str, minimum: i64) -> Result<String, &'static str> {
     Ok(value.to_string())
 }
 
+/// Text that should be base64 already (an ED.5 with ED.4 = Base64) as a FHIR `base64Binary`:
+/// whitespace (line breaks) dropped, then checked (the alphabet, whole groups of four, `=` only
+/// as padding), so that a placeholder or truncated data refuses the message.
+pub fn base64(text: &str) -> Result<String, &'static str> {
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let data = compact.trim_end_matches('=');
+    let padding = compact.len() - data.len();
+    if compact.is_empty()
+        || compact.len() % 4 != 0
+        || padding > 2
+        || !data.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+    {
+        return Err("not base64 data");
+    }
+    Ok(compact)
+}
+
 /// A v2 yes/no indicator (HL7 table 0136: `Y`, `N`) as a FHIR `boolean`.
 pub fn boolean(text: &str) -> Result<bool, &'static str> {
     match text.trim() {
@@ -156,7 +173,7 @@ pub fn boolean(text: &str) -> Result<bool, &'static str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{boolean, decimal, integer, time, TimeTarget};
+    use super::{base64, boolean, decimal, integer, time, TimeTarget};
 
     #[test]
     fn times_become_fhir_dates_and_date_times() {
@@ -190,5 +207,16 @@ mod tests {
         assert!(integer("0", 1).is_err());
         assert_eq!(boolean("Y"), Ok(true));
         assert!(boolean("X").is_err());
+    }
+
+    #[test]
+    fn base64_data_is_checked() {
+        assert_eq!(base64("aGk=").as_deref(), Ok("aGk="));
+        assert_eq!(base64("aGVs\r\nbG8=").as_deref(), Ok("aGVsbG8="));
+        assert_eq!(base64("AAAA").as_deref(), Ok("AAAA"));
+        // The IG's MDM^T02 sample carries a placeholder where the PDF would be.
+        assert!(base64("<Base64 encoded>").is_err());
+        assert!(base64("aGk").is_err() && base64("a===").is_err() && base64("").is_err());
+        assert!(base64("a=Gk").is_err());
     }
 }

@@ -428,6 +428,7 @@ impl Run<'_> {
                                 None => Json::String(text),
                             },
                             AsType::Base64 => Json::String(base64(text.as_bytes())),
+                            AsType::Base64Checked => Json::String(convert::base64(&text).map_err(fail)?),
                             AsType::Decimal => Json::Number(convert::decimal(&text).map_err(fail)?),
                             AsType::Integer => {
                                 Json::Number(convert::integer(&text, i64::from(i32::MIN)).map_err(fail)?)
@@ -583,12 +584,15 @@ impl Mappings {
                             .filter(of_role)
                             .filter(|m| m.segment_index > this.segment_index && m.segment_index < end)
                             .collect()
-                    } else if reference.after {
-                        let after = made.iter().filter(of_role).find(|m| m.segment_index > this.segment_index);
-                        after.or_else(|| made.iter().find(of_role)).into_iter().collect()
                     } else {
-                        let before = made.iter().filter(of_role).rfind(|m| m.segment_index < this.segment_index);
-                        before.or_else(|| made.iter().find(of_role)).into_iter().collect()
+                        let nearest = if reference.after {
+                            made.iter().filter(of_role).find(|m| m.segment_index > this.segment_index)
+                        } else {
+                            made.iter().filter(of_role).rfind(|m| m.segment_index < this.segment_index)
+                        };
+                        // Without one on that side: the first one made, unless `fallback = false`.
+                        let fallback = || made.iter().find(of_role).filter(|_| reference.fallback);
+                        nearest.or_else(fallback).into_iter().collect()
                     };
                     for target in targets {
                         if std::ptr::eq(target, this) {

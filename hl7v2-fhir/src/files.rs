@@ -68,12 +68,21 @@ pub struct RefSpec {
     /// MRG that follows it). Default: the nearest earlier one.
     #[serde(default)]
     pub after: bool,
+    /// Without a resource of the role on that side, refer to the first one made anyway (the
+    /// default: a REF's RF1 refers to the PID that follows it), or with `fallback = false` to
+    /// none (a VXU's patient-level OBX, before any RXA, is part of no immunization).
+    #[serde(default = "yes")]
+    pub fallback: bool,
     /// When set, the Reference is the member of this name of an object put at `to` (with `set`).
     #[serde(default)]
     pub member: Option<String>,
     /// Members set beside it in that object (`{ type = "replaces" }`).
     #[serde(default)]
     pub set: BTreeMap<String, toml::Value>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// `segments/*.toml`: a segment's fields → elements of one resource.
@@ -130,7 +139,9 @@ pub struct Rule {
     pub table: Option<Spanned<String>>,
     /// The FHIR type of the value when no data type map applies: `string` (default), `code`,
     /// `id`, `uri`, `decimal`, `integer`, `positiveInt`, `unsignedInt`, `boolean`, `date`,
-    /// `dateTime`, `instant`, `base64Binary` (the text, base64-encoded), `Coding`, `CodeableConcept`.
+    /// `dateTime`, `instant`, `base64Binary` (the text, base64-encoded), `base64` (text that is base64
+    /// already, such as ED.5 with ED.4 = Base64: checked, the message refused when it is not),
+    /// `Coding`, `CodeableConcept`.
     #[serde(rename = "as", default)]
     pub as_type: Option<Spanned<String>>,
     /// Apply only when this holds (a table), or when all of these hold (an array of tables).

@@ -72,8 +72,9 @@ impl Json {
         for (i, step) in path.steps.iter().enumerate() {
             if let Some(n) = step.index {
                 let Some(Json::Array(items)) = node.member_or(&step.name, || Json::Array(Vec::new())) else { return };
+                // Elements before it that no rule fills stay empty objects, which `prune` removes.
                 while items.len() < n {
-                    items.push(if i == last { Json::Bool(false) } else { Json::object() });
+                    items.push(Json::object());
                 }
                 if i == last {
                     items[n - 1] = value;
@@ -171,17 +172,27 @@ impl Json {
 
 fn write_string(text: &str, out: &mut String) {
     out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
+    // Runs of characters that need no escape are copied whole.
+    let mut run_start = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&text[run_start..at]);
+        if escape.is_empty() {
+            out.push_str(&format!("\\u{byte:04x}"));
+        } else {
+            out.push_str(escape);
         }
+        run_start = at + 1;
     }
+    out.push_str(&text[run_start..]);
     out.push('"');
 }
 
@@ -251,6 +262,12 @@ mod tests {
         document.put(&path("content[1].attachment.data"), Json::String("aGk=".into()));
         document.put(&path("content[1].attachment.contentType"), Json::String("text/plain".into()));
         assert_eq!(document.to_json(), r#"{"content":[{"attachment":{"data":"aGk=","contentType":"text/plain"}}]}"#);
+        // An element put at [2] with nothing at [1]: no placeholder survives (it used to be `false`).
+        let mut sparse = Json::object();
+        sparse.put(&path("identifier[2]"), Json::Object(vec![("value".into(), Json::String("x".into()))]));
+        sparse.put(&path("given[2]"), Json::String("Ann".into()));
+        sparse.prune();
+        assert_eq!(sparse.to_json(), r#"{"identifier":[{"value":"x"}],"given":["Ann"]}"#);
     }
 
     #[test]

@@ -75,6 +75,8 @@ pub(crate) enum AsType {
     DateTime,
     Instant,
     Base64,
+    /// Text that is base64 already (ED.5 with ED.4 = Base64): checked, kept.
+    Base64Checked,
     Coding,
     CodeableConcept,
 }
@@ -95,6 +97,7 @@ impl AsType {
             "dateTime" => AsType::DateTime,
             "instant" => AsType::Instant,
             "base64Binary" => AsType::Base64,
+            "base64" => AsType::Base64Checked,
             "Coding" => AsType::Coding,
             "CodeableConcept" => AsType::CodeableConcept,
             _ => return None,
@@ -177,6 +180,7 @@ pub(crate) struct Reference {
     pub role: String,
     pub all: bool,
     pub after: bool,
+    pub fallback: bool,
     pub member: Option<String>,
     pub set: Vec<(String, Json)>,
 }
@@ -536,6 +540,7 @@ impl Mappings {
                             role: r.role.get_ref().clone(),
                             all: r.all,
                             after: r.after,
+                            fallback: r.fallback,
                             member: r.member.clone(),
                             set: r.set.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect(),
                         });
