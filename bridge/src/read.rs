@@ -211,10 +211,12 @@ pub(crate) fn index_entry_for(node: &Node, seq: u64) -> Result<Option<IndexEntry
             return Ok(Some(IndexEntry::Grant { patient, grant: grant_entry, epoch: grant.epoch }));
         }
         LedgerRecord::Revoke(revoke) => {
-            let (Some(patient), Some(grantee)) = (hex32(&revoke.patient), hex32(&revoke.grantee)) else {
+            let (Some(patient), Some(grantee), Some(consent)) =
+                (hex32(&revoke.patient), hex32(&revoke.grantee), hex32(&revoke.consent))
+            else {
                 return Err(damaged(seq, "revoke with a malformed pseudonym"));
             };
-            return Ok(Some(IndexEntry::Revoke { patient, grantee }));
+            return Ok(Some(IndexEntry::Revoke { patient, grantee, consent }));
         }
         LedgerRecord::Access(access) => {
             return Ok(access.patient.as_deref().and_then(hex32).map(|patient| IndexEntry::Access { patient, seq }));

@@ -119,13 +119,34 @@ fn reads_and_denials_are_on_the_ledger_and_shown_as_audit_events() {
     bridge.wait_healthy(Duration::from_secs(20));
     let (_, body) = call(&bridge, "GET", "/fhir/AuditEvent?patient=a1", DEV_TOKEN, None);
     let bundle: Value = serde_json::from_str(&body).expect("JSON");
-    let actions: Vec<&str> = bundle["entry"]
+    let actions: Vec<(&str, &str, &str)> = bundle["entry"]
         .as_array()
         .expect("entries")
         .iter()
-        .map(|e| e["resource"]["subtype"][0]["code"].as_str().unwrap_or_default())
+        .map(|e| {
+            let event = &e["resource"];
+            let code = event["subtype"][0]["code"].as_str().unwrap_or_default();
+            (
+                code,
+                event["entity"][1]["name"].as_str().unwrap_or_default(),
+                event["outcome"].as_str().unwrap_or_default(),
+            )
+        })
         .collect();
-    assert_eq!(actions, ["read", "read", "read", "search", "read"], "{bundle:#}");
+    assert_eq!(
+        actions,
+        [
+            ("read", "Observation", "0"),
+            ("read", "Patient", "0"),
+            ("read", "Observation", "4"),
+            // Looking at the audit trail is on it too, allowed and refused.
+            ("search", "AuditEvent", "0"),
+            ("search", "AuditEvent", "4"),
+            ("search", "Observation", "0"),
+            ("read", "Observation", "0"),
+        ],
+        "{bundle:#}"
+    );
 
     assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
     verify_ok(data.path(), "after audited reads");

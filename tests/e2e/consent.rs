@@ -113,6 +113,31 @@ fn a_consent_grants_a_peer_the_patient_key_and_its_revocation_rotates_it() {
     assert_eq!(post(&bridge, "PUT", "/fhir/Consent/c1", &consent("inactive", "Organization/hospital-b")).0, 200);
     assert_eq!(ledger_records(&bridge).len(), records.len());
 
+    // Deleting a Consent revokes as setting it inactive does: a new consent grants again
+    // (the current epoch, 1), and its DELETE commits a Revoke and moves the patient to epoch 2.
+    let mut again = consent("active", "Organization/hospital-b");
+    again["id"] = "c3".into();
+    assert_eq!(post(&bridge, "POST", "/fhir/Consent", &again).0, 201);
+    let (status, body) = bridge.delete("/fhir/Consent/c3");
+    assert_eq!(status, 200, "{body}");
+    let receipt: Value = serde_json::from_str(&body).expect("receipt JSON");
+    assert_eq!((receipt["operation"].as_str(), &receipt["version"]), (Some("delete"), &json!(2)), "{body}");
+    let (status, _) = post(&bridge, "POST", "/fhir/Observation", &observation("o3"));
+    assert_eq!(status, 201);
+    let records = ledger_records(&bridge);
+    let grants: Vec<&Value> = records.iter().filter(|r| r["kind"] == "Grant").collect();
+    assert_eq!(grants.len(), 2, "{records:#?}");
+    assert_eq!(grants[1]["epoch"], 1);
+    let revokes: Vec<&Value> = records.iter().filter(|r| r["kind"] == "Revoke").collect();
+    assert_eq!(revokes.len(), 2, "{records:#?}");
+    assert_eq!(revokes[1]["epoch"], 2);
+    let o3 = records.iter().rev().find(|r| r["kind"] == "ResourceVersion" && r["type"] == "Observation").expect("o3");
+    assert_eq!(o3["epoch"], 2, "records after the deletion use the new epoch");
+    // The deleted consent reads as gone; deleting it again changes nothing.
+    assert_eq!(bridge.get("/fhir/Consent/c3").map(|(status, _)| status), Some(410));
+    assert_eq!(bridge.delete("/fhir/Consent/c3").0, 200);
+    assert_eq!(ledger_records(&bridge).len(), records.len());
+
     let status = bridge.terminate(Duration::from_secs(30));
     assert_eq!(status.code(), Some(0));
     verify_ok(data.path(), "after consent");

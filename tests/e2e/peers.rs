@@ -70,6 +70,17 @@ fn search(bridge: &Bridge, query: &str) -> Value {
     serde_json::from_str(&body).expect("Bundle JSON")
 }
 
+/// A search B refuses whole (nothing of its own, every custodian refused): 403 and an
+/// OperationOutcome; its diagnostics.
+fn refused_search(bridge: &Bridge, query: &str) -> String {
+    let (status, body) = bridge.get(query).expect("search answers");
+    assert_eq!(status, 403, "{query}: {body}");
+    let outcome: Value = serde_json::from_str(&body).expect("OperationOutcome JSON");
+    assert_eq!(outcome["resourceType"], "OperationOutcome", "{body}");
+    assert_eq!(outcome["issue"][0]["code"], "forbidden", "{body}");
+    outcome["issue"][0]["diagnostics"].as_str().unwrap_or_default().to_owned()
+}
+
 fn matches(bundle: &Value) -> Vec<&Value> {
     bundle["entry"]
         .as_array()
@@ -183,16 +194,38 @@ fn a_grantee_reads_a_custodians_records_verified_and_audited_and_nothing_else() 
     let ids: Vec<&str> = matches(&page).iter().map(|r| r["id"].as_str().unwrap_or("")).collect();
     assert_eq!(ids, ["a1", "a2"]);
 
-    // Not granted: another type, another patient. A refuses; B says so and shows only its own.
+    // Not granted: another type, another patient, a grant whose period has not begun. A refuses,
+    // and B, with nothing of its own to show, answers 403 with an OperationOutcome.
+    let why = refused_search(&b, "/fhir/Condition?patient=p1");
+    assert!(why.contains("does not cover resource type Condition"), "{why}");
+    let why = refused_search(&b, "/fhir/Observation?patient=p2");
+    assert!(why.contains("no grant in force"), "{why}");
+    created(&a, "POST", "/fhir/Patient", &json!({"resourceType": "Patient", "id": "p3"}));
+    let mut later = consent("active");
+    later["id"] = "c-later".into();
+    later["patient"]["reference"] = "Patient/p3".into();
+    later["provision"]["period"] = json!({"start": "2099-01-01"});
+    created(&a, "POST", "/fhir/Consent", &later);
+    created(&a, "POST", "/fhir/Observation", &observation("a-p3", "p3", 65));
+    let why = refused_search(&b, "/fhir/Observation?patient=p3");
+    assert!(why.contains("period does not include now"), "{why}");
+    // With records of its own, B shows them and reports the refusal beside them.
+    created(
+        &b,
+        "POST",
+        "/fhir/Condition",
+        &json!({"resourceType": "Condition", "id": "b-cond",
+        "subject": {"reference": "Patient/p1"}, "code": {"text": "y"}}),
+    );
     let condition = search(&b, "/fhir/Condition?patient=p1");
-    assert!(matches(&condition).is_empty());
-    let issues = outcome_issues(&condition);
-    assert_eq!(issues.len(), 1, "{condition:#}");
-    assert_eq!(issues[0].0, "forbidden");
-    assert!(issues[0].1.contains("does not cover resource type Condition"), "{issues:?}");
-    let other = search(&b, "/fhir/Observation?patient=p2");
-    assert!(matches(&other).is_empty(), "{other:#}");
-    assert!(outcome_issues(&other)[0].1.contains("no grant in force"), "{other:#}");
+    let ids: Vec<&str> = matches(&condition).iter().map(|r| r["id"].as_str().unwrap_or("")).collect();
+    assert_eq!(ids, ["b-cond"]);
+    assert_eq!(outcome_issues(&condition)[0].0, "forbidden", "{condition:#}");
+
+    // B's audit trail records the refused searches as denials.
+    let (_, b_audit) = b.get("/fhir/AuditEvent?patient=p2").expect("audit");
+    let b_audit: Value = serde_json::from_str(&b_audit).expect("JSON");
+    assert_eq!(b_audit["entry"][0]["resource"]["outcome"], "4", "{b_audit:#}");
 
     // A's audit trail of p1 shows B's permitted search and refused Condition search.
     let (_, audit) = a.get("/fhir/AuditEvent?patient=p1").expect("audit");
@@ -205,7 +238,7 @@ fn a_grantee_reads_a_custodians_records_verified_and_audited_and_nothing_else() 
         .filter(|r| r["agent"][0]["who"]["identifier"]["value"] == b_id.as_str())
         .collect();
     assert!(by_b.iter().any(|r| r["outcome"] == "0"), "{audit:#}");
-    assert!(by_b.iter().any(|r| r["outcome"] == "4" && r["entity"][1].is_null()), "{audit:#}");
+    assert!(by_b.iter().any(|r| r["outcome"] == "4" && r["entity"][1]["name"] == "Condition"), "{audit:#}");
     // B's own audit trail has its client's searches.
     let (_, b_audit) = b.get("/fhir/AuditEvent?patient=p1").expect("audit");
     assert!(b_audit.contains("\"search\""), "{b_audit}");
@@ -215,6 +248,10 @@ fn a_grantee_reads_a_custodians_records_verified_and_audited_and_nothing_else() 
     assert_eq!(get_with(&records, None).0, 401, "no token");
     let (status, body) = get_with(&records, Some(crate::support::DEV_TOKEN));
     assert_eq!(status, 403, "a client that is no node: {body}");
+    let (_, audit) = a.get("/fhir/AuditEvent?patient=p1").expect("audit");
+    let audit: Value = serde_json::from_str(&audit).expect("JSON");
+    let last = audit["entry"].as_array().and_then(|e| e.last()).expect("entries");
+    assert_eq!(last["resource"]["outcome"], "4", "the refused non-node read is audited: {last:#}");
     let c_token = access_token(&a.base(), &proxy.url(), &c_id, &c_secret);
     let (status, body) = get_with(&records, Some(&c_token));
     assert_eq!(status, 403, "another institution's token: {body}");
@@ -276,7 +313,16 @@ fn a_grantee_reads_a_custodians_records_verified_and_audited_and_nothing_else() 
     let b_token = access_token(&a.base(), &proxy.url(), &b_id, &b_secret);
     assert_eq!(get_with(&records, Some(&b_token)).0, 403);
 
-    for node in [&mut a, &mut b] {
+    // A grantee key that does not match: B's institution runs a node with a new key, which A
+    // does not know (A still lists B's old key). A refuses its authentication; it reads nothing.
+    let b2_dir = temp_dir();
+    let mut b2 = Bridge::start(b2_dir.path(), &b_env, &b2_dir.path().join("serve.log"));
+    b2.wait_healthy(Duration::from_secs(20));
+    let why = refused_search(&b2, "/fhir/Observation?patient=p1");
+    assert!(why.contains("authentication refused by the custodian"), "{why}");
+    assert!(!why.contains("p1"), "no patient id in the diagnostics: {why}");
+
+    for node in [&mut a, &mut b, &mut b2] {
         assert_eq!(node.terminate(Duration::from_secs(30)).code(), Some(0));
     }
     verify_ok(a_dir.path(), "custodian");

@@ -110,6 +110,17 @@ impl Bridge {
         }
     }
 
+    /// `DELETE path` with the development token: status and body.
+    pub fn delete(&self, path: &str) -> (u16, String) {
+        let request = ureq::delete(&format!("{}{path}", self.base()))
+            .timeout(Duration::from_secs(30))
+            .set("Authorization", &format!("Bearer {DEV_TOKEN}"));
+        match request.call() {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => (r.status(), r.into_string().unwrap_or_default()),
+            Err(e) => panic!("DELETE {path}: {e}"),
+        }
+    }
+
     /// Panics when the process has exited.
     #[track_caller]
     pub fn assert_running(&mut self) {

@@ -62,6 +62,11 @@ impl Principal {
         self.can_write(resource_type).then_some(()).ok_or(AuthError::InsufficientScope)
     }
 
+    /// [`Self::can_delete`], or [`AuthError::InsufficientScope`] (a 403).
+    pub fn require_delete(&self, resource_type: &str) -> Result<(), AuthError> {
+        self.can_delete(resource_type).then_some(()).ok_or(AuthError::InsufficientScope)
+    }
+
     /// The granted scopes, space-separated, as in a token response.
     pub fn scope_string(&self) -> String {
         self.scopes.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")

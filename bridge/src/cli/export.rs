@@ -56,7 +56,7 @@ pub fn run(config: &BridgeConfig, args: &ExportArgs) -> anyhow::Result<ExitCode>
     progress.finish_and_clear();
     // An export of one patient is a read of that patient's records, audited as such.
     if let Some(patient) = patient {
-        super::record_access(&node, "search", Some(patient), args.resource_type.clone(), None)?;
+        super::record_access(&node, "search", true, Some(patient), args.resource_type.clone(), None)?;
     }
     eprintln!("exported {written} resources");
     Ok(ExitCode::SUCCESS)

@@ -96,6 +96,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn record_access(
     node: &crate::store::Node,
     action: &str,
+    permitted: bool,
     patient: Option<String>,
     resource_type: Option<String>,
     resource: Option<String>,
@@ -106,7 +107,7 @@ fn record_access(
         node: node.key_id.clone(),
         accessor: node.pseudonyms.pseudonym(crate::store::kinds::CLIENT, &format!("cli:{user}")).to_string(),
         action: action.to_owned(),
-        outcome: "permit".to_owned(),
+        outcome: if permitted { "permit" } else { "deny" }.to_owned(),
         patient,
         resource_type,
         resource,

@@ -29,6 +29,7 @@ pub fn run(config: &BridgeConfig, args: &ReadArgs) -> anyhow::Result<ExitCode> {
             super::record_access(
                 &node,
                 "read",
+                true,
                 record.record.patient.clone(),
                 Some(resource_type.to_owned()),
                 resource,

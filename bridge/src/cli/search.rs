@@ -37,7 +37,8 @@ pub struct SearchArgs {
 }
 
 /// Prints the result; exit 0 when every peer answered (records, or a refusal by consent), 1 when
-/// a peer was unreachable or served something that failed verification.
+/// a peer was unreachable or served something that failed verification, 3 when the search is
+/// refused as a whole (nothing here, and every custodian asked refused this node).
 pub fn run(config: &BridgeConfig, args: &SearchArgs) -> anyhow::Result<ExitCode> {
     if !fhir_models::Resource::is_resource_type(&args.resource_type) {
         anyhow::bail!("{} is not an R4 resource type", args.resource_type);
@@ -53,7 +54,8 @@ pub fn run(config: &BridgeConfig, args: &SearchArgs) -> anyhow::Result<ExitCode>
     let client = PeerClient::new(node.node_key.clone(), Duration::from_millis(config.http.peer_timeout_ms));
     let results = run_search(&node, &client, &args.resource_type, &query)?;
     let patient = node.patient_pseudonym(&query.patient).to_string();
-    super::record_access(&node, "search", Some(patient), Some(args.resource_type.clone()), None)?;
+    let refused = results.refused();
+    super::record_access(&node, "search", !refused, Some(patient), Some(args.resource_type.clone()), None)?;
     if args.ndjson {
         for found in results.matches.iter().skip(query.offset).take(query.count) {
             println!("{}", found.resource);
@@ -64,6 +66,12 @@ pub fn run(config: &BridgeConfig, args: &SearchArgs) -> anyhow::Result<ExitCode>
     for problem in &results.problems {
         eprintln!("custodian {} ({}): {}", problem.organization, problem.key_id, problem.message);
     }
-    let failed = results.problems.iter().any(|p| !p.denied);
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    let failed = results.problems.iter().any(|p| !p.kind.is_refusal());
+    Ok(if failed {
+        ExitCode::from(1)
+    } else if refused {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -59,10 +59,16 @@ pub async fn audit_events(
     Authenticated(caller): Authenticated,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_search("AuditEvent")?;
     let Some(patient_id) = query.patient.clone() else {
         return Err(ApiError::NotSupported("AuditEvent search needs patient=ID"));
     };
+    // Who looked at the patient's audit trail is itself on it.
+    let pseudonym = state.node.patient_pseudonym(&patient_id).to_string();
+    let audit_type = Some("AuditEvent".to_owned());
+    if let Err(denied) = caller.require_search("AuditEvent") {
+        record(&state, &caller, "search", false, Some(pseudonym), audit_type, None).await?;
+        return Err(denied.into());
+    }
     let node = state.node.clone();
     let id = patient_id.clone();
     let accesses = web::block(move || -> Result<Vec<(u64, Access)>, crate::read::ReadError> {
@@ -82,6 +88,7 @@ pub async fn audit_events(
         .iter()
         .map(|(seq, a)| json!({"resource": audit_event(*seq, a, &patient_id), "search": {"mode": "match"}}))
         .collect();
+    record(&state, &caller, "search", true, Some(pseudonym), audit_type, None).await?;
     let bundle = json!({"resourceType": "Bundle", "type": "searchset", "total": entries.len(), "entry": entries});
     Ok(HttpResponse::Ok().content_type(fhir_models::JSON_MIME_TYPE).json(bundle))
 }
@@ -94,12 +101,16 @@ fn audit_event(seq: u64, access: &Access, patient_id: &str) -> Value {
         "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "1", "display": "Person"},
         "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "1", "display": "Patient"}
     })];
-    if let Some(resource) = &access.resource {
-        entity.push(json!({
+    let system_object = json!({"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object"});
+    match (&access.resource, &access.resource_type) {
+        (Some(resource), _) => entity.push(json!({
             "what": {"identifier": {"system": "urn:fhir-ledger-bridge:resource", "value": resource}},
-            "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object"},
+            "type": system_object,
             "name": access.resource_type,
-        }));
+        })),
+        // A search names the type it searched.
+        (None, Some(resource_type)) => entity.push(json!({"type": system_object, "name": resource_type})),
+        (None, None) => {}
     }
     json!({
         "resourceType": "AuditEvent",

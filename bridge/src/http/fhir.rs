@@ -1,4 +1,4 @@
-//! FHIR endpoints: create, update, Bundle submission, read, version read, metadata.
+//! FHIR endpoints: create, update, delete, Bundle submission, read, version read, metadata.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use super::{ApiError, AppState};
 use crate::auth::{Authenticated, Principal};
 use crate::pipeline::batcher::SubmitError;
-use crate::pipeline::{self, Normalised, Receipt};
+use crate::pipeline::{self, Normalised, Receipt, RequestedChange};
 use crate::read::ReadError;
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
@@ -25,9 +25,13 @@ async fn ingest(state: &AppState, caller: &Principal, body: web::Bytes) -> Resul
         state.metrics.resources_rejected.inc();
         return Err(ApiError::Invalid(rejection.outcome));
     }
-    // Every resource written needs the caller's write scope for its type (a Bundle's entries too).
+    // Every resource written needs the caller's write scope for its type, and every delete its
+    // delete scope (a Bundle's entries too).
     for resource in &prepared.resources {
-        caller.require_write(resource.resource_type)?;
+        match resource.change {
+            RequestedChange::Upsert => caller.require_write(resource.resource_type)?,
+            RequestedChange::Delete => caller.require_delete(resource.resource_type)?,
+        }
     }
     let source: std::sync::Arc<str> = std::sync::Arc::from("http");
     let resources: Vec<Normalised> = prepared
@@ -102,6 +106,30 @@ pub async fn update(
     }
     let (receipts, _) = ingest(&state, &caller, body).await?;
     receipts.first().map(created).ok_or(ApiError::NotSupported("a Bundle goes to POST /fhir"))
+}
+
+/// `DELETE /fhir/{type}/{id}`: a new, deleted version (the history stays on the ledger). Deleting
+/// a Consent revokes its grant. Deleting what is absent or deleted already changes nothing.
+pub async fn delete(
+    state: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (resource_type, id) = path.into_inner();
+    if !fhir_models::Resource::is_resource_type(&resource_type) {
+        return Err(ApiError::NotFound("not an R4 resource type"));
+    }
+    caller.require_delete(&resource_type)?;
+    // One path for deletes: the same as a transaction Bundle's DELETE entry.
+    let bundle = serde_json::json!({
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"request": {"method": "DELETE", "url": format!("{resource_type}/{id}")}}],
+    });
+    let body = web::Bytes::from(serde_json::to_vec(&bundle).map_err(internal)?);
+    let (receipts, _) = ingest(&state, &caller, body).await?;
+    let receipt = receipts.first().ok_or(ApiError::Internal("a delete without a receipt".into()))?;
+    Ok(HttpResponse::Ok().json(receipt_json(receipt)))
 }
 
 /// `POST /fhir`: a Bundle (batch or transaction); answers with a response Bundle-like summary.
@@ -223,7 +251,7 @@ pub async fn metadata() -> HttpResponse {
         "software": {"name": "FHIR Ledger Bridge", "version": env!("CARGO_PKG_VERSION")},
         "rest": [{"mode": "server", "interaction": [{"code": "transaction"}, {"code": "batch"}],
                   "resource": [{"type": "Resource",
-                                "interaction": [{"code": "read"}, {"code": "vread"}, {"code": "create"}, {"code": "update"}, {"code": "search-type"}],
+                                "interaction": [{"code": "read"}, {"code": "vread"}, {"code": "create"}, {"code": "update"}, {"code": "delete"}, {"code": "search-type"}],
                                 "searchParam": [
                                     {"name": "patient", "type": "reference", "documentation": "required: the patient's records here and, through grants, at peer custodians"},
                                     {"name": "_lastUpdated", "type": "date"},

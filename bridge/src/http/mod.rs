@@ -58,6 +58,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/fhir/{type}", web::post().to(fhir::create))
         .route("/fhir/{type}/{id}", web::put().to(fhir::update))
         .route("/fhir/{type}/{id}", web::get().to(fhir::read))
+        .route("/fhir/{type}/{id}", web::delete().to(fhir::delete))
         .route("/fhir/{type}/{id}/_history/{version}", web::get().to(fhir::read_version));
 }
 

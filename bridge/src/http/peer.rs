@@ -29,6 +29,8 @@ pub async fn records(
         return Err(ApiError::NotFound("not an R4 resource type"));
     }
     let Some(grantee) = caller.node_key_id.clone() else {
+        let pseudonym = state.node.patient_pseudonym(&patient).to_string();
+        super::audit::record(&state, &caller, "search", false, Some(pseudonym), Some(resource_type), None).await?;
         return Err(ApiError::Forbidden("only peer nodes (clients with a node key) read through grants".into()));
     };
     let node = state.node.clone();

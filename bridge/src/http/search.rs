@@ -1,6 +1,7 @@
 //! `GET /fhir/{type}?patient=...`: the patient's records of a type, this node's own and those
 //! peer custodians hold under a grant to this node (each verified against the custodian's
-//! signed ledger; see [`crate::peers`]). The search itself is an `Access` record.
+//! signed ledger; see [`crate::peers`]). The search itself is an `Access` record. A search that
+//! finds nothing because every custodian asked refused this node is a 403 (and a denied `Access`).
 
 use actix_web::{web, HttpResponse};
 
@@ -32,6 +33,15 @@ pub async fn search(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    super::audit::record(&state, &caller, "search", true, Some(patient), Some(resource_type), None).await?;
+    let refused = results.refused();
+    super::audit::record(&state, &caller, "search", !refused, Some(patient), Some(resource_type), None).await?;
+    if refused {
+        let why: Vec<String> = results
+            .problems
+            .iter()
+            .map(|p| format!("custodian {} ({}): {}", p.organization, p.key_id, p.message))
+            .collect();
+        return Err(ApiError::Forbidden(why.join("; ")));
+    }
     Ok(HttpResponse::Ok().content_type(fhir_models::JSON_MIME_TYPE).json(results.to_bundle(&query)))
 }

@@ -54,11 +54,22 @@ pub struct PeerClient {
     tokens: Mutex<HashMap<String, (String, Instant)>>,
 }
 
-/// The first issue's diagnostics of an OperationOutcome body, or the body's start.
+/// What went wrong on the wire, without the request's URL: ureq's own text quotes it, and the
+/// URL of a records request carries the patient's id.
+fn transport_text(error: &ureq::Error) -> String {
+    match error {
+        ureq::Error::Transport(transport) => transport.kind().to_string(),
+        ureq::Error::Status(status, _) => format!("HTTP {status}"),
+    }
+}
+
+/// The first issue's diagnostics of an OperationOutcome body, or an OAuth error's description
+/// (RFC 6749 §5.2), or the body's start.
 fn outcome_text(body: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v["issue"][0]["diagnostics"].as_str().map(str::to_owned))
+    let json = serde_json::from_str::<serde_json::Value>(body).ok();
+    json.as_ref()
+        .and_then(|v| v["issue"][0]["diagnostics"].as_str().or_else(|| v["error_description"].as_str()))
+        .map(str::to_owned)
         .unwrap_or_else(|| body.chars().take(200).collect())
 }
 
@@ -94,9 +105,9 @@ impl PeerClient {
         let answer: TokenAnswer = match answer {
             Ok(response) => response.into_json().map_err(|e| PeerFetchError::Malformed(e.to_string()))?,
             Err(ureq::Error::Status(_, response)) => {
-                return Err(PeerFetchError::Unauthorized(response.into_string().unwrap_or_default()))
+                return Err(PeerFetchError::Unauthorized(outcome_text(&response.into_string().unwrap_or_default())))
             }
-            Err(e) => return Err(PeerFetchError::Unavailable(e.to_string())),
+            Err(e) => return Err(PeerFetchError::Unavailable(transport_text(&e))),
         };
         let expires = requested + Duration::from_secs(answer.expires_in);
         let mut tokens = self.tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -142,9 +153,34 @@ impl PeerClient {
                     let text = outcome_text(&response.into_string().unwrap_or_default());
                     return Err(PeerFetchError::Unavailable(format!("HTTP {status}: {text}")));
                 }
-                Err(e) => return Err(PeerFetchError::Unavailable(e.to_string())),
+                Err(e) => return Err(PeerFetchError::Unavailable(transport_text(&e))),
             }
         }
         Err(PeerFetchError::Unavailable("unreachable".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_custodian_is_reported_without_the_patient_id() {
+        // A port nobody listens on: ureq's own error text would quote the URL, and with it the
+        // patient's id in the query.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+        let key = NodeKeyPair::generate().expect("key");
+        let custodian = NodeKeyPair::generate().expect("key");
+        let peer = Peer {
+            organization: "Organization/a".into(),
+            public_key: *custodian.public_key(),
+            key_id_hex: custodian.key_id().to_string(),
+            url: Some(format!("http://127.0.0.1:{port}")),
+        };
+        let client = PeerClient::new(key, Duration::from_secs(2));
+        let error = client.fetch(&peer, "patient-id-4711", "Observation").expect_err("nobody listens");
+        assert!(matches!(error, PeerFetchError::Unavailable(_)), "{error}");
+        let text = error.to_string();
+        assert!(!text.contains("4711") && !text.contains("127.0.0.1"), "{text}");
     }
 }

@@ -1,5 +1,7 @@
 //! The custodian's side of a peer read: who may read what, and the proven answer.
 
+use std::collections::HashMap;
+
 use data_encoding::BASE64;
 use ledger_adapter::{LedgerError, LedgerReader};
 use rayon::prelude::*;
@@ -58,6 +60,13 @@ pub fn check_grant(grant: &Grant, resource_type: &str, now_ms: u64) -> Result<()
 }
 
 impl Node {
+    fn grant_at(&self, seq: u64) -> Result<Grant, PeerServeError> {
+        match self.any_record_at(seq)? {
+            LedgerRecord::Grant(grant) => Ok(grant),
+            _ => Err(ReadError::Damaged { seq, what: "the grant index points at no Grant" }.into()),
+        }
+    }
+
     /// The answer to a peer read by the node `grantee` (key id, hex) of `patient`'s
     /// `resource_type` records, after the grant check. Also returns the patient's pseudonym (hex)
     /// for the Access record, whatever the outcome.
@@ -80,23 +89,48 @@ impl Node {
         now_ms: u64,
     ) -> Result<PeerRecords, PeerServeError> {
         let grantee_id = hex32(grantee).ok_or(PeerServeError::NoGrant)?;
-        let entry = self
-            .index
-            .grants_of(patient)?
-            .into_iter()
-            .find(|g| g.grantee == grantee_id)
-            .ok_or(PeerServeError::NoGrant)?;
-        let LedgerRecord::Grant(grant) = self.any_record_at(entry.seq)? else {
-            return Err(ReadError::Damaged { seq: entry.seq, what: "the grant index points at no Grant" }.into());
-        };
-        check_grant(&grant, resource_type, now_ms)?;
+        // The patient may have several consents naming this grantee: one in force for this type
+        // and now opens the read. Otherwise the refusal names the closest miss.
+        let mut refusal = PeerServeError::NoGrant;
+        let mut opened = false;
+        for entry in self.index.grants_of(patient)?.into_iter().filter(|g| g.grantee == grantee_id) {
+            match check_grant(&self.grant_at(entry.seq)?, resource_type, now_ms) {
+                Ok(()) => {
+                    opened = true;
+                    break;
+                }
+                Err(e @ PeerServeError::OutsidePeriod) => refusal = e,
+                Err(e) if matches!(refusal, PeerServeError::NoGrant) => refusal = e,
+                Err(_) => {}
+            }
+        }
+        if !opened {
+            return Err(refusal);
+        }
 
         // The index first, then the head: every record listed is below the head's tree size.
+        // A record is served with a grant of its key epoch that covers its type (the grantee
+        // checks that); records of epochs without one stay closed.
         let mut chosen = Vec::new();
         let mut grant_seqs = Vec::new();
+        let mut grant_of_epoch: HashMap<u32, Option<u64>> = HashMap::new();
         let mut withheld = 0;
         for (seq, record) in self.patient_records(patient, resource_type)? {
-            match self.index.grant_of_epoch(patient, &grantee_id, record.epoch)? {
+            let grant_seq = match grant_of_epoch.get(&record.epoch) {
+                Some(found) => *found,
+                None => {
+                    let mut found = None;
+                    for candidate in self.index.grants_of_epoch(patient, &grantee_id, record.epoch)? {
+                        if self.grant_at(candidate)?.types.iter().any(|t| t == "*" || t == resource_type) {
+                            found = Some(candidate);
+                            break;
+                        }
+                    }
+                    grant_of_epoch.insert(record.epoch, found);
+                    found
+                }
+            };
+            match grant_seq {
                 Some(grant_seq) => {
                     if !grant_seqs.contains(&grant_seq) {
                         grant_seqs.push(grant_seq);

@@ -71,7 +71,7 @@ fn answer(setup: &Setup) -> PeerRecords {
 }
 
 fn refused(setup: &Setup, answer: &PeerRecords) -> VerifyPeerError {
-    verify_peer_records(answer, &custodian_as_peer(&setup.custodian), &setup.grantee, "Observation")
+    verify_peer_records(answer, &custodian_as_peer(&setup.custodian), &setup.grantee, "Observation", "p1")
         .expect_err("must be refused")
 }
 
@@ -81,7 +81,8 @@ fn an_honest_answer_verifies_and_decrypts() {
     let answer = answer(&setup);
     assert_eq!((answer.grants.len(), answer.records.len(), answer.withheld), (1, 2, 0));
     let verified =
-        verify_peer_records(&answer, &custodian_as_peer(&setup.custodian), &setup.grantee, "Observation").expect("ok");
+        verify_peer_records(&answer, &custodian_as_peer(&setup.custodian), &setup.grantee, "Observation", "p1")
+            .expect("ok");
     let ids: Vec<String> = verified
         .records
         .iter()
@@ -146,14 +147,14 @@ fn another_grantee_key_or_another_custodian_key_is_refused() {
     let setup = setup();
     let answer = answer(&setup);
     let other_grantee = NodeKeyPair::generate().expect("key");
-    let error = verify_peer_records(&answer, &custodian_as_peer(&setup.custodian), &other_grantee, "Observation")
+    let error = verify_peer_records(&answer, &custodian_as_peer(&setup.custodian), &other_grantee, "Observation", "p1")
         .expect_err("another node's grant");
     assert_eq!(error.what, "a grant to another node");
     let mut impostor = custodian_as_peer(&setup.custodian);
     let other = NodeKeyPair::generate().expect("key");
     impostor.public_key = *other.public_key();
     impostor.key_id_hex = other.key_id().to_string();
-    let error = verify_peer_records(&answer, &impostor, &setup.grantee, "Observation").expect_err("impostor");
+    let error = verify_peer_records(&answer, &impostor, &setup.grantee, "Observation", "p1").expect_err("impostor");
     assert_eq!(error.what, "the head is signed by another node than the custodian");
 }
 
@@ -163,4 +164,74 @@ fn a_record_without_its_grant_does_not_open() {
     let mut answer = answer(&setup);
     answer.grants.clear();
     assert_eq!(refused(&setup, &answer).what, "a record of another patient");
+}
+
+#[test]
+fn another_granted_patients_records_are_refused() {
+    // p2 also grants this node; a custodian that answers a read of p1 with p2's genuine,
+    // proven records is caught by the content's subject.
+    let setup = setup();
+    submit(&setup.custodian, r#"{"resourceType":"Patient","id":"p2"}"#);
+    submit(
+        &setup.custodian,
+        r#"{"resourceType":"Consent","id":"c2","status":"active",
+            "scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
+            "category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],
+            "patient":{"reference":"Patient/p2"},
+            "provision":{"actor":[{"role":{"text":"grantee"},"reference":{"reference":"Organization/hospital-b"}}]}}"#,
+    );
+    submit(
+        &setup.custodian,
+        r#"{"resourceType":"Observation","id":"o3","status":"final","code":{"text":"pulse"},
+            "subject":{"reference":"Patient/p2"},"valueQuantity":{"value":90,"unit":"/min"}}"#,
+    );
+    let grantee = setup.grantee.key_id().to_string();
+    let p2 = setup.custodian.peer_records(&grantee, "p2", "Observation", now_ms()).1.expect("granted");
+    let custodian = custodian_as_peer(&setup.custodian);
+    assert_eq!(verify_peer_records(&p2, &custodian, &setup.grantee, "Observation", "p2").expect("ok").records.len(), 1);
+    let error = verify_peer_records(&p2, &custodian, &setup.grantee, "Observation", "p1").expect_err("swapped");
+    assert_eq!(error.what, "the content belongs to another patient than the one asked for");
+}
+
+fn condition_consent(status: &str) -> String {
+    format!(
+        r#"{{"resourceType":"Consent","id":"c-cond","status":"{status}",
+            "scope":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}}]}},
+            "category":[{{"coding":[{{"system":"http://loinc.org","code":"59284-0"}}]}}],
+            "patient":{{"reference":"Patient/p1"}},
+            "provision":{{"actor":[{{"role":{{"text":"grantee"}},"reference":{{"reference":"Organization/hospital-b"}}}}],
+                         "class":[{{"system":"http://hl7.org/fhir/resource-types","code":"Condition"}}]}}}}"#
+    )
+}
+
+#[test]
+fn several_consents_to_one_grantee_each_open_their_types_and_end_alone() {
+    let setup = setup();
+    submit(&setup.custodian, &condition_consent("active"));
+    submit(
+        &setup.custodian,
+        r#"{"resourceType":"Condition","id":"k1","subject":{"reference":"Patient/p1"},"code":{"text":"x"}}"#,
+    );
+    let grantee = setup.grantee.key_id().to_string();
+    let custodian = custodian_as_peer(&setup.custodian);
+    let read = |resource_type: &str| {
+        let answer = setup.custodian.peer_records(&grantee, "p1", resource_type, now_ms()).1?;
+        let verified = verify_peer_records(&answer, &custodian, &setup.grantee, resource_type, "p1")
+            .expect("an honest answer verifies");
+        Ok::<_, PeerServeError>(verified.records.len())
+    };
+    // Both consents are in force: the first consent's grant is not replaced by the second's.
+    assert_eq!(read("Observation").expect("the Observation consent"), 2);
+    assert_eq!(read("Condition").expect("the Condition consent"), 1);
+
+    // Ending the Condition consent rotates the key; the Observation consent stays in force and is
+    // re-wrapped, so later Observations open, and Conditions are refused.
+    submit(&setup.custodian, &condition_consent("inactive"));
+    submit(
+        &setup.custodian,
+        r#"{"resourceType":"Observation","id":"o-late","status":"final","code":{"text":"pulse"},
+            "subject":{"reference":"Patient/p1"},"valueQuantity":{"value":75,"unit":"/min"}}"#,
+    );
+    assert_eq!(read("Observation").expect("still granted"), 3);
+    assert!(matches!(read("Condition"), Err(PeerServeError::TypeNotGranted(_))));
 }

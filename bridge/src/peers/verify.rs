@@ -11,6 +11,7 @@ use record_crypto::{unwrap_patient_key, Cid, NodeKeyPair, PatientKey, WrappedKey
 
 use super::PeerRecords;
 use crate::pipeline::grant_wrap_context;
+use crate::pipeline::normalise::patient_of;
 use crate::read::open_sealed;
 use crate::records::{LedgerRecord, Operation, ResourceVersion};
 use crate::store::Peer;
@@ -53,15 +54,18 @@ pub struct VerifiedAnswer {
     pub withheld: u64,
 }
 
-/// Checks `answer` from `custodian` for a read of `resource_type` by the node `own_key`:
-/// the head's signature and signer, every inclusion proof, the grants (to this node, of one
-/// patient, unwrapping with `own_key`), and for each record its kind, type, patient, CID,
-/// decryption, commitment and FHIR validity.
+/// Checks `answer` from `custodian` for a read of `patient_id`'s `resource_type` records by the
+/// node `own_key`: the head's signature and signer, every inclusion proof, the grants (to this
+/// node, of one patient, unwrapping with `own_key`), and for each record its kind, type,
+/// patient, CID, decryption, commitment, FHIR validity, and that its content belongs to
+/// `patient_id` (the ledger names patients by pseudonyms the grantee cannot compute, so this
+/// is what stops a custodian from answering with another granted patient's records).
 pub fn verify_peer_records(
     answer: &PeerRecords,
     custodian: &Peer,
     own_key: &NodeKeyPair,
     resource_type: &str,
+    patient_id: &str,
 ) -> Result<VerifiedAnswer, VerifyPeerError> {
     let head_bytes = HEXLOWER.decode(answer.head.as_bytes()).map_err(|_| refuse(None, "the head is not hex"))?;
     let head = SignedBlockHeader::decode(&head_bytes).map_err(|_| refuse(None, "the head does not decode"))?;
@@ -156,6 +160,14 @@ pub fn verify_peer_records(
                 .map_err(|_| refuse(seq, "the content is no valid resource"))?;
             if resource.resource_type() != resource_type {
                 return Err(refuse(seq, "the content is of another resource type"));
+            }
+            let owner = if resource_type == "Patient" {
+                fhir_json::JsonReader::new(&canonical).peek_object_string_member("id").ok().flatten().map(String::from)
+            } else {
+                patient_of(&canonical)
+            };
+            if owner.as_deref() != Some(patient_id) {
+                return Err(refuse(seq, "the content belongs to another patient than the one asked for"));
             }
             Ok(VerifiedRecord { seq: proven.seq, record, resource })
         })

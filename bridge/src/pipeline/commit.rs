@@ -272,7 +272,7 @@ impl Node {
                 GrantChange::Grant { patient, grantee, consent, epoch } => {
                     IndexEntry::Grant { patient, grant: GrantEntry { grantee, consent, seq }, epoch }
                 }
-                GrantChange::Revoke { patient, grantee } => IndexEntry::Revoke { patient, grantee },
+                GrantChange::Revoke { patient, grantee, consent } => IndexEntry::Revoke { patient, grantee, consent },
             });
         }
         for record in extra {

@@ -21,8 +21,8 @@ use crate::store::{hex32, GrantEntry, Node};
 pub(crate) enum GrantChange {
     /// A grant in force from this record on.
     Grant { patient: [u8; 32], grantee: [u8; 32], consent: [u8; 32], epoch: u32 },
-    /// A grant ended by this record.
-    Revoke { patient: [u8; 32], grantee: [u8; 32] },
+    /// A consent's grant ended by this record.
+    Revoke { patient: [u8; 32], grantee: [u8; 32], consent: [u8; 32] },
 }
 
 /// Grants of the patients touched in this batch, as the index will hold them after it.
@@ -121,7 +121,7 @@ impl Node {
                         consent: consent_hex.clone(),
                         epoch: key.epoch(),
                     }),
-                    GrantChange::Revoke { patient, grantee },
+                    GrantChange::Revoke { patient, grantee, consent: *consent },
                 ));
             }
             // This consent's grants, with its current terms.

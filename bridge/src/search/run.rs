@@ -23,6 +23,36 @@ pub struct Match {
     pub custodian: Option<String>,
 }
 
+/// Why a peer contributed nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// It refused by consent: no grant in force, type not granted, outside the grant's period.
+    Denied,
+    /// It refused this node's authentication (it does not know this node's key).
+    Unauthenticated,
+    /// What it served failed verification (a security event).
+    Forged,
+    /// It could not be reached, or failed.
+    Unavailable,
+}
+
+impl ProblemKind {
+    /// Whether the peer refused this node, rather than failed or lied.
+    pub fn is_refusal(self) -> bool {
+        matches!(self, Self::Denied | Self::Unauthenticated)
+    }
+
+    /// The OperationOutcome severity and issue type that report it.
+    fn severity_and_code(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Denied => ("information", "forbidden"),
+            Self::Unauthenticated => ("warning", "login"),
+            Self::Forged => ("error", "security"),
+            Self::Unavailable => ("warning", "transient"),
+        }
+    }
+}
+
 /// A peer that contributed nothing, and why.
 #[derive(Debug)]
 pub struct PeerProblem {
@@ -30,10 +60,8 @@ pub struct PeerProblem {
     pub organization: String,
     /// Its key id.
     pub key_id: String,
-    /// Whether it refused by consent (no grant) rather than failed.
-    pub denied: bool,
-    /// Whether what it served failed verification (a security event).
-    pub forged: bool,
+    /// What kind of problem.
+    pub kind: ProblemKind,
     /// What happened (no PHI: fixed texts, seqs, the peer's own OperationOutcome text).
     pub message: String,
 }
@@ -91,20 +119,20 @@ fn remote(
     resource_type: &str,
     query: &SearchQuery,
 ) -> Result<(Vec<Match>, u64), PeerProblem> {
-    let problem = |denied: bool, forged: bool, message: String| PeerProblem {
+    let problem = |kind: ProblemKind, message: String| PeerProblem {
         organization: peer.organization.clone(),
         key_id: peer.key_id_hex.clone(),
-        denied,
-        forged,
+        kind,
         message,
     };
     let answer = client.fetch(peer, &query.patient, resource_type).map_err(|e| match e {
-        PeerFetchError::Denied(why) => problem(true, false, why),
-        other => problem(false, false, other.to_string()),
+        PeerFetchError::Denied(why) => problem(ProblemKind::Denied, why),
+        e @ PeerFetchError::Unauthorized(_) => problem(ProblemKind::Unauthenticated, e.to_string()),
+        other => problem(ProblemKind::Unavailable, other.to_string()),
     })?;
-    let verified = verify_peer_records(&answer, peer, &node.node_key, resource_type).map_err(|e| {
+    let verified = verify_peer_records(&answer, peer, &node.node_key, resource_type, &query.patient).map_err(|e| {
         tracing::warn!(custodian = %peer.key_id_hex, error = %e, "A custodian's answer failed verification; refused whole.");
-        problem(false, true, format!("the custodian's answer failed verification: {e}"))
+        problem(ProblemKind::Forged, format!("the custodian's answer failed verification: {e}"))
     })?;
     let base = peer.url.as_deref().unwrap_or_default().trim_end_matches('/');
     let out = verified
@@ -150,8 +178,7 @@ pub fn run(
                     Err(PeerProblem {
                         organization: peer.organization.clone(),
                         key_id: peer.key_id_hex.clone(),
-                        denied: false,
-                        forged: false,
+                        kind: ProblemKind::Unavailable,
                         message: "the peer read panicked".into(),
                     })
                 })
@@ -171,6 +198,34 @@ pub fn run(
 }
 
 impl SearchResults {
+    /// Whether the search is refused as a whole: nothing matched, and every peer asked refused
+    /// this node (no grant in force, or not this node's key). A search that found nothing
+    /// anywhere because nothing exists is not refused: no peer refused it.
+    pub fn refused(&self) -> bool {
+        self.matches.is_empty()
+            && self.withheld == 0
+            && !self.problems.is_empty()
+            && self.problems.iter().all(|p| p.kind.is_refusal())
+    }
+
+    /// The problems as OperationOutcome issues.
+    pub fn outcome_issues(&self) -> Vec<Value> {
+        let mut issues: Vec<Value> = self
+            .problems
+            .iter()
+            .map(|p| {
+                let (severity, code) = p.kind.severity_and_code();
+                json!({"severity": severity, "code": code,
+                       "diagnostics": format!("custodian {} ({}): {}", p.organization, p.key_id, p.message)})
+            })
+            .collect();
+        if self.withheld > 0 {
+            issues.push(json!({"severity": "information", "code": "suppressed",
+                "diagnostics": format!("{} record(s) are sealed under key epochs never granted to this node", self.withheld)}));
+        }
+        issues
+    }
+
     /// The page `query` asks for, as a FHIR searchset Bundle. Peers that contributed nothing
     /// appear as an OperationOutcome entry (`search.mode = outcome`).
     pub fn to_bundle(&self, query: &SearchQuery) -> Value {
@@ -182,24 +237,7 @@ impl SearchResults {
             .map(|m| json!({"fullUrl": m.full_url, "resource": m.resource, "search": {"mode": "match"}}))
             .collect();
         if !self.problems.is_empty() || self.withheld > 0 {
-            let mut issues: Vec<Value> = self
-                .problems
-                .iter()
-                .map(|p| {
-                    let (severity, code) = match (p.denied, p.forged) {
-                        (true, _) => ("information", "forbidden"),
-                        (_, true) => ("error", "security"),
-                        _ => ("warning", "transient"),
-                    };
-                    json!({"severity": severity, "code": code,
-                           "diagnostics": format!("custodian {} ({}): {}", p.organization, p.key_id, p.message)})
-                })
-                .collect();
-            if self.withheld > 0 {
-                issues.push(json!({"severity": "information", "code": "suppressed",
-                    "diagnostics": format!("{} record(s) are sealed under key epochs never granted to this node", self.withheld)}));
-            }
-            entries.push(json!({"resource": {"resourceType": "OperationOutcome", "issue": issues},
+            entries.push(json!({"resource": {"resourceType": "OperationOutcome", "issue": self.outcome_issues()},
                                 "search": {"mode": "outcome"}}));
         }
         json!({"resourceType": "Bundle", "type": "searchset", "total": self.matches.len(), "entry": entries})

@@ -11,14 +11,14 @@
 //! | `H` resource(32) version(u32 BE) | seq (u64 BE) |
 //! | `D` dedup key(32) | seq (u64 BE), version (u32 BE) |
 //! | `A` patient(32) seq (u64 BE) | (empty): the patient's Access records |
-//! | `G` patient(32) grantee key id(32) | seq of the Grant in force (u64 BE), consent pseudonym(32) |
-//! | `K` patient(32) grantee key id(32) epoch (u32 BE) | seq of the Grant of that epoch (u64 BE) |
+//! | `G` patient(32) grantee key id(32) consent(32) | seq of the consent's Grant in force (u64 BE) |
+//! | `K` patient(32) grantee key id(32) epoch (u32 BE) consent(32) | seq of the consent's Grant of that epoch (u64 BE) |
 //! | `P` patient(32) type 0x00 resource(32) | (empty): a resource that has had a version of the patient |
 //! | `V` | the index format ([`INDEX_FORMAT`], u32 BE); another value means rebuild |
 
 /// The layout of the index this code reads and writes. An index of another format is dropped and
 /// rebuilt from the ledger when the node opens.
-pub const INDEX_FORMAT: u32 = 2;
+pub const INDEX_FORMAT: u32 = 3;
 
 /// The latest version of a resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,12 +70,14 @@ pub enum IndexEntry {
         /// The ledger seq of the Access record.
         seq: u64,
     },
-    /// A grant ends.
+    /// A consent's grant ends.
     Revoke {
         /// Patient pseudonym.
         patient: [u8; 32],
         /// The grantee node's key id.
         grantee: [u8; 32],
+        /// The consent whose grant ends (pseudonym).
+        consent: [u8; 32],
     },
     /// A new version of a resource.
     Version {
@@ -172,15 +174,15 @@ impl Index {
         })
     }
 
-    /// The grants in force for `patient`.
+    /// The grants in force for `patient`: one per grantee and consent.
     pub fn grants_of(&self, patient: &[u8; 32]) -> sled::Result<Vec<GrantEntry>> {
         let mut out = Vec::new();
         for item in self.tree.scan_prefix(key(b'G', &[patient])) {
             let (k, v) = item?;
-            let (Some(grantee), Some(seq), Some(consent)) = (
+            let (Some(grantee), Some(consent), Some(seq)) = (
                 k.get(33..65).and_then(|g| <[u8; 32]>::try_from(g).ok()),
+                k.get(65..97).and_then(|c| <[u8; 32]>::try_from(c).ok()),
                 be_u64(&v),
-                v.get(8..40).and_then(|c| <[u8; 32]>::try_from(c).ok()),
             ) else {
                 continue;
             };
@@ -201,9 +203,15 @@ impl Index {
         Ok(out)
     }
 
-    /// The seq of the Grant record that wrapped `patient`'s key of `epoch` for `grantee`.
-    pub fn grant_of_epoch(&self, patient: &[u8; 32], grantee: &[u8; 32], epoch: u32) -> sled::Result<Option<u64>> {
-        Ok(self.tree.get(key(b'K', &[patient, grantee, &epoch.to_be_bytes()]))?.and_then(|v| be_u64(&v)))
+    /// The seqs of the Grant records that wrapped `patient`'s key of `epoch` for `grantee`, one
+    /// per consent.
+    pub fn grants_of_epoch(&self, patient: &[u8; 32], grantee: &[u8; 32], epoch: u32) -> sled::Result<Vec<u64>> {
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix(key(b'K', &[patient, grantee, &epoch.to_be_bytes()])) {
+            let (_, v) = item?;
+            out.extend(be_u64(&v));
+        }
+        Ok(out)
     }
 
     /// The pseudonyms of the resources of `resource_type` that have had a version belonging to
@@ -225,7 +233,7 @@ impl Index {
         let mut out = Vec::new();
         for item in self.tree.scan_prefix(b"G") {
             let (k, v) = item?;
-            if v.get(8..40) != Some(&consent[..]) {
+            if k.get(65..97) != Some(&consent[..]) {
                 continue;
             }
             let (Some(patient), Some(grantee), Some(seq)) = (
@@ -262,15 +270,13 @@ impl Index {
                     }
                 }
                 IndexEntry::Grant { patient, grant, epoch } => {
-                    batch.insert(
-                        key(b'K', &[patient, &grant.grantee, &epoch.to_be_bytes()]),
-                        &grant.seq.to_be_bytes()[..],
-                    );
-                    let mut value = grant.seq.to_be_bytes().to_vec();
-                    value.extend_from_slice(&grant.consent);
-                    batch.insert(key(b'G', &[patient, &grant.grantee]), value);
+                    let seq = &grant.seq.to_be_bytes()[..];
+                    batch.insert(key(b'K', &[patient, &grant.grantee, &epoch.to_be_bytes(), &grant.consent]), seq);
+                    batch.insert(key(b'G', &[patient, &grant.grantee, &grant.consent]), seq);
                 }
-                IndexEntry::Revoke { patient, grantee } => batch.remove(key(b'G', &[patient, grantee])),
+                IndexEntry::Revoke { patient, grantee, consent } => {
+                    batch.remove(key(b'G', &[patient, grantee, consent]));
+                }
                 IndexEntry::Access { patient, seq } => batch.insert(key(b'A', &[patient, &seq.to_be_bytes()]), &[][..]),
             }
         }
