@@ -83,15 +83,20 @@ pub struct Hl7v2Config {
 pub struct MllpConfig {
     /// Address and port (`127.0.0.1:2575`).
     pub listen: SocketAddr,
-    /// Most connections served at once; more wait to be accepted.
+    /// Most connections served at once; a connection beyond them is accepted and closed at once.
     #[serde(default = "default_mllp_max_connections")]
     pub max_connections: usize,
-    /// Largest message accepted, in bytes; a larger frame is refused and the connection closed.
+    /// Largest message accepted, in bytes; a larger frame is refused (`AR`, when its MSH can be
+    /// read) and the connection closed.
     #[serde(default = "default_mllp_max_message_bytes")]
     pub max_message_bytes: usize,
-    /// A connection idle this long (seconds) is closed.
+    /// A connection with no message under way for this long (seconds) is closed.
     #[serde(default = "default_mllp_idle_timeout_s")]
     pub idle_timeout_s: u64,
+    /// A message begun (its start block received) must be complete within this many seconds,
+    /// however its bytes trickle in; else the connection is closed.
+    #[serde(default = "default_mllp_message_timeout_s")]
+    pub message_timeout_s: u64,
 }
 
 const fn default_mllp_max_connections() -> usize {
@@ -104,6 +109,10 @@ const fn default_mllp_max_message_bytes() -> usize {
 
 const fn default_mllp_idle_timeout_s() -> u64 {
     600
+}
+
+const fn default_mllp_message_timeout_s() -> u64 {
+    30
 }
 
 impl Default for BridgeConfig {

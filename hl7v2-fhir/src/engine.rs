@@ -9,7 +9,9 @@ use hl7v2::{Component, Message, Repetition, Segment};
 use crate::convert::{self, TimeTarget};
 use crate::files::TableTarget;
 use crate::json::{Json, TargetPath};
-use crate::load::{AsType, Check, CompiledConstant, CompiledRule, Mappings, SegmentPath, Source, ValueKind};
+use crate::load::{
+    AsType, Check, CompiledConstant, CompiledRule, Mappings, SegmentMap, SegmentPath, Source, ValueKind,
+};
 
 /// Makes resource ids from identity values: a keyed hash, so ids are stable across messages
 /// and reveal nothing of the identifiers they come from.
@@ -120,6 +122,17 @@ enum Context<'m, 'a> {
     Node(Node<'a>),
 }
 
+/// The text of `node` (its subcomponent `sub`, when given), trimmed; `None` when empty or `""`.
+fn node_text(node: Node<'_>, sub: Option<usize>) -> Option<String> {
+    match sub {
+        Some(s) => match node {
+            Node::Component(c) => c.subcomponent(s).and_then(strip),
+            Node::Repetition(_) => None,
+        },
+        None => strip(node.text()),
+    }
+}
+
 fn strip(text: Cow<'_, str>) -> Option<String> {
     let trimmed = text.trim();
     (!trimmed.is_empty() && trimmed != "\"\"").then(|| trimmed.to_owned())
@@ -189,13 +202,63 @@ impl Run<'_> {
 
     fn first_text(&self, context: Context<'_, '_>, source: &Source) -> Option<String> {
         let (node, sub) = self.sources(context, source).into_iter().next()?;
-        match sub {
-            Some(s) => match node {
-                Node::Component(c) => c.subcomponent(s).and_then(strip),
-                Node::Repetition(_) => None,
-            },
-            None => strip(node.text()),
+        node_text(node, sub)
+    }
+
+    /// The text at `path` in repetition `n` (0-based) of its field, read as [`Self::first_text`]
+    /// reads the first.
+    fn text_in_repetition(
+        &self,
+        message: &Message<'_>,
+        segment: &Segment<'_>,
+        path: &SegmentPath,
+        n: usize,
+    ) -> Option<String> {
+        let source = if path.segment == segment.id() { Some(segment) } else { message.segment(&path.segment) }?;
+        let repetition = source.field(path.field)?.repetitions().nth(n)?;
+        let node = match path.component {
+            None => Node::Repetition(repetition),
+            Some(c) => Node::Component(repetition.component(c)?),
+        };
+        node_text(node, path.subcomponent)
+    }
+
+    /// The values of a resource's identity (see `mappings/README.md`, "Identity"): the `from`
+    /// values, read from the preferred repetition of their field, plus the `if_empty` values
+    /// when its checked value is empty; empty when every `from` value is.
+    fn identity(&self, map: &SegmentMap, message: &Message<'_>, segment: &Segment<'_>) -> Vec<String> {
+        let context = Context::Segment { message, segment };
+        let preferred = map.id_repetition.as_ref().map(|(by, prefer)| {
+            let count = self.repetition_count(message, segment, by);
+            let n = (0..count)
+                .find(|n| self.text_in_repetition(message, segment, by, *n).is_some_and(|v| prefer.contains(&v)))
+                .unwrap_or(0);
+            (by, n)
+        });
+        let read = |path: &SegmentPath| -> String {
+            match preferred {
+                Some((by, n)) if by.segment == path.segment && by.field == path.field => {
+                    self.text_in_repetition(message, segment, path, n)
+                }
+                _ => self.first_text(context, &Source::Segment(path.clone())),
+            }
+            .unwrap_or_default()
+        };
+        let mut parts: Vec<String> = map.id_from.iter().map(read).collect();
+        if parts.iter().all(String::is_empty) {
+            return parts;
         }
+        if let Some((checked, add)) = &map.id_if_empty {
+            if read(checked).is_empty() {
+                parts.extend(add.iter().map(read));
+            }
+        }
+        parts
+    }
+
+    fn repetition_count(&self, message: &Message<'_>, segment: &Segment<'_>, path: &SegmentPath) -> usize {
+        let source = if path.segment == segment.id() { Some(segment) } else { message.segment(&path.segment) };
+        source.and_then(|s| s.field(path.field)).map_or(0, |f| f.repetitions().count())
     }
 
     fn holds(&self, context: Context<'_, '_>, checks: &[Check]) -> bool {
@@ -540,11 +603,7 @@ impl Mappings {
                     }
                     continue;
                 }
-                let mut parts: Vec<String> = map
-                    .id_from
-                    .iter()
-                    .map(|path| run.first_text(context, &Source::Segment(path.clone())).unwrap_or_default())
-                    .collect();
+                let mut parts = run.identity(map, message, segment);
                 if map.per_message || parts.iter().all(String::is_empty) {
                     parts.extend(control.iter().map(|s| (*s).to_owned()));
                     parts.push(segment.index().to_string());

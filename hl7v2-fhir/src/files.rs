@@ -119,6 +119,36 @@ pub struct IdSpec {
     /// position, for resources that exist only in this message (an OBX's Observation).
     #[serde(default)]
     pub per_message: bool,
+    /// Which repetition of a repeating field the `from` paths into that field read: the first
+    /// whose value at `path` is one of `prefer` (`{ path = "PID-3.5", prefer = ["MR"] }`), else
+    /// the first repetition.
+    #[serde(default)]
+    pub repetition: Option<IdRepetitionSpec>,
+    /// Values that join the identity when the value at `path` is empty (read like `from`):
+    /// `{ path = "PID-3.4", add = ["MSH-4"] }` scopes an identifier without an assigning
+    /// authority to the sender of the message.
+    #[serde(default)]
+    pub if_empty: Option<IdIfEmptySpec>,
+}
+
+/// The repetition an identity is read from: see [`IdSpec::repetition`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdRepetitionSpec {
+    /// A component of the field (`PID-3.5`, the identifier type code).
+    pub path: Spanned<String>,
+    /// The values that make a repetition preferred (exact match), in no particular order.
+    pub prefer: Vec<String>,
+}
+
+/// Values added to an identity when another is empty: see [`IdSpec::if_empty`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdIfEmptySpec {
+    /// The value checked (`PID-3.4`, the assigning authority).
+    pub path: Spanned<String>,
+    /// The values added when it is empty (`MSH-3`, `MSH-4`).
+    pub add: Vec<Spanned<String>>,
 }
 
 /// One rule: a value of the segment (or of a data type) → an element.

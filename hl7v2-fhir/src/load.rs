@@ -154,6 +154,10 @@ pub(crate) struct SegmentMap {
     pub resource: String,
     pub id_from: Vec<SegmentPath>,
     pub per_message: bool,
+    /// The repetition the id's paths into its field read: the first whose value is preferred.
+    pub id_repetition: Option<(SegmentPath, Vec<String>)>,
+    /// Paths added to the id when the value at the first path is empty.
+    pub id_if_empty: Option<(SegmentPath, Vec<SegmentPath>)>,
     pub rules: Vec<CompiledRule>,
     pub constants: Vec<CompiledConstant>,
 }
@@ -477,25 +481,53 @@ impl Mappings {
             let compiler = RuleCompiler { file, names: &names, segment: Some(&segment) };
             let rules = file.content.rules.iter().map(|r| compiler.rule(r)).collect::<Result<Vec<_>, _>>()?;
             let constants = file.content.constants.iter().map(|c| compiler.constant(c)).collect::<Result<_, _>>()?;
-            let (id_from, per_message) = match &file.content.id {
+            let id_path = |p: &Spanned<String>| {
+                SegmentPath::parse(p.get_ref())
+                    .ok_or_else(|| error_at(file, Some(p.span()), format!("`{}`: not a SEG-field path", p.get_ref())))
+            };
+            let (id_from, per_message, id_repetition, id_if_empty) = match &file.content.id {
                 Some(id) => {
-                    let from = id
-                        .from
-                        .iter()
-                        .map(|p| {
-                            SegmentPath::parse(p.get_ref()).ok_or_else(|| {
-                                error_at(file, Some(p.span()), format!("`{}`: not a SEG-field path", p.get_ref()))
-                            })
-                        })
-                        .collect::<Result<Vec<_>, _>>()?;
-                    (from, id.per_message)
+                    let from = id.from.iter().map(id_path).collect::<Result<Vec<_>, _>>()?;
+                    let repetition = match &id.repetition {
+                        Some(spec) => {
+                            let path = id_path(&spec.path)?;
+                            if path.component.is_none() || path.subcomponent.is_some() {
+                                return Err(error_at(
+                                    file,
+                                    Some(spec.path.span()),
+                                    format!(
+                                        "`{}`: the repetition is chosen by a component (SEG-f.c)",
+                                        spec.path.get_ref()
+                                    ),
+                                ));
+                            }
+                            Some((path, spec.prefer.clone()))
+                        }
+                        None => None,
+                    };
+                    let if_empty = match &id.if_empty {
+                        Some(spec) => {
+                            Some((id_path(&spec.path)?, spec.add.iter().map(id_path).collect::<Result<Vec<_>, _>>()?))
+                        }
+                        None => None,
+                    };
+                    (from, id.per_message, repetition, if_empty)
                 }
-                None => (Vec::new(), true),
+                None => (Vec::new(), true, None, None),
             };
             if segment_names.insert(name.clone(), out.segments.len()).is_some() {
                 return Err(error_at(file, None, format!("a second segment map named `{name}`")));
             }
-            out.segments.push(SegmentMap { segment, resource, id_from, per_message, rules, constants });
+            out.segments.push(SegmentMap {
+                segment,
+                resource,
+                id_from,
+                per_message,
+                id_repetition,
+                id_if_empty,
+                rules,
+                constants,
+            });
         }
         for file in &messages {
             for spec in &file.content.messages {

@@ -142,6 +142,48 @@ fn the_same_patient_identifier_makes_the_same_patient_across_messages() {
     assert_ne!(resources_of(&other, "Patient")[0]["id"], admit["id"]);
 }
 
+/// The Patient id of an ADT message from `sender` (MSH-3^MSH-4) with PID-3 `identifiers`.
+fn patient_id(sender: (&str, &str), event: &str, control_id: &str, identifiers: &str) -> String {
+    let text = format!(
+        "MSH|^~\\&|{}|{}|BRIDGE|HOSP|20240101||ADT^{event}^ADT_A01|{control_id}|P|2.5.1\r\
+         PID|1||{identifiers}||DOE^JANE||19700101|F\r",
+        sender.0, sender.1
+    );
+    let mapped = map_text(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+    let patients = resources_of(&mapped, "Patient");
+    assert_eq!(patients.len(), 1, "{text}");
+    patients[0]["id"].as_str().expect("id").to_owned()
+}
+
+#[test]
+fn an_identifier_without_an_assigning_authority_is_the_same_patient_only_at_its_facility() {
+    let admit = patient_id(("ADT", "NORTH"), "A01", "N-1", "4711^^^^MR");
+    // The same facility, a later update and a re-sent admit: the same Patient, also when the
+    // facility's lab system sends it.
+    assert_eq!(patient_id(("ADT", "NORTH"), "A08", "N-2", "4711^^^^MR"), admit);
+    assert_eq!(patient_id(("ADT", "NORTH"), "A01", "N-1", "4711^^^^MR"), admit);
+    assert_eq!(patient_id(("LAB", "NORTH"), "A08", "L-1", "4711^^^^MR"), admit);
+    // The same number from another facility is another patient.
+    assert_ne!(patient_id(("ADT", "SOUTH"), "A01", "S-1", "4711^^^^MR"), admit);
+    // With an assigning authority the number is global: the same Patient from any sender.
+    let global = patient_id(("ADT", "NORTH"), "A01", "N-3", "4711^^^HOSP&1.2.3&ISO^MR");
+    assert_eq!(patient_id(("LAB", "SOUTH"), "A08", "S-2", "4711^^^HOSP&1.2.3&ISO^MR"), global);
+    assert_ne!(global, admit);
+}
+
+#[test]
+fn the_medical_record_number_is_the_identity_whichever_repetition_carries_it() {
+    let mrn_only = patient_id(("ADT", "NORTH"), "A01", "N-1", "MRN7^^^HOSP^MR");
+    // Before it a social security number, after it a visit-independent patient id: still the MRN.
+    assert_eq!(patient_id(("ADT", "NORTH"), "A08", "N-2", "123-45-6789^^^SSA^SS~MRN7^^^HOSP^MR"), mrn_only);
+    assert_eq!(patient_id(("ADT", "NORTH"), "A08", "N-3", "MRN7^^^HOSP^MR~P-99^^^HOSP^PI"), mrn_only);
+    // Another MRN behind the same first identifier is another patient.
+    assert_ne!(patient_id(("ADT", "NORTH"), "A08", "N-4", "123-45-6789^^^SSA^SS~MRN8^^^HOSP^MR"), mrn_only);
+    // Without an MR repetition the first one counts.
+    let first = patient_id(("ADT", "NORTH"), "A01", "N-5", "P-99^^^HOSP^PI");
+    assert_eq!(patient_id(("ADT", "NORTH"), "A08", "N-6", "P-99^^^HOSP^PI~123-45-6789^^^SSA^SS"), first);
+}
+
 #[test]
 fn a_merge_links_the_surviving_and_the_merged_patient() {
     let Some(dir) = shared_hl7v2() else { return };

@@ -202,3 +202,14 @@ fn a_missing_directory() {
     assert_eq!(error.line, None);
     assert!(error.reason.contains("no such directory"), "{error}");
 }
+
+#[test]
+fn an_identity_repetition_chosen_by_a_whole_field_is_refused() {
+    let broken = broken(
+        "segments/PID-Patient.toml",
+        r#"repetition = { path = "PID-3.5", prefer"#,
+        r#"repetition = { path = "PID-3", prefer"#,
+        r#"path = "PID-3""#,
+    );
+    expect_error(&broken, &["PID-3", "chosen by a component"]);
+}

@@ -58,6 +58,7 @@ pub(crate) fn bulk_messages(
 #[test]
 fn kafka_crash_killed_bridges_lose_nothing_and_duplicate_nothing() {
     let brokers = require_kafka!();
+    let _broker = crate::kafka_support::one_at_a_time();
     let root = require_data!();
     let names = KafkaNames::new(&brokers, "crash", 4);
     let data = temp_dir();

@@ -1,6 +1,8 @@
 //! The Kafka connector end to end: FHIR JSON, a transaction Bundle, NDJSON, invalid FHIR,
-//! malformed JSON and HL7 v2 on the ingest topic; receipts and dead letters back; duplicates
-//! recognised; metrics; a graceful stop; then `verify` and `read` on the data dir.
+//! malformed JSON, a real HL7 v2 sample (mapped with `mappings/`) and an HL7 v2 message with a
+//! bad field on the ingest topic; receipts and dead letters back; the v2 records' ledger source
+//! names the sender and control id; duplicates recognised; metrics; a graceful stop; then
+//! `verify`, `read` and `export` on the data dir.
 
 use std::time::{Duration, Instant};
 
@@ -8,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::kafka_support::{metric, produce, producer, read_until, tail, Bridge, KafkaNames, Outgoing, Record};
 use crate::require_kafka;
-use crate::support::temp_dir;
+use crate::support::{hl7v2_root, ndjson as ndjson_lines, temp_dir};
 
 const FHIR_JSON: &str = "application/fhir+json";
 const FHIR_NDJSON: &str = "application/fhir+ndjson";
@@ -29,10 +31,15 @@ fn observation(id: &str, patient: &str) -> Value {
 #[test]
 fn kafka_ingest_produces_receipts_dead_letters_and_recognises_duplicates() {
     let brokers = require_kafka!();
+    let _broker = crate::kafka_support::one_at_a_time();
+    let Some(hl7_root) = hl7v2_root() else { return };
     let names = KafkaNames::new(&brokers, "ingest", 4);
     let data = temp_dir();
     let logs = temp_dir();
-    let mut bridge = Bridge::start(data.path(), &names.env(), &logs.path().join("serve.log"));
+    let mut env = names.env();
+    let mappings = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../mappings");
+    env.push(("FHIR_BRIDGE__HL7V2__MAPPINGS_DIR".to_owned(), mappings.display().to_string()));
+    let mut bridge = Bridge::start(data.path(), &env, &logs.path().join("serve.log"));
     bridge.wait_healthy(Duration::from_secs(60));
 
     let bundle = json!({"resourceType":"Bundle","type":"transaction","entry":[
@@ -47,8 +54,13 @@ fn kafka_ingest_produces_receipts_dead_letters_and_recognises_duplicates() {
         patient("kafka-p4", "1991-04-04").to_string(),
     ]
     .join("\n");
-    let hl7 =
-        "MSH|^~\\&|LAB|HOSP|BRIDGE|HOSP|202401020304||ORU^R01|MSG0001|P|2.5\rPID|1||kafka-p9^^^HOSP^MR||Doe^Jane\r";
+    // A real admission (Patient PATID1234 and an Encounter), as a sender puts it on the wire, and
+    // the same message with an impossible birth date (PID-7) and its own control id.
+    let hl7_text = std::fs::read_to_string(hl7_root.join("ADT-A01-02.hl7")).expect("the ADT-A01-02 sample");
+    let hl7 = hl7_text.trim_start_matches('\u{feff}').replace("\r\n", "\r").replace('\n', "\r");
+    assert!(hl7.contains("|MSG00001|") && hl7.contains("|198808181126+0215|"), "the sample is as the test expects");
+    let hl7_bad =
+        hl7.replacen("|MSG00001|", "|MSG-BAD-K|", 1).replacen("|198808181126+0215|", "|198813181126+0215|", 1);
     let messages = vec![
         Outgoing::new(Some("kafka-p1"), FHIR_JSON, patient("kafka-p1", "1970-01-01").to_string())
             .header("correlation-id", "corr-p1"),
@@ -60,17 +72,19 @@ fn kafka_ingest_produces_receipts_dead_letters_and_recognises_duplicates() {
             .header("correlation-id", "corr-invalid"),
         Outgoing::new(Some("kafka-p7"), FHIR_JSON, "{\"resourceType\": \"Patient\", \"id\": ")
             .header("correlation-id", "corr-malformed"),
-        Outgoing::new(Some("kafka-p9"), HL7_V2, hl7).header("correlation-id", "corr-hl7"),
+        Outgoing::new(Some("PATID1234"), HL7_V2, hl7.clone()).header("correlation-id", "corr-hl7"),
+        Outgoing::new(Some("PATID1234"), HL7_V2, hl7_bad.clone()).header("correlation-id", "corr-hl7-bad"),
     ];
     let started = Instant::now();
     let producer = producer(&brokers);
     let coordinates = produce(&producer, &names.ingest, &messages);
 
-    // Receipts: one per resource version (p1, o1, p2, o2, p3, o3, p4).
-    let receipts = read_until(&brokers, &names.receipts, Duration::from_secs(60), |r| r.len() >= 7);
-    eprintln!("kafka_ingest: 7 receipts after {:?}", started.elapsed());
-    assert_eq!(receipts.len(), 7, "{receipts:?}");
-    let expected: [(&str, usize, &str); 7] = [
+    // Receipts: one per resource version (p1, o1, p2, o2, p3, o3, p4, and the v2 message's
+    // Patient and Encounter).
+    let receipts = read_until(&brokers, &names.receipts, Duration::from_secs(60), |r| r.len() >= 9);
+    eprintln!("kafka_ingest: 9 receipts after {:?}", started.elapsed());
+    assert_eq!(receipts.len(), 9, "{receipts:?}");
+    let expected: [(&str, usize, &str); 9] = [
         ("corr-p1", 0, "Patient"),
         ("corr-o1", 1, "Observation"),
         ("corr-bundle", 2, "Patient"),
@@ -78,8 +92,11 @@ fn kafka_ingest_produces_receipts_dead_letters_and_recognises_duplicates() {
         ("corr-ndjson", 3, "Patient"),
         ("corr-ndjson", 3, "Observation"),
         ("corr-ndjson", 3, "Patient"),
+        ("corr-hl7", 6, "Patient"),
+        ("corr-hl7", 6, "Encounter"),
     ];
     let mut seqs = Vec::new();
+    let mut v2_seqs = Vec::new();
     let mut left: Vec<Value> = receipts.iter().map(Record::json).collect();
     for (correlation, message, resource_type) in expected {
         let at = left
@@ -101,17 +118,35 @@ fn kafka_ingest_produces_receipts_dead_letters_and_recognises_duplicates() {
             "resource is not a 64-hex pseudonym: {receipt}"
         );
         assert!(!receipt.to_string().contains("kafka-p"), "a receipt carries an identifier: {receipt}");
-        seqs.push(receipt["seq"].as_u64().unwrap_or_else(|| panic!("no seq in {receipt}")));
+        assert!(!receipt.to_string().contains("PATID1234"), "a receipt carries an identifier: {receipt}");
+        let seq = receipt["seq"].as_u64().unwrap_or_else(|| panic!("no seq in {receipt}"));
+        seqs.push(seq);
+        if correlation == "corr-hl7" {
+            v2_seqs.push(seq);
+        }
     }
     seqs.sort_unstable();
     seqs.dedup();
-    assert_eq!(seqs.len(), 7, "receipts share a seq: {seqs:?}");
+    assert_eq!(seqs.len(), 9, "receipts share a seq: {seqs:?}");
+    // The v2 message's records name the Kafka coordinates and the sender's application,
+    // facility and control id (MSH-3, MSH-4, MSH-10).
+    let (partition, offset) = coordinates[6];
+    for seq in &v2_seqs {
+        let (status, proof) = bridge.get(&format!("/ledger/proof/{seq}")).expect("proof");
+        assert_eq!(status, 200, "{proof}");
+        let record = &serde_json::from_str::<Value>(&proof).unwrap()["record"];
+        assert_eq!(
+            record["source"],
+            format!("kafka:{}/{partition}/{offset};hl7v2:ADTApp/GHHSFacility/MSG00001", names.ingest),
+            "{record}"
+        );
+    }
     for record in &receipts {
         let body = record.json();
         assert_eq!(record.header("correlation-id").as_deref(), body["correlation_id"].as_str(), "receipt header");
     }
 
-    // Dead letters: the NDJSON line, the invalid Patient, the malformed JSON, the HL7 v2 message.
+    // Dead letters: the NDJSON line, the invalid Patient, the malformed JSON, the bad v2 message.
     let dead = read_until(&brokers, &names.dlq, Duration::from_secs(30), |r| r.len() >= 4);
     assert_eq!(dead.len(), 4, "{dead:?}");
     let by_correlation = |c: &str| -> &Record {
@@ -119,7 +154,8 @@ fn kafka_ingest_produces_receipts_dead_letters_and_recognises_duplicates() {
             .find(|r| r.header("correlation-id").as_deref() == Some(c))
             .unwrap_or_else(|| panic!("no dead letter for {c}: {dead:?}"))
     };
-    for (correlation, message) in [("corr-ndjson", 3), ("corr-invalid", 4), ("corr-malformed", 5), ("corr-hl7", 6)] {
+    for (correlation, message) in [("corr-ndjson", 3), ("corr-invalid", 4), ("corr-malformed", 5), ("corr-hl7-bad", 7)]
+    {
         let letter = by_correlation(correlation);
         let original = &messages[message];
         for (key, value) in &original.headers {
@@ -147,15 +183,22 @@ fn kafka_ingest_produces_receipts_dead_letters_and_recognises_duplicates() {
         assert!(outcome.to_string().contains("Patient.birthDate"), "{correlation}: {outcome}");
     }
     assert!(by_correlation("corr-malformed").header("operation-outcome").is_some(), "malformed JSON has an outcome");
-    let hl7_error = by_correlation("corr-hl7").header("error").unwrap();
-    assert!(hl7_error.contains("HL7 v2"), "{hl7_error}");
+    let hl7_letter = by_correlation("corr-hl7-bad");
+    let hl7_error = hl7_letter.header("error").unwrap();
+    assert!(hl7_error.contains("HL7 v2") && hl7_error.contains("PID-7"), "{hl7_error}");
+    let outcome: Value = serde_json::from_str(&hl7_letter.header("operation-outcome").expect("outcome")).unwrap();
+    assert_eq!(outcome["issue"][0]["expression"][0], "PID-7", "the field is named: {outcome}");
+    assert!(
+        outcome["issue"][0]["diagnostics"].as_str().is_some_and(|d| d.starts_with("PID-7")),
+        "the reason names the field: {outcome}"
+    );
 
     // The same Patient again: a duplicate receipt, no new version.
     let again = messages[0].clone().header("correlation-id", "corr-p1-again");
     let mut again = again;
     again.headers.retain(|(k, v)| k != "correlation-id" || v == "corr-p1-again");
     let again_at = produce(&producer, &names.ingest, &[again])[0];
-    let receipts = read_until(&brokers, &names.receipts, Duration::from_secs(30), |r| r.len() >= 8);
+    let receipts = read_until(&brokers, &names.receipts, Duration::from_secs(30), |r| r.len() >= 10);
     let duplicate = receipts
         .iter()
         .map(Record::json)
@@ -177,7 +220,7 @@ fn kafka_ingest_produces_receipts_dead_letters_and_recognises_duplicates() {
         std::thread::sleep(Duration::from_millis(500));
     };
     let consumed = metric(&metrics, "bridge_kafka_messages_consumed_total").unwrap_or(0.0);
-    assert!(consumed >= 8.0, "consumed {consumed}:\n{metrics}");
+    assert!(consumed >= 9.0, "consumed {consumed}:\n{metrics}");
     let dead_letters = metric(&metrics, "bridge_kafka_dead_letters_total").unwrap_or(0.0);
     assert!(dead_letters >= 4.0, "dead letters {dead_letters}:\n{metrics}");
     assert!(metrics.contains("bridge_kafka_consumer_lag{"), "no consumer lag line:\n{metrics}");
@@ -208,7 +251,22 @@ fn kafka_ingest_produces_receipts_dead_letters_and_recognises_duplicates() {
     bridge
         .command(&["read", "Patient/kafka-p1", "--version", "2"])
         .expect_code(1, "no second version of the duplicate");
-    for absent in ["Patient/kafka-p5", "Patient/kafka-p6", "Patient/kafka-p9"] {
+    for absent in ["Patient/kafka-p5", "Patient/kafka-p6"] {
         bridge.command(&["read", absent]).expect_code(1, &format!("{absent} was refused"));
     }
+    // The v2 message's resources are readable (their ids are keyed hashes: found by content),
+    // and nothing of the refused one is stored.
+    let patients = ndjson_lines(&bridge.command(&["export", "--type", "Patient"]).expect_code(0, "export").stdout);
+    let mapped: Vec<&Value> = patients
+        .iter()
+        .filter(|p| p["identifier"].as_array().is_some_and(|ids| ids.iter().any(|i| i["value"] == "PATID1234")))
+        .collect();
+    assert_eq!(mapped.len(), 1, "{patients:#?}");
+    assert_eq!(mapped[0]["birthDate"], "1988-08-18", "the good message's birth date: {:#}", mapped[0]);
+    assert_eq!(mapped[0]["meta"]["versionId"], "1", "the refused message made no version: {:#}", mapped[0]);
+    let patient_id = mapped[0]["id"].as_str().expect("id");
+    assert_eq!(read(&format!("Patient/{patient_id}"))["identifier"], mapped[0]["identifier"]);
+    let encounters = ndjson_lines(&bridge.command(&["export", "--type", "Encounter"]).expect_code(0, "export").stdout);
+    assert_eq!(encounters.len(), 1, "{encounters:#?}");
+    assert_eq!(encounters[0]["subject"]["reference"], format!("Patient/{patient_id}"), "{:#}", encounters[0]);
 }

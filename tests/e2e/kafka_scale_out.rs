@@ -17,6 +17,7 @@ fn assigned_lists(log: &str) -> usize {
 #[test]
 fn kafka_scale_out_two_bridges_share_the_partitions_and_one_takes_over() {
     let brokers = require_kafka!();
+    let _broker = crate::kafka_support::one_at_a_time();
     let root = require_data!();
     let names = KafkaNames::new(&brokers, "scale", 4);
     let (dir_a, dir_b, shared, logs) = (temp_dir(), temp_dir(), temp_dir(), temp_dir());
@@ -29,6 +30,8 @@ fn kafka_scale_out_two_bridges_share_the_partitions_and_one_takes_over() {
     let expected: BTreeSet<&str> = keys.iter().flatten().map(String::as_str).collect();
     assert_eq!(expected.len(), 3000);
 
+    let _logs =
+        crate::kafka_support::LogsOnPanic(vec![("A", logs.path().join("a.log")), ("B", logs.path().join("b.log"))]);
     let mut a = Bridge::start(dir_a.path(), &env, &logs.path().join("a.log"));
     a.wait_healthy(Duration::from_secs(60));
     let mut b = Bridge::start(dir_b.path(), &env, &logs.path().join("b.log"));

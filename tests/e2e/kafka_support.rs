@@ -40,6 +40,30 @@ pub fn brokers() -> Option<String> {
     }
 }
 
+/// Holds the shared test broker for one test at a time. The Kafka tests run their bridges, group
+/// rebalances and SIGKILLs against one tansu process; run side by side on two cores they starved
+/// each other's group coordination (a takeover stalled once in CI), and one at a time they cost
+/// little more, as the other tests still run beside them.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static BROKER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    BROKER.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Prints the tails of the logs when the test panics (the bridges' data dirs are gone by the time
+/// anyone looks).
+pub struct LogsOnPanic(pub Vec<(&'static str, std::path::PathBuf)>);
+
+impl Drop for LogsOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for (name, path) in &self.0 {
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                eprintln!("--- {name} ({}):\n{}", path.display(), crate::server::tail(&text));
+            }
+        }
+    }
+}
+
 /// Returns the broker address, or returns from the test (skipping it) when none is configured.
 #[macro_export]
 macro_rules! require_kafka {

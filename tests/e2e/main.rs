@@ -16,7 +16,10 @@ mod serve;
 mod tamper;
 mod tamper_proxy;
 
+mod hl7v2_ingest;
 mod mllp;
+mod mllp_crash;
+mod mllp_limits;
 
 mod kafka_support;
 

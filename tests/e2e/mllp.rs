@@ -27,14 +27,14 @@ fn mllp_send() -> Option<PathBuf> {
 }
 
 /// A sample as sent on the wire: no BOM, segments ended by CR.
-fn wire(text: &str) -> String {
+pub fn wire(text: &str) -> String {
     let text = text.trim_start_matches('\u{feff}').replace("\r\n", "\r").replace('\n', "\r");
     let mut segments: Vec<&str> = text.split('\r').filter(|s| !s.trim().is_empty()).collect();
     segments.retain(|s| !s.is_empty());
     segments.join("\r") + "\r"
 }
 
-fn framed(messages: &[String]) -> Vec<u8> {
+pub fn framed(messages: &[String]) -> Vec<u8> {
     let mut out = Vec::new();
     for message in messages {
         out.push(0x0B);
@@ -69,9 +69,69 @@ fn acks(output: std::process::Output) -> Vec<(String, String, String)> {
     out
 }
 
-fn tree_size(bridge: &Bridge) -> u64 {
+/// `fhir-bridge serve` on `data` with its MLLP listener on a free port and the repository's
+/// mappings, plus `extra` environment; healthy. The bridge and the MLLP port.
+pub fn start_mllp_bridge(data: &Path, extra: &[(&str, String)]) -> (Bridge, u16) {
+    let port = free_port();
+    let mappings = Path::new(env!("CARGO_MANIFEST_DIR")).join("../mappings");
+    let mut env = vec![
+        ("FHIR_BRIDGE__MLLP__LISTEN".to_owned(), format!("127.0.0.1:{port}")),
+        ("FHIR_BRIDGE__HL7V2__MAPPINGS_DIR".to_owned(), mappings.display().to_string()),
+    ];
+    env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+    let mut server = Bridge::start(data, &env, &data.join("serve.log"));
+    server.wait_healthy(Duration::from_secs(20));
+    (server, port)
+}
+
+pub fn tree_size(bridge: &Bridge) -> u64 {
     let (_, head) = bridge.get("/ledger/head").expect("head");
-    serde_json::from_str::<Value>(&head).expect("JSON")["tree_size"].as_u64().expect("tree_size")
+    // An empty ledger has no head yet.
+    serde_json::from_str::<Value>(&head).expect("JSON")["tree_size"].as_u64().unwrap_or(0)
+}
+
+/// A plain MLLP client on a TCP socket, for tests that need control over the bytes and timing.
+pub struct MllpClient {
+    pub stream: std::net::TcpStream,
+}
+
+impl MllpClient {
+    pub fn connect(port: u16) -> MllpClient {
+        let stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to the MLLP listener");
+        stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+        MllpClient { stream }
+    }
+
+    /// Sends one message, framed, and gives its ACK.
+    pub fn send(&mut self, message: &str) -> String {
+        use std::io::Write;
+        self.stream.write_all(&framed(&[message.to_owned()])).expect("send");
+        self.read_ack().expect("an ACK before the connection closed")
+    }
+
+    /// The next framed answer, or `None` when the connection closed first.
+    pub fn read_ack(&mut self) -> Option<String> {
+        use std::io::Read;
+        let mut answer = Vec::new();
+        let mut byte = [0u8; 1];
+        loop {
+            match self.stream.read(&mut byte) {
+                Ok(0) => return None,
+                Ok(_) => answer.push(byte[0]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return None,
+                Err(e) => panic!("reading an ACK: {e}"),
+            }
+            if answer.ends_with(&[0x1C, b'\r']) {
+                let start = answer.iter().position(|b| *b == 0x0B).expect("start block");
+                return Some(String::from_utf8_lossy(&answer[start + 1..answer.len() - 2]).into_owned());
+            }
+        }
+    }
+}
+
+/// MSA-1 of an ACK.
+pub fn ack_code(ack: &str) -> &str {
+    ack.split('\r').find(|s| s.starts_with("MSA|")).and_then(|s| s.split('|').nth(1)).unwrap_or("")
 }
 
 #[test]
@@ -88,14 +148,7 @@ fn hl7_v2_over_mllp_is_acknowledged_once_durable_and_refusals_are_kept() {
     let messages: Vec<String> = samples.iter().map(|p| wire(&std::fs::read_to_string(p).expect("UTF-8"))).collect();
 
     let data = temp_dir();
-    let port = free_port();
-    let mappings = Path::new(env!("CARGO_MANIFEST_DIR")).join("../mappings");
-    let env = [
-        ("FHIR_BRIDGE__MLLP__LISTEN".to_owned(), format!("127.0.0.1:{port}")),
-        ("FHIR_BRIDGE__HL7V2__MAPPINGS_DIR".to_owned(), mappings.display().to_string()),
-    ];
-    let mut server = Bridge::start(data.path(), &env, &data.path().join("serve.log"));
-    server.wait_healthy(Duration::from_secs(20));
+    let (mut server, port) = start_mllp_bridge(data.path(), &[]);
 
     // Four connections at once, a quarter of the samples each.
     let files: Vec<PathBuf> = messages

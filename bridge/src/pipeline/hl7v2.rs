@@ -3,8 +3,9 @@
 //! or not at all), and name its source (`hl7v2:SENDING_APP/SENDING_FACILITY/CONTROL_ID`).
 //!
 //! Ids come from a keyed hash of each resource's identity values under the deployment secret, so
-//! the same PID-3 (with its assigning authority) is the same Patient in every message, and ids
-//! reveal nothing of the identifiers. A re-sent message maps to the same content and is a
+//! the same medical record number (PID-3 of type MR, else the first, with its assigning authority,
+//! or else its sender) is the same Patient in every message, and ids reveal nothing of the
+//! identifiers. A re-sent message maps to the same content and is a
 //! duplicate: nothing new is stored.
 
 use std::borrow::Cow;
@@ -108,6 +109,20 @@ fn refused(header: Option<V2Header>, rejection: Rejection) -> PreparedV2 {
     PreparedV2 { header, prepared: Prepared { rejections: vec![rejection], ..Prepared::default() } }
 }
 
+/// The refusal of a message whose preparation failed inside the bridge (a panic while parsing,
+/// mapping or preparing it): refused as an application error with no location, so the sender
+/// gets `AE` and the message is kept as a dead letter rather than acknowledged and lost.
+pub fn failed_internally() -> PreparedV2 {
+    refused(
+        None,
+        rejection(
+            IssueType::Exception,
+            "",
+            "the message could not be processed (internal error); it is kept as a dead letter".to_owned(),
+        ),
+    )
+}
+
 /// Parses, maps and prepares one v2 message (`bytes`: one MSH ... message).
 pub fn prepare_v2(bytes: &[u8], mappings: &V2Mappings, node: &Node) -> PreparedV2 {
     let text = v2_text(bytes);
@@ -167,4 +182,95 @@ pub fn prepare_v2(bytes: &[u8], mappings: &V2Mappings, node: &Node) -> PreparedV
         resource.source = source.clone();
     }
     PreparedV2 { header: Some(header), prepared }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{prepare_v2, V2Mappings};
+    use crate::config::BridgeConfig;
+    use crate::store::Node;
+
+    /// Field values that tend to find edge cases in conversions, tables and the FHIR checks.
+    const VALUES: &[&str] = &[
+        "",
+        "\"\"",
+        "^^^^",
+        "~~",
+        "&&",
+        "\\F\\\\S\\",
+        "\\X00\\",
+        "20241301",
+        "2024",
+        "20240229240000",
+        "20240101120000-2500",
+        "99999999999999999999999",
+        "-0",
+        "1e309",
+        ".",
+        "<5",
+        "M",
+        "é€𝄞",
+        "A^B^C^D^E^F^G^H^I^J",
+        "x&y^a&b~c",
+    ];
+
+    /// Every shared sample, with field values replaced (deterministically), through the whole
+    /// preparation: parse, map, FHIR decode and validation, normalisation. Each is prepared or
+    /// refused with a reason; none panics (a panic would be an `AE` over MLLP, a bug here).
+    #[test]
+    fn mutated_samples_are_prepared_or_refused_never_a_panic() {
+        let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/hl7v2");
+        if !samples.is_dir() {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "{} is missing (CI=true)", samples.display());
+            eprintln!("skipped: no HL7 v2 samples at {}", samples.display());
+            return;
+        }
+        let mappings_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../mappings");
+        let mappings = V2Mappings::load(Some(&mappings_dir)).expect("the shipped mappings load");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let node =
+            Node::open(&BridgeConfig { data_dir: dir.path().to_owned(), ..BridgeConfig::default() }).expect("node");
+        let mut files: Vec<_> = std::fs::read_dir(&samples)
+            .expect("samples")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "hl7"))
+            .collect();
+        files.sort();
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut below = |n: usize| {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            (state.wrapping_mul(0x2545_F491_4F6C_DD1D) % n.max(1) as u64) as usize
+        };
+        let (mut prepared, mut refused) = (0usize, 0usize);
+        for path in &files {
+            let text = std::fs::read_to_string(path).expect("sample").replace("\r\n", "\r").replace('\n', "\r");
+            for _ in 0..6 {
+                let mut mutated = text.clone();
+                for _ in 0..1 + below(3) {
+                    let bars: Vec<usize> = mutated.match_indices('|').map(|(i, _)| i).filter(|i| *i > 8).collect();
+                    let start = bars[below(bars.len())] + 1;
+                    let end = mutated[start..].find(['|', '\r']).map_or(mutated.len(), |e| start + e);
+                    mutated.replace_range(start..end, VALUES[below(VALUES.len())]);
+                }
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    prepare_v2(mutated.as_bytes(), &mappings, &node)
+                }));
+                let result = result.unwrap_or_else(|_| {
+                    panic!("preparing a mutation of {} panicked:\n{}", path.display(), mutated.replace('\r', "\n"))
+                });
+                if result.prepared.rejections.is_empty() {
+                    prepared += 1;
+                } else {
+                    refused += 1;
+                }
+            }
+        }
+        assert!(prepared > files.len() * 2, "{prepared} prepared, {refused} refused");
+        assert!(refused > 10, "{prepared} prepared, {refused} refused");
+    }
 }
