@@ -6,7 +6,7 @@
 //! Run: `cargo bench -p fhir-bridge --bench peer_read`. It starts two `fhir-bridge serve`
 //! processes (bench profile) on fresh data dirs on loopback, ingests at A a patient with 1,000
 //! Observations and a patient with one, each with a Consent granting B, then times from B's side:
-//! 1. `GET /fhir/Observation?patient=p1000&_count=1000` (1,000 records per search), 30 times;
+//! 1. `GET /fhir/Observation?patient=p1000&_count=1000` (1,000 records per search), 200 times;
 //! 2. `GET /fhir/Observation?patient=p1` (one record per search), 500 times, one at a time.
 //!
 //! Not a criterion bench: one run of a whole system, printed as a table.
@@ -160,7 +160,7 @@ fn main() {
     assert_eq!(found, 1);
 
     let large: Vec<Duration> =
-        (0..30).map(|_| search(&b, "/fhir/Observation?patient=p1000&_count=1000")).map(|(t, _)| t).collect();
+        (0..200).map(|_| search(&b, "/fhir/Observation?patient=p1000&_count=1000")).map(|(t, _)| t).collect();
     report("patient with 1,000 records", large, 1000);
     let single: Vec<Duration> = (0..500).map(|_| search(&b, "/fhir/Observation?patient=p1")).map(|(t, _)| t).collect();
     report("patient with 1 record", single, 1);
@@ -182,7 +182,7 @@ fn main() {
         key_id_hex: a_key.parse::<record_crypto::NodePublicKey>().expect("A's key").key_id().to_string(),
         url: Some(a.base.clone()),
     };
-    let custodian: Vec<Duration> = (0..30)
+    let custodian: Vec<Duration> = (0..100)
         .map(|_| {
             let started = Instant::now();
             let answer = b_id.fetch(&peer, "p1000", "Observation").expect("answer");

@@ -176,7 +176,7 @@ pub fn prepare_v2(bytes: &[u8], mappings: &V2Mappings, node: &Node) -> PreparedV
         ));
     }
     bundle.push_str("]}");
-    let mut prepared = super::prepare(&[bundle.as_bytes()], node).pop().unwrap_or_default();
+    let mut prepared = super::prepare_one(bundle.as_bytes(), node);
     let source: std::sync::Arc<str> = header.source.clone().into();
     for resource in &mut prepared.resources {
         resource.source = source.clone();

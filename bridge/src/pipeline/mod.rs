@@ -35,20 +35,22 @@ pub struct Prepared {
 
 /// Decodes, validates and normalises each submission, in parallel; results keep input order.
 pub fn prepare(submissions: &[&[u8]], ids: &dyn IdAssigner) -> Vec<Prepared> {
-    submissions
-        .par_iter()
-        .map(|bytes| {
-            let decoded = decode::decode_submission(bytes, ids);
-            let mut prepared = Prepared { skipped: decoded.skipped, ..Prepared::default() };
-            for item in decoded.items {
-                match item {
-                    Ok(candidate) => prepared.resources.push(normalise::normalise(candidate)),
-                    Err(rejection) => prepared.rejections.push(rejection),
-                }
-            }
-            prepared
-        })
-        .collect()
+    submissions.par_iter().map(|bytes| prepare_one(bytes, ids)).collect()
+}
+
+/// Decodes, validates and normalises one submission on the calling thread: for callers that
+/// already run one submission per thread (an MLLP connection), where handing each small message
+/// to the rayon pool and back would cost more than it saves.
+pub fn prepare_one(bytes: &[u8], ids: &dyn IdAssigner) -> Prepared {
+    let decoded = decode::decode_submission(bytes, ids);
+    let mut prepared = Prepared { skipped: decoded.skipped, ..Prepared::default() };
+    for item in decoded.items {
+        match item {
+            Ok(candidate) => prepared.resources.push(normalise::normalise(candidate)),
+            Err(rejection) => prepared.rejections.push(rejection),
+        }
+    }
+    prepared
 }
 
 impl IdAssigner for Node {
