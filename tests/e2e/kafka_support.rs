@@ -430,21 +430,41 @@ pub fn wait_committed(
     topic: &str,
     ends: &BTreeMap<i32, i64>,
     timeout: Duration,
-    mut on_wait: impl FnMut(),
+    on_wait: impl FnMut(),
 ) -> Duration {
+    try_wait_committed(brokers, group, topic, ends, timeout, on_wait).unwrap_or_else(|why| panic!("{why}"))
+}
+
+/// Whether a bridge's last rebalance (in its log) took its partitions away: it waits for an
+/// assignment that has not come.
+pub fn waiting_for_assignment(log: &str) -> bool {
+    log.lines().rev().find(|l| l.contains("being rebalanced")).is_some_and(|l| l.contains("Revoke("))
+}
+
+/// [`wait_committed`], with the timeout as an error (what was committed by then).
+pub fn try_wait_committed(
+    brokers: &str,
+    group: &str,
+    topic: &str,
+    ends: &BTreeMap<i32, i64>,
+    timeout: Duration,
+    mut on_wait: impl FnMut(),
+) -> Result<Duration, String> {
     let start = Instant::now();
     let mut last_report = Instant::now();
     let partitions = ends.keys().max().map_or(0, |p| p + 1);
     loop {
         let done = committed(brokers, group, topic, partitions);
         if ends.iter().all(|(p, end)| done.get(p).copied().unwrap_or(-1) >= *end) {
-            return start.elapsed();
+            return Ok(start.elapsed());
         }
         if last_report.elapsed() > Duration::from_secs(10) {
             eprintln!("waiting for {group}: committed {done:?} of {ends:?} ({:.1?})", start.elapsed());
             last_report = Instant::now();
         }
-        assert!(start.elapsed() < timeout, "{group}: committed {done:?}, end {ends:?} after {timeout:?}");
+        if start.elapsed() >= timeout {
+            return Err(format!("{group}: committed {done:?}, end {ends:?} after {timeout:?}"));
+        }
         on_wait();
         std::thread::sleep(Duration::from_millis(250));
     }
