@@ -16,8 +16,8 @@ use ledger_adapter::{LedgerReader, LedgerWriter, Secp256k1Signer, SledLedger};
 const RECORDS_PER_BLOCK: usize = 1_000;
 const RECORD_BYTES: usize = 1_024;
 
-fn block(start: usize) -> Vec<Vec<u8>> {
-    (0..RECORDS_PER_BLOCK)
+fn block(start: usize, records: usize) -> Vec<Vec<u8>> {
+    (0..records)
         .map(|offset| {
             let mut record = vec![0u8; RECORD_BYTES];
             record[..8].copy_from_slice(&((start + offset) as u64).to_be_bytes());
@@ -37,26 +37,30 @@ fn append(criterion: &mut Criterion) {
     let (_dir, _db, ledger) = open();
     let mut next = 0usize;
     let mut group = criterion.benchmark_group("append_block");
-    group.throughput(Throughput::Elements(RECORDS_PER_BLOCK as u64));
     group.sample_size(20);
-    group.bench_function("1000x1KiB", |bencher| {
-        bencher.iter_batched(
-            || {
-                let records = block(next);
-                next += RECORDS_PER_BLOCK;
-                records
-            },
-            |records| ledger.append_block(&records, 0).expect("append"),
-            BatchSize::PerIteration,
-        )
-    });
+    // A large block (file ingest) and a small one (what an MLLP or HTTP burst makes): the
+    // difference per record shows the fixed cost of a block (signing, the flush).
+    for records in [RECORDS_PER_BLOCK, 40] {
+        group.throughput(Throughput::Elements(records as u64));
+        group.bench_function(format!("{records}x1KiB"), |bencher| {
+            bencher.iter_batched(
+                || {
+                    let batch = block(next, records);
+                    next += records;
+                    batch
+                },
+                |batch| ledger.append_block(&batch, 0).expect("append"),
+                BatchSize::PerIteration,
+            )
+        });
+    }
     group.finish();
 }
 
 fn proofs(criterion: &mut Criterion) {
     let (_dir, _db, ledger) = open();
     for start in (0..100).map(|index| index * RECORDS_PER_BLOCK) {
-        ledger.append_block(&block(start), 0).expect("append");
+        ledger.append_block(&block(start, RECORDS_PER_BLOCK), 0).expect("append");
     }
     let size = ledger.tree_size().expect("size");
     let mut group = criterion.benchmark_group("proofs");
