@@ -10,7 +10,23 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Reports a panic by where it happened, never by what it says: a panic's message can quote the
+/// data it failed on (slicing a string quotes the whole string), and that data is patient data.
+fn report_panics_without_their_message() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        let thread = std::thread::current();
+        let thread = thread.name().unwrap_or("unnamed");
+        if tracing::dispatcher::has_been_set() {
+            tracing::error!(%location, thread, "A thread panicked; its message is not logged, as it may quote patient data.");
+        } else {
+            eprintln!("panic in thread {thread} at {location} (its message is not shown: it may quote patient data)");
+        }
+    }));
+}
+
 fn main() -> ExitCode {
+    report_panics_without_their_message();
     let args = fhir_bridge::cli::Cli::parse();
     match fhir_bridge::cli::run(args) {
         Ok(code) => code,

@@ -101,6 +101,13 @@ pub struct Grant {
     pub wrapped_key: String,
 }
 
+impl Grant {
+    /// Whether it grants `resource_type` (by name, or all types by `*`).
+    pub fn covers(&self, resource_type: &str) -> bool {
+        self.types.iter().any(|t| t == "*" || t == resource_type)
+    }
+}
+
 /// The end of a grant: the patient key moves to `epoch`, which the grantee never receives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revoke {

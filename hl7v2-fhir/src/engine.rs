@@ -133,6 +133,21 @@ fn node_text(node: Node<'_>, sub: Option<usize>) -> Option<String> {
     }
 }
 
+/// The field `path` names: in `segment` when it is that segment, else in the message's first
+/// segment of that id.
+fn field_at<'a>(message: &Message<'a>, segment: &Segment<'a>, path: &SegmentPath) -> Option<hl7v2::Field<'a>> {
+    let source = if path.segment == segment.id() { Some(segment) } else { message.segment(&path.segment) };
+    source?.field(path.field)
+}
+
+/// The node `path` names within one repetition of its field: the repetition, or its component.
+fn node_in<'a>(repetition: Repetition<'a>, path: &SegmentPath) -> Option<Node<'a>> {
+    match path.component {
+        None => Some(Node::Repetition(repetition)),
+        Some(c) => repetition.component(c).map(Node::Component),
+    }
+}
+
 fn strip(text: Cow<'_, str>) -> Option<String> {
     let trimmed = text.trim();
     (!trimmed.is_empty() && trimmed != "\"\"").then(|| trimmed.to_owned())
@@ -160,22 +175,8 @@ impl Run<'_> {
         segment: &Segment<'a>,
         path: &SegmentPath,
     ) -> Vec<(Node<'a>, Option<usize>)> {
-        let source: Option<&Segment<'a>> =
-            if path.segment == segment.id() { Some(segment) } else { message.segment(&path.segment) };
-        let Some(source) = source else { return Vec::new() };
-        let Some(field) = source.field(path.field) else { return Vec::new() };
-        let mut out = Vec::new();
-        for repetition in field.repetitions() {
-            let node = match path.component {
-                None => Node::Repetition(repetition),
-                Some(c) => match repetition.component(c) {
-                    Some(component) => Node::Component(component),
-                    None => continue,
-                },
-            };
-            out.push((node, path.subcomponent));
-        }
-        out
+        let Some(field) = field_at(message, segment, path) else { return Vec::new() };
+        field.repetitions().filter_map(|r| node_in(r, path)).map(|node| (node, path.subcomponent)).collect()
     }
 
     /// The nodes a rule reads, with the subcomponent to take (segment paths down to one).
@@ -205,40 +206,25 @@ impl Run<'_> {
         node_text(node, sub)
     }
 
-    /// The text at `path` in repetition `n` (0-based) of its field, read as [`Self::first_text`]
-    /// reads the first.
-    fn text_in_repetition(
-        &self,
-        message: &Message<'_>,
-        segment: &Segment<'_>,
-        path: &SegmentPath,
-        n: usize,
-    ) -> Option<String> {
-        let source = if path.segment == segment.id() { Some(segment) } else { message.segment(&path.segment) }?;
-        let repetition = source.field(path.field)?.repetitions().nth(n)?;
-        let node = match path.component {
-            None => Node::Repetition(repetition),
-            Some(c) => Node::Component(repetition.component(c)?),
-        };
-        node_text(node, path.subcomponent)
-    }
-
     /// The values of a resource's identity (see `mappings/README.md`, "Identity"): the `from`
     /// values, read from the preferred repetition of their field, plus the `if_empty` values
     /// when its checked value is empty; empty when every `from` value is.
     fn identity(&self, map: &SegmentMap, message: &Message<'_>, segment: &Segment<'_>) -> Vec<String> {
         let context = Context::Segment { message, segment };
+        // The text at `path` in a repetition of its field, read as `first_text` reads the first.
+        let text_in = |repetition: Repetition<'_>, path: &SegmentPath| {
+            node_in(repetition, path).and_then(|node| node_text(node, path.subcomponent))
+        };
         let preferred = map.id_repetition.as_ref().map(|(by, prefer)| {
-            let count = self.repetition_count(message, segment, by);
-            let n = (0..count)
-                .find(|n| self.text_in_repetition(message, segment, by, *n).is_some_and(|v| prefer.contains(&v)))
+            let n = field_at(message, segment, by)
+                .and_then(|f| f.repetitions().position(|r| text_in(r, by).is_some_and(|v| prefer.contains(&v))))
                 .unwrap_or(0);
             (by, n)
         });
         let read = |path: &SegmentPath| -> String {
             match preferred {
                 Some((by, n)) if by.segment == path.segment && by.field == path.field => {
-                    self.text_in_repetition(message, segment, path, n)
+                    field_at(message, segment, path).and_then(|f| f.repetitions().nth(n)).and_then(|r| text_in(r, path))
                 }
                 _ => self.first_text(context, &Source::Segment(path.clone())),
             }
@@ -254,11 +240,6 @@ impl Run<'_> {
             }
         }
         parts
-    }
-
-    fn repetition_count(&self, message: &Message<'_>, segment: &Segment<'_>, path: &SegmentPath) -> usize {
-        let source = if path.segment == segment.id() { Some(segment) } else { message.segment(&path.segment) };
-        source.and_then(|s| s.field(path.field)).map_or(0, |f| f.repetitions().count())
     }
 
     fn holds(&self, context: Context<'_, '_>, checks: &[Check]) -> bool {

@@ -2,7 +2,7 @@
 //! sample (characters anywhere, and whole field values replaced by awkward ones: empty, the v2
 //! null, stray delimiters, escapes, impossible dates and numbers, repetitions) are parsed and
 //! mapped with `mappings/`. A mutation may refuse the message; it may not panic, and what maps
-//! must be JSON. A panic here is a bug that the MLLP listener would turn into an `AE`.
+//! must be JSON that the FHIR validator decides on without panicking. A panic here is a bug that the MLLP listener would turn into an `AE`.
 
 mod common;
 
@@ -120,6 +120,16 @@ fn random_mutations_of_every_sample_never_panic_the_mapping() {
                 for resource in &message.resources {
                     serde_json::from_str::<serde_json::Value>(&resource.json)
                         .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {}", path.display(), resource.json));
+                    // What the bridge does next with it (decode and validate) must not panic
+                    // either; a refusal is fine.
+                    let checked =
+                        std::panic::catch_unwind(|| fhir_models::parse_and_validate(resource.json.as_bytes()));
+                    assert!(
+                        checked.is_ok(),
+                        "validating a mapped {} of {} panicked",
+                        resource.resource_type,
+                        path.display()
+                    );
                 }
             }
         }

@@ -87,6 +87,11 @@ fn matches(bundle: &Value) -> Vec<&Value> {
         .map_or(Vec::new(), |e| e.iter().filter(|e| e["search"]["mode"] == "match").map(|e| &e["resource"]).collect())
 }
 
+/// The ids of the search's matches, in order.
+fn match_ids(bundle: &Value) -> Vec<&str> {
+    matches(bundle).iter().map(|r| r["id"].as_str().unwrap_or("")).collect()
+}
+
 fn outcome_issues(bundle: &Value) -> Vec<(String, String)> {
     bundle["entry"]
         .as_array()
@@ -191,7 +196,7 @@ fn a_grantee_reads_a_custodians_records_verified_and_audited_and_nothing_else() 
     }
     // Paging applies to the merged result.
     let page = search(&b, "/fhir/Observation?patient=p1&_count=2&_offset=1");
-    let ids: Vec<&str> = matches(&page).iter().map(|r| r["id"].as_str().unwrap_or("")).collect();
+    let ids = match_ids(&page);
     assert_eq!(ids, ["a1", "a2"]);
 
     // Not granted: another type, another patient, a grant whose period has not begun. A refuses,
@@ -218,7 +223,7 @@ fn a_grantee_reads_a_custodians_records_verified_and_audited_and_nothing_else() 
         "subject": {"reference": "Patient/p1"}, "code": {"text": "y"}}),
     );
     let condition = search(&b, "/fhir/Condition?patient=p1");
-    let ids: Vec<&str> = matches(&condition).iter().map(|r| r["id"].as_str().unwrap_or("")).collect();
+    let ids = match_ids(&condition);
     assert_eq!(ids, ["b-cond"]);
     assert_eq!(outcome_issues(&condition)[0].0, "forbidden", "{condition:#}");
 
@@ -277,7 +282,7 @@ fn a_grantee_reads_a_custodians_records_verified_and_audited_and_nothing_else() 
     ] {
         proxy.set(lie);
         let bundle = search(&b, "/fhir/Observation?patient=p1");
-        let ids: Vec<&str> = matches(&bundle).iter().map(|r| r["id"].as_str().unwrap_or("")).collect();
+        let ids = match_ids(&bundle);
         assert_eq!(ids, ["b1"], "{lie:?}: {bundle:#}");
         let issues = outcome_issues(&bundle);
         assert_eq!(issues[0].0, "security", "{lie:?}: {issues:?}");
@@ -307,7 +312,7 @@ fn a_grantee_reads_a_custodians_records_verified_and_audited_and_nothing_else() 
     created(&a, "PUT", "/fhir/Consent/c1", &consent("inactive"));
     created(&a, "POST", "/fhir/Observation", &observation("a4", "p1", 74));
     let after = search(&b, "/fhir/Observation?patient=p1");
-    let ids: Vec<&str> = matches(&after).iter().map(|r| r["id"].as_str().unwrap_or("")).collect();
+    let ids = match_ids(&after);
     assert_eq!(ids, ["b1"], "{after:#}");
     assert!(outcome_issues(&after)[0].1.contains("no grant in force"), "{after:#}");
     let b_token = access_token(&a.base(), &proxy.url(), &b_id, &b_secret);

@@ -64,7 +64,7 @@ pub fn run(config: &BridgeConfig, args: &SearchArgs) -> anyhow::Result<ExitCode>
         println!("{}", serde_json::to_string_pretty(&results.to_bundle(&query))?);
     }
     for problem in &results.problems {
-        eprintln!("custodian {} ({}): {}", problem.organization, problem.key_id, problem.message);
+        eprintln!("{problem}");
     }
     let failed = results.problems.iter().any(|p| !p.kind.is_refusal());
     Ok(if failed {

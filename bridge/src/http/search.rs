@@ -36,11 +36,7 @@ pub async fn search(
     let refused = results.refused();
     super::audit::record(&state, &caller, "search", !refused, Some(patient), Some(resource_type), None).await?;
     if refused {
-        let why: Vec<String> = results
-            .problems
-            .iter()
-            .map(|p| format!("custodian {} ({}): {}", p.organization, p.key_id, p.message))
-            .collect();
+        let why: Vec<String> = results.problems.iter().map(ToString::to_string).collect();
         return Err(ApiError::Forbidden(why.join("; ")));
     }
     Ok(HttpResponse::Ok().content_type(fhir_models::JSON_MIME_TYPE).json(results.to_bundle(&query)))

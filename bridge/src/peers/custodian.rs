@@ -1,5 +1,6 @@
 //! The custodian's side of a peer read: who may read what, and the proven answer.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use data_encoding::BASE64;
@@ -45,7 +46,7 @@ impl PeerServeError {
 
 /// Whether `grant` covers `resource_type` at `now_ms`.
 pub fn check_grant(grant: &Grant, resource_type: &str, now_ms: u64) -> Result<(), PeerServeError> {
-    if !grant.types.iter().any(|t| t == "*" || t == resource_type) {
+    if !grant.covers(resource_type) {
         return Err(PeerServeError::TypeNotGranted(resource_type.to_owned()));
     }
     let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
@@ -60,11 +61,15 @@ pub fn check_grant(grant: &Grant, resource_type: &str, now_ms: u64) -> Result<()
 }
 
 impl Node {
-    fn grant_at(&self, seq: u64) -> Result<Grant, PeerServeError> {
-        match self.any_record_at(seq)? {
-            LedgerRecord::Grant(grant) => Ok(grant),
-            _ => Err(ReadError::Damaged { seq, what: "the grant index points at no Grant" }.into()),
-        }
+    /// The Grant record at `seq`, read and decoded once per answer (`read` holds those read).
+    fn grant_at<'g>(&self, read: &'g mut HashMap<u64, Grant>, seq: u64) -> Result<&'g Grant, PeerServeError> {
+        Ok(match read.entry(seq) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(slot) => match self.any_record_at(seq)? {
+                LedgerRecord::Grant(grant) => slot.insert(grant),
+                _ => return Err(ReadError::Damaged { seq, what: "the grant index points at no Grant" }.into()),
+            },
+        })
     }
 
     /// The answer to a peer read by the node `grantee` (key id, hex) of `patient`'s
@@ -91,10 +96,11 @@ impl Node {
         let grantee_id = hex32(grantee).ok_or(PeerServeError::NoGrant)?;
         // The patient may have several consents naming this grantee: one in force for this type
         // and now opens the read. Otherwise the refusal names the closest miss.
+        let mut grants: HashMap<u64, Grant> = HashMap::new();
         let mut refusal = PeerServeError::NoGrant;
         let mut opened = false;
         for entry in self.index.grants_of(patient)?.into_iter().filter(|g| g.grantee == grantee_id) {
-            match check_grant(&self.grant_at(entry.seq)?, resource_type, now_ms) {
+            match check_grant(self.grant_at(&mut grants, entry.seq)?, resource_type, now_ms) {
                 Ok(()) => {
                     opened = true;
                     break;
@@ -121,7 +127,7 @@ impl Node {
                 None => {
                     let mut found = None;
                     for candidate in self.index.grants_of_epoch(patient, &grantee_id, record.epoch)? {
-                        if self.grant_at(candidate)?.types.iter().any(|t| t == "*" || t == resource_type) {
+                        if self.grant_at(&mut grants, candidate)?.covers(resource_type) {
                             found = Some(candidate);
                             break;
                         }

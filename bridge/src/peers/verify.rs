@@ -11,7 +11,7 @@ use record_crypto::{unwrap_patient_key, Cid, NodeKeyPair, PatientKey, WrappedKey
 
 use super::PeerRecords;
 use crate::pipeline::grant_wrap_context;
-use crate::pipeline::normalise::patient_of;
+use crate::pipeline::normalise::owning_patient;
 use crate::read::open_sealed;
 use crate::records::{LedgerRecord, Operation, ResourceVersion};
 use crate::store::Peer;
@@ -108,7 +108,7 @@ pub fn verify_peer_records(
         if patient.get_or_insert_with(|| grant.patient.clone()) != &grant.patient {
             return Err(refuse(seq, "grants of different patients"));
         }
-        if !grant.types.iter().any(|t| t == "*" || t == resource_type) {
+        if !grant.covers(resource_type) {
             return Err(refuse(seq, "a grant that does not cover the resource type"));
         }
         let wrapped = HEXLOWER
@@ -161,12 +161,7 @@ pub fn verify_peer_records(
             if resource.resource_type() != resource_type {
                 return Err(refuse(seq, "the content is of another resource type"));
             }
-            let owner = if resource_type == "Patient" {
-                fhir_json::JsonReader::new(&canonical).peek_object_string_member("id").ok().flatten().map(String::from)
-            } else {
-                patient_of(&canonical)
-            };
-            if owner.as_deref() != Some(patient_id) {
+            if owning_patient(resource_type, &canonical).as_deref() != Some(patient_id) {
                 return Err(refuse(seq, "the content belongs to another patient than the one asked for"));
             }
             Ok(VerifiedRecord { seq: proven.seq, record, resource })

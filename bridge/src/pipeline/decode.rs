@@ -45,6 +45,14 @@ pub struct Rejection {
     pub location: Option<String>,
 }
 
+impl Rejection {
+    /// The first issue's diagnostics: the reason in one line, naming the path or field and never
+    /// quoting a value.
+    pub fn reason(&self) -> Option<&str> {
+        self.outcome.issue.first().and_then(|i| i.diagnostics.as_ref()).and_then(|d| d.as_str())
+    }
+}
+
 /// The decoded form of one submission.
 #[derive(Debug, Default)]
 pub struct Decoded {

@@ -53,6 +53,17 @@ pub fn normalise(candidate: Candidate) -> Normalised {
     }
 }
 
+/// The patient a resource in canonical form belongs to, by the rule [`normalise`] applies when
+/// it stores it: a Patient is its own, anything else the one [`patient_of`] finds. A reader that
+/// has only the content (a grantee checking a custodian's answer) calls this.
+pub fn owning_patient(resource_type: &str, canonical: &[u8]) -> Option<String> {
+    if resource_type == "Patient" {
+        JsonReader::new(canonical).peek_object_string_member("id").ok().flatten().map(String::from)
+    } else {
+        patient_of(canonical)
+    }
+}
+
 /// The id of the patient named by the first of [`PATIENT_ELEMENTS`] that references a Patient.
 pub fn patient_of(canonical: &[u8]) -> Option<String> {
     let mut found: Option<(usize, String)> = None;

@@ -66,6 +66,12 @@ pub struct PeerProblem {
     pub message: String,
 }
 
+impl std::fmt::Display for PeerProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "custodian {} ({}): {}", self.organization, self.key_id, self.message)
+    }
+}
+
 /// The result of a search over this node and its peers.
 #[derive(Debug, Default)]
 pub struct SearchResults {
@@ -209,14 +215,13 @@ impl SearchResults {
     }
 
     /// The problems as OperationOutcome issues.
-    pub fn outcome_issues(&self) -> Vec<Value> {
+    fn outcome_issues(&self) -> Vec<Value> {
         let mut issues: Vec<Value> = self
             .problems
             .iter()
             .map(|p| {
                 let (severity, code) = p.kind.severity_and_code();
-                json!({"severity": severity, "code": code,
-                       "diagnostics": format!("custodian {} ({}): {}", p.organization, p.key_id, p.message)})
+                json!({"severity": severity, "code": code, "diagnostics": p.to_string()})
             })
             .collect();
         if self.withheld > 0 {

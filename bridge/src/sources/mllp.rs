@@ -305,8 +305,9 @@ where
 {
     let prepared = match tokio::task::spawn_blocking(prepare).await {
         Ok(prepared) => prepared,
-        Err(error) => {
-            tracing::error!(%peer, %error, "Preparing an MLLP message failed; refusing it.");
+        // The panic's own text is not logged: it may quote the message (see the binary's hook).
+        Err(_) => {
+            tracing::error!(%peer, "Preparing an MLLP message failed; refusing it.");
             failed_internally()
         }
     };
@@ -315,8 +316,7 @@ where
     let header = message.as_ref().map(hl7v2::Message::header);
     if let Some(rejection) = prepared.prepared.rejections.first() {
         let outcome = String::from_utf8_lossy(&fhir_models::to_json(rejection.outcome.as_ref())).into_owned();
-        let diagnostics = rejection.outcome.issue.first().and_then(|i| i.diagnostics.as_ref()).and_then(|d| d.as_str());
-        let reason = diagnostics.unwrap_or("refused").to_owned();
+        let reason = rejection.reason().unwrap_or("refused").to_owned();
         let location = rejection.location.clone().unwrap_or_default();
         // Not processable at all (header, message type) is a reject; a content error an error.
         let code = if header.is_none() || location == "MSH-9" { "AR" } else { "AE" };

@@ -355,13 +355,9 @@ impl Connector {
             for rejection in v2.prepared.rejections {
                 let outcome = fhir_models::to_json(rejection.outcome.as_ref());
                 // The reason names the field (`PID-7: ...`); v2 refusals never quote values.
-                let diagnostics = serde_json::from_slice::<serde_json::Value>(&outcome)
-                    .ok()
-                    .and_then(|o| o["issue"][0]["diagnostics"].as_str().map(str::to_owned));
-                let reason = match (rejection.location.as_deref(), diagnostics) {
-                    (_, Some(why)) if !why.is_empty() => format!("refused HL7 v2 message: {why}"),
-                    (Some(location), _) => format!("refused HL7 v2 message at {location}"),
-                    _ => "refused HL7 v2 message".to_owned(),
+                let reason = match rejection.reason() {
+                    Some(why) => format!("refused HL7 v2 message: {why}"),
+                    None => "refused HL7 v2 message".to_owned(),
                 };
                 outgoing.push(self.dead_letter(meta, text.as_bytes(), &reason, None, Some(outcome)));
             }
