@@ -5,7 +5,7 @@
 //! profile) with the MLLP listener on a fresh data dir, then for each connection count sends
 //! copies of the shared samples (every copy a new patient and a new control id, so each message
 //! stores new resources), one message at a time per connection as MLLP senders do, and prints
-//! messages/s and the ACK latency (p50, p99).
+//! messages/s, the ACK latency (p50, p99) and the bridge's CPU time per message (Linux).
 //!
 //! Not a criterion bench: one run of a whole system, printed as a table.
 
@@ -112,6 +112,16 @@ fn commit_metrics(http: u16) -> (f64, f64, f64) {
     )
 }
 
+/// CPU seconds (user + system) the process `pid` has used so far, where `/proc` tells (Linux).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start at its closing parenthesis.
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split(' ').collect();
+    let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ is 100 on every Linux platform Rust supports.
+    Some(ticks / 100.0)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -132,6 +142,7 @@ fn main() {
         .stdout(Stdio::null())
         .spawn()
         .expect("start the bridge");
+    let pid = child.id();
     let _bridge = Bridge(child);
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", mllp)).is_err() {
@@ -141,6 +152,7 @@ fn main() {
 
     for (round, connections) in [8usize, 32, 64].into_iter().enumerate() {
         let before = commit_metrics(http);
+        let cpu_before = cpu_seconds(pid);
         let per_connection = 2 * messages.len();
         let started = Instant::now();
         let latencies: Vec<Duration> = std::thread::scope(|scope| {
@@ -180,6 +192,7 @@ fn main() {
             percentile(&sorted, 0.5).as_secs_f64() * 1e3,
             percentile(&sorted, 0.99).as_secs_f64() * 1e3,
         );
+        let cpu = cpu_seconds(pid).zip(cpu_before).map(|(after, before)| after - before);
         let after = commit_metrics(http);
         let blocks = (after.0 - before.0).max(1.0);
         println!(
@@ -188,5 +201,13 @@ fn main() {
             (after.2 - before.2) / blocks,
             (after.1 - before.1) / blocks * 1e3,
         );
+        if let Some(cpu) = cpu {
+            println!(
+                "    bridge CPU: {:.0} µs per message, {:.2} of {} cores busy",
+                cpu / latencies.len() as f64 * 1e6,
+                cpu / elapsed.as_secs_f64(),
+                std::thread::available_parallelism().map_or(0, usize::from),
+            );
+        }
     }
 }

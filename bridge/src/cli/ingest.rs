@@ -162,7 +162,9 @@ fn prepare_batch(
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<Vec<Normalised>> {
     let fhir: Vec<&[u8]> = batch.iter().filter(|u| !u.v2).map(PendingUnit::bytes).collect();
-    let mut fhir_prepared = pipeline::prepare(&fhir, node).into_iter();
+    let fhir_prepared = pipeline::prepare(&fhir, node);
+    fhir_prepared.par_iter().for_each(|p| node.warm_patient_keys(&p.resources));
+    let mut fhir_prepared = fhir_prepared.into_iter();
     let mut v2_prepared = batch
         .par_iter()
         .filter(|u| u.v2)

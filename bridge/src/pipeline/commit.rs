@@ -14,7 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use ledger_adapter::{LedgerError, LedgerReader, LedgerWriter};
 use rayon::prelude::*;
-use record_crypto::{random_salt, seal, Commitment, PatientKey};
+use record_crypto::{random_salt, seal, Cid, Commitment, PatientKey};
 
 use super::decode::RequestedChange;
 use super::grants::{GrantChange, GrantsInBatch};
@@ -122,6 +122,27 @@ pub fn now_ms() -> u64 {
 }
 
 impl Node {
+    /// Makes sure the patient keys `resources` will be sealed under exist and are in memory.
+    ///
+    /// Run where resources are prepared, on many threads, so that the single ledger writer finds
+    /// them there instead of creating and wrapping them (an ECIES wrap and two inserts per new
+    /// patient) one after another. Best effort: a failure here is met again, and reported, by the
+    /// writer. Nothing is created for deletes.
+    pub fn warm_patient_keys(&self, resources: &[Normalised]) {
+        let mut done: Vec<Option<&str>> = Vec::new();
+        for item in resources.iter().filter(|r| r.change == RequestedChange::Upsert) {
+            let patient = item.patient_id.as_deref();
+            if done.contains(&patient) {
+                continue;
+            }
+            done.push(patient);
+            let scope = patient.map_or_else(|| self.institution_scope(), |p| *self.patient_pseudonym(p).as_bytes());
+            if let Err(error) = self.patient_keys.current_or_create(&self.node_key, &scope) {
+                tracing::debug!(%error, "Could not prepare a patient key; the writer will try again.");
+            }
+        }
+    }
+
     /// Commits `items` (in order) and the `extra` records (accesses) as one block; gives one
     /// receipt per item.
     pub fn commit_batch(&self, items: &[Normalised], extra: &[LedgerRecord]) -> Result<Vec<Receipt>, CommitError> {
@@ -190,6 +211,7 @@ impl Node {
             };
             let patient = item.patient_id.as_deref().map(|p| self.patient_pseudonym(p));
             let scope = patient.map_or_else(|| self.institution_scope(), |p| *p.as_bytes());
+            // Usually in memory already: `warm_patient_keys` ran where the item was prepared.
             let key = match operation {
                 Operation::Delete => None,
                 _ => Some(self.patient_keys.current_or_create(&self.node_key, &scope)?),
@@ -233,23 +255,23 @@ impl Node {
             return Ok(receipts.into_iter().flatten().collect());
         }
 
-        // Seal in parallel: each record's key, salt and nonce are its own.
-        let sealed: Vec<Option<(Vec<u8>, Commitment)>> = planned
+        // Seal and store in parallel: each record's key, salt and nonce are its own, and a blob
+        // is only reachable once the ledger record naming its CID is durable.
+        let sealed: Vec<Option<(Cid, Commitment)>> = planned
             .par_iter()
-            .map(|p| -> Result<Option<(Vec<u8>, Commitment)>, CommitError> {
+            .map(|p| -> Result<Option<(Cid, Commitment)>, CommitError> {
                 let (Some(key), Some(canonical)) = (&p.key, &p.canonical) else { return Ok(None) };
                 let record_key = key.record_key(&record_identity(&p.resource, p.record.version));
                 let salt = random_salt().map_err(|_| CommitError::Seal)?;
                 let bytes =
                     seal(&record_key, &associated_data(&p.record), canonical, &salt).map_err(|_| CommitError::Seal)?;
-                Ok(Some((bytes, Commitment::commit(&salt, canonical))))
+                Ok(Some((self.blobs.put(&bytes)?, Commitment::commit(&salt, canonical))))
             })
             .collect::<Result<_, _>>()?;
 
         let mut records = Vec::with_capacity(planned.len());
         for (p, sealed) in planned.iter_mut().zip(sealed) {
-            if let Some((bytes, commitment)) = sealed {
-                let cid = self.blobs.put(&bytes)?;
+            if let Some((cid, commitment)) = sealed {
                 p.record.cid = Some(cid.to_string());
                 p.record.commitment = Some(commitment.to_string());
             }

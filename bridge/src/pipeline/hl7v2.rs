@@ -181,5 +181,9 @@ pub fn prepare_v2(bytes: &[u8], mappings: &V2Mappings, node: &Node) -> PreparedV
     for resource in &mut prepared.resources {
         resource.source = source.clone();
     }
+    // A message is stored whole or refused whole: only a stored one needs its patient's key.
+    if prepared.rejections.is_empty() {
+        node.warm_patient_keys(&prepared.resources);
+    }
     PreparedV2 { header: Some(header), prepared }
 }

@@ -335,6 +335,7 @@ impl Connector {
             .map(|(_, m)| hl7v2_prepare::prepare_v2(m.as_bytes(), &self.mappings, self.node.as_ref()))
             .collect();
         let prepared = pipeline::prepare(&inputs, self.node.as_ref());
+        prepared.par_iter().for_each(|p| self.node.warm_patient_keys(&p.resources));
         let mut resources: Vec<Normalised> = Vec::new();
         let mut resource_meta: Vec<usize> = Vec::new();
         for ((message, line), (prepared, bytes)) in input_of.iter().zip(prepared.into_iter().zip(&inputs)) {
