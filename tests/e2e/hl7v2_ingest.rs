@@ -89,3 +89,89 @@ fn a_folder_of_hl7_files_is_ingested_once_and_a_bad_field_is_rejected() {
     assert_eq!(second.duplicates, first.accepted + first.duplicates, "{first:?} then {second:?}");
     assert_eq!(second.rejected, 1, "{second:?}");
 }
+
+/// The Patient with medical record number `mrn` among exported Patients.
+fn patient_with_mrn<'a>(patients: &'a [Value], mrn: &str) -> &'a Value {
+    let found: Vec<&Value> = patients
+        .iter()
+        .filter(|p| p["identifier"].as_array().is_some_and(|ids| ids.iter().any(|i| i["value"] == mrn)))
+        .collect();
+    assert_eq!(found.len(), 1, "one Patient {mrn}: {patients:#?}");
+    found[0]
+}
+
+#[test]
+fn a_sparse_pid_or_a_merge_keeps_what_the_stored_patient_has() {
+    // Made-up messages: an admission with full demographics, then a lab result whose PID has
+    // only the record number and the name (as many lab systems send), then a merge (A40) of that
+    // record into another.
+    let admission =
+        "MSH|^~\\&|ADT1|GOOD HEALTH HOSPITAL|LEDGER|BRIDGE|202611300800||ADT^A01^ADT_A01|MERGE-T-1|P|2.5.1\r\
+        EVN|A01|202611300800\r\
+        PID|1||MRN-7001^^^GHH^MR||Testperson^Alex^J||19800101|F|||1 Test Street^^Springfield^IL^62701||555-0100\r\
+        PV1|1|I|W^389^1\r";
+    let lab = "MSH|^~\\&|LAB|GOOD HEALTH HOSPITAL|LEDGER|BRIDGE|202611300900||ORU^R01^ORU_R01|MERGE-T-2|P|2.5.1\r\
+        PID|1||MRN-7001^^^GHH^MR||Testperson^Alex\r\
+        OBR|1|ORD-1|FIL-1|2345-7^Glucose^LN\r\
+        OBX|1|NM|2345-7^Glucose^LN||95|mg/dL|70-105|N|||F\r";
+    let merge = "MSH|^~\\&|ADT1|GOOD HEALTH HOSPITAL|LEDGER|BRIDGE|202611301000||ADT^A40^ADT_A39|MERGE-T-3|P|2.5.1\r\
+        EVN|A40|202611301000\r\
+        PID|1||MRN-7002^^^GHH^MR||Testperson^Alex||19800101|F\r\
+        MRG|MRN-7001^^^GHH^MR\r";
+    let mappings = Path::new(env!("CARGO_MANIFEST_DIR")).join("../mappings");
+    let env = [("FHIR_BRIDGE__HL7V2__MAPPINGS_DIR".to_owned(), mappings.display().to_string())];
+    let patients = |data: &Path| {
+        let run = bridge_env(data, &env, &["export", "--type", "Patient"]).expect_code(0, "export");
+        ndjson(&run.stdout)
+    };
+    let check_kept = |patient: &Value| {
+        assert_eq!(patient["birthDate"], "1980-01-01", "{patient:#}");
+        assert_eq!(patient["address"][0]["city"], "Springfield", "{patient:#}");
+        assert_eq!(patient["telecom"][0]["value"], "555-0100", "{patient:#}");
+        assert_eq!(patient["gender"], "female", "{patient:#}");
+    };
+
+    // Both in one ingest (one block: the writer merges), and in two (preparation merges).
+    for together in [true, false] {
+        let data = temp_dir();
+        let input = temp_dir();
+        let ingest = |files: &[(&str, &str)]| {
+            for (name, text) in files {
+                std::fs::write(input.path().join(name), text).expect("write");
+            }
+            let run = bridge_env(data.path(), &env, &["ingest", &input.path().display().to_string()])
+                .expect_code(0, "ingest");
+            summary(&run.stderr)
+        };
+        if together {
+            ingest(&[("1-admission.hl7", admission), ("2-lab.hl7", lab)]);
+        } else {
+            ingest(&[("1-admission.hl7", admission)]);
+            let again = ingest(&[("2-lab.hl7", lab)]);
+            assert_eq!(again.duplicates, 2, "the admission again: {again:?}");
+        }
+        let all = patients(data.path());
+        let patient = patient_with_mrn(&all, "MRN-7001");
+        check_kept(patient);
+        assert_eq!(patient["name"], serde_json::json!([{"family": "Testperson", "given": ["Alex"]}]), "replaced");
+        assert_eq!(patient["meta"]["versionId"], "2", "the lab result's name made a new version ({together})");
+
+        // The lab result again (a re-sent message) changes nothing.
+        let run = bridge_env(data.path(), &env, &["ingest", &input.path().display().to_string()])
+            .expect_code(0, "ingest again");
+        assert_eq!(summary(&run.stderr).accepted, 0, "{}", run.stderr);
+
+        if !together {
+            std::fs::write(input.path().join("3-merge.hl7"), merge).expect("write");
+            bridge_env(data.path(), &env, &["ingest", &input.path().display().to_string()])
+                .expect_code(0, "ingest the merge");
+            let all = patients(data.path());
+            let merged = patient_with_mrn(&all, "MRN-7001");
+            assert_eq!(merged["active"], false, "{merged:#}");
+            assert!(merged["link"][0]["other"]["reference"].is_string(), "{merged:#}");
+            check_kept(merged);
+            assert_eq!(merged["name"][0]["family"], "Testperson", "{merged:#}");
+        }
+        verify_ok(data.path(), "after the merges");
+    }
+}

@@ -88,6 +88,15 @@ struct Planned {
     dedup: Option<[u8; 32]>,
 }
 
+/// `canonical` merged into the version `earlier` planned in the same block, in canonical form,
+/// and its content hash; `None` when nothing is to merge (or `earlier` is a delete).
+fn merged_canonical(earlier: &Planned, canonical: &[u8]) -> Option<(Vec<u8>, [u8; 32])> {
+    let merged = super::merge::merge_into_earlier(earlier.canonical.as_deref()?, canonical)?;
+    let canonical = fhir_json::canonicalize(merged.as_bytes()).ok()?;
+    let hash = fhir_json::content_hash(&canonical);
+    Some((canonical, hash))
+}
+
 /// The associated data a sealed record is bound to: its ledger identity.
 pub fn associated_data(record: &ResourceVersion) -> Vec<u8> {
     format!(
@@ -157,12 +166,25 @@ impl Node {
         let mut consent_records: Vec<(LedgerRecord, GrantChange)> = Vec::new();
         let next_seq = self.ledger.tree_size()?;
 
+        // Where in `planned` each resource's latest version in this block is.
+        let mut planned_of: HashMap<[u8; 32], usize> = HashMap::new();
+
         for (index, item) in items.iter().enumerate() {
             let resource = self.resource_pseudonym(item.resource_type, &item.id);
             let rid = *resource.as_bytes();
             let latest = match latest_in_batch.get(&rid) {
                 Some(latest) => Some(*latest),
                 None => self.index.latest(&rid)?,
+            };
+            // Preparation merged the item into the stored version; one earlier in this block it
+            // could not see, so that merge happens here.
+            let merged = match (item.merge_into_earlier, planned_of.get(&rid), &item.canonical) {
+                (true, Some(&earlier), Some(canonical)) => merged_canonical(&planned[earlier], canonical),
+                _ => None,
+            };
+            let (canonical, content_hash) = match merged {
+                Some((canonical, hash)) => (Some(canonical), Some(hash)),
+                None => (item.canonical.clone(), item.content_hash),
             };
             let duplicate_of = |version: u32, seq: u64| Receipt {
                 resource_type: item.resource_type,
@@ -175,7 +197,7 @@ impl Node {
                 duplicate: true,
                 operation: if version == 1 { Operation::Create } else { Operation::Update },
             };
-            let dedup = match (&item.change, item.content_hash) {
+            let dedup = match (&item.change, content_hash) {
                 (RequestedChange::Upsert, Some(hash)) => {
                     let key = self.dedup_key(&rid, &hash);
                     if let Some(&earlier) = seen_in_batch.get(&key) {
@@ -219,6 +241,7 @@ impl Node {
             let seq = next_seq + planned.len() as u64;
             let new_latest = Latest { version, seq, deleted: operation == Operation::Delete };
             latest_in_batch.insert(rid, new_latest);
+            planned_of.insert(rid, planned.len());
             if let Some(key) = dedup {
                 seen_in_batch.insert(key, planned.len());
             }
@@ -237,14 +260,14 @@ impl Node {
                     cid: None,
                     commitment: None,
                 },
-                canonical: item.canonical.clone(),
+                canonical,
                 key,
                 resource: rid,
                 latest: new_latest,
                 dedup,
             });
             if item.resource_type == "Consent" {
-                let terms = item.canonical.as_deref().and_then(crate::consent::terms);
+                let terms = planned.last().and_then(|p| p.canonical.as_deref()).and_then(crate::consent::terms);
                 if operation == Operation::Delete || terms.is_some() {
                     consent_records.extend(self.plan_consent(&rid, terms.as_ref(), time_ms, &mut grants_in_batch)?);
                 }

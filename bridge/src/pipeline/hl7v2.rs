@@ -7,6 +7,9 @@
 //! or else its sender) is the same Patient in every message, and ids reveal nothing of the
 //! identifiers. A re-sent message maps to the same content and is a
 //! duplicate: nothing new is stored.
+//!
+//! A message's Patient is merged into the stored one (v2's "no change" rule, [`super::merge`]);
+//! the writer merges it into an earlier version in the same block, which this stage cannot see.
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -14,6 +17,7 @@ use std::path::{Path, PathBuf};
 use fhir_models::validate::{IssueType, Severity, ValidationIssue};
 use hl7v2_fhir::{IdMaker, MapError, MappingError, Mappings};
 
+use super::merge::{merge_into_earlier, MERGED_TYPES};
 use super::{Prepared, Rejection};
 use crate::store::{kinds, Node};
 
@@ -123,6 +127,21 @@ pub fn failed_internally() -> PreparedV2 {
     )
 }
 
+/// `json` (a mapped resource) merged into the stored latest version of `Type/id`
+/// ([`merge_into_earlier`]) for the [`MERGED_TYPES`]; `None` when there is nothing to merge
+/// (another type, nothing stored, a deleted or unreadable latest version, nothing missing).
+fn merge_with_stored(node: &Node, resource_type: &str, id: &str, json: &str) -> Option<String> {
+    if !MERGED_TYPES.contains(&resource_type) {
+        return None;
+    }
+    let (seq, record) = node.locate(resource_type, id, None).ok()?;
+    if record.operation == crate::records::Operation::Delete {
+        return None;
+    }
+    let stored = node.open_record(seq, record).ok()?;
+    merge_into_earlier(&stored.canonical, json.as_bytes())
+}
+
 /// Parses, maps and prepares one v2 message (`bytes`: one MSH ... message).
 pub fn prepare_v2(bytes: &[u8], mappings: &V2Mappings, node: &Node) -> PreparedV2 {
     let text = v2_text(bytes);
@@ -161,6 +180,12 @@ pub fn prepare_v2(bytes: &[u8], mappings: &V2Mappings, node: &Node) -> PreparedV
     if mapped.resources.is_empty() {
         return PreparedV2 { header: Some(header), prepared: Prepared::default() };
     }
+    let mut mapped = mapped;
+    for resource in &mut mapped.resources {
+        if let Some(merged) = merge_with_stored(node, &resource.resource_type, &resource.id, &resource.json) {
+            resource.json = merged;
+        }
+    }
     // A transaction of PUTs: all of the message's resources or none; ids are ours.
     let mut bundle = String::with_capacity(mapped.resources.iter().map(|r| r.json.len() + 96).sum::<usize>() + 64);
     bundle.push_str(r#"{"resourceType":"Bundle","type":"transaction","entry":["#);
@@ -180,6 +205,7 @@ pub fn prepare_v2(bytes: &[u8], mappings: &V2Mappings, node: &Node) -> PreparedV
     let source: std::sync::Arc<str> = header.source.clone().into();
     for resource in &mut prepared.resources {
         resource.source = source.clone();
+        resource.merge_into_earlier = MERGED_TYPES.contains(&resource.resource_type);
     }
     // A message is stored whole or refused whole: only a stored one needs its patient's key.
     if prepared.rejections.is_empty() {

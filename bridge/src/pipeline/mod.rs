@@ -10,6 +10,7 @@ pub mod commit;
 pub mod decode;
 pub(crate) mod grants;
 pub mod hl7v2;
+pub mod merge;
 pub mod normalise;
 
 use rayon::prelude::*;

@@ -30,6 +30,9 @@ pub struct Normalised {
     pub location: Option<String>,
     /// The ledger source it came from (`file:<pseudonym>`, `http`, ...); set by the caller.
     pub source: std::sync::Arc<str>,
+    /// Whether it is merged into an earlier version of it in the same block (v2's "no change"
+    /// rule, see [`super::merge`]); set by the caller.
+    pub merge_into_earlier: bool,
 }
 
 /// Normalises one candidate.
@@ -50,6 +53,7 @@ pub fn normalise(candidate: Candidate) -> Normalised {
         patient_id,
         location: candidate.location,
         source: std::sync::Arc::from(""),
+        merge_into_earlier: false,
     }
 }
 

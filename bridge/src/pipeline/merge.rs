@@ -1,0 +1,101 @@
+//! HL7 v2's "no change" rule for FHIR: in v2 an empty field leaves the receiver's value as it is,
+//! so a message's Patient (often only the PID of a lab result or a schedule, or the bare MRG of a
+//! merge) is merged into the version before it: what the message says replaces, what it leaves
+//! out is kept.
+//!
+//! Elements are whole: a message's `name` replaces every earlier name, as a v2 field's
+//! repetitions replace the old ones. An explicit v2 delete (`""`) is not told apart from an empty
+//! field, so it keeps the earlier value.
+
+use std::collections::BTreeMap;
+
+use serde_json::value::RawValue;
+
+/// The resource types a v2 message's version is merged into the earlier one for.
+pub const MERGED_TYPES: &[&str] = &["Patient"];
+
+/// Top-level elements never taken from the earlier version.
+const NOT_MERGED: &[&str] = &["resourceType", "id", "meta", "text"];
+
+/// Choice elements (`deceased[x]`) of the merged types: one variant replaces any other.
+const CHOICE_ELEMENTS: &[&str] = &["deceased", "multipleBirth"];
+
+/// The element a top-level key belongs to: `_gender` and `gender` are one, as are
+/// `deceasedBoolean` and `deceasedDateTime`.
+fn element_of(key: &str) -> &str {
+    let name = key.strip_prefix('_').unwrap_or(key);
+    CHOICE_ELEMENTS
+        .iter()
+        .find(|choice| {
+            name.strip_prefix(**choice).is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
+        })
+        .copied()
+        .unwrap_or(name)
+}
+
+/// `message` (a resource's JSON) with the top-level elements of `earlier` (the version before
+/// it, JSON) that it does not have; `None` when nothing is to add or either does not parse as an
+/// object. Values are kept as raw text, so decimals keep their digits.
+pub fn merge_into_earlier(earlier: &[u8], message: &[u8]) -> Option<String> {
+    type Elements = BTreeMap<String, Box<RawValue>>;
+    let earlier: Elements = serde_json::from_slice(earlier).ok()?;
+    let mut merged: Elements = serde_json::from_slice(message).ok()?;
+    let said: Vec<&str> = merged.keys().map(|k| element_of(k)).collect();
+    let kept: Vec<(String, Box<RawValue>)> = earlier
+        .into_iter()
+        .filter(|(key, _)| !NOT_MERGED.contains(&key.as_str()) && !said.contains(&element_of(key)))
+        .collect();
+    if kept.is_empty() {
+        return None;
+    }
+    merged.extend(kept);
+    serde_json::to_string(&merged).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    fn merge(earlier: Value, message: Value) -> Option<Value> {
+        let merged = merge_into_earlier(earlier.to_string().as_bytes(), message.to_string().as_bytes())?;
+        Some(serde_json::from_str(&merged).expect("JSON"))
+    }
+
+    #[test]
+    fn what_the_message_leaves_out_is_kept_and_what_it_says_replaces() {
+        let earlier = json!({"resourceType": "Patient", "id": "p", "meta": {"versionId": "1"},
+            "name": [{"family": "Old", "given": ["A", "B"]}], "birthDate": "1980-01-01",
+            "address": [{"city": "Springfield"}]});
+        let message = json!({"resourceType": "Patient", "id": "p", "name": [{"family": "New"}]});
+        let merged = merge(earlier, message).expect("merged");
+        assert_eq!(merged["name"], json!([{"family": "New"}]), "repetitions replace the old ones");
+        assert_eq!(merged["birthDate"], "1980-01-01");
+        assert_eq!(merged["address"][0]["city"], "Springfield");
+        assert!(merged.get("meta").is_none(), "meta is never taken over");
+    }
+
+    #[test]
+    fn an_element_and_its_extensions_and_choice_variants_go_together() {
+        let earlier = json!({"resourceType": "Patient", "gender": "female",
+            "_gender": {"extension": [{"url": "x", "valueCode": "F"}]}, "deceasedDateTime": "2020-01-01",
+            "multipleBirthInteger": 2});
+        let message = json!({"resourceType": "Patient", "gender": "male", "deceasedBoolean": false});
+        let merged = merge(earlier, message).expect("merged");
+        assert_eq!(merged["gender"], "male");
+        assert!(merged.get("_gender").is_none(), "the earlier original code does not stick to a new gender");
+        assert!(merged.get("deceasedDateTime").is_none(), "one variant of a choice");
+        assert_eq!(merged["deceasedBoolean"], false);
+        assert_eq!(merged["multipleBirthInteger"], 2);
+    }
+
+    #[test]
+    fn decimals_keep_their_digits_and_nothing_to_add_is_none() {
+        let earlier = br#"{"resourceType":"Patient","extension":[{"url":"x","valueDecimal":1.50}]}"#;
+        let merged = merge_into_earlier(earlier, br#"{"resourceType":"Patient","active":true}"#).expect("merged");
+        assert!(merged.contains("1.50"), "{merged}");
+        assert_eq!(merge_into_earlier(earlier, earlier), None);
+        assert_eq!(merge_into_earlier(b"[1]", earlier), None);
+    }
+}
