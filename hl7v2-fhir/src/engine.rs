@@ -467,10 +467,18 @@ impl Run<'_> {
                     _ => {
                         let Some(text) = text else { return Ok(()) };
                         match as_type {
-                            AsType::String | AsType::Code | AsType::Id | AsType::Uri => match &rule.format {
-                                Some(template) => Json::String(template.replace("{}", &text)),
-                                None => Json::String(text),
-                            },
+                            AsType::String | AsType::Code | AsType::Id | AsType::Uri => {
+                                let text = match &rule.format {
+                                    Some(template) => template.replace("{}", &text),
+                                    None => text,
+                                };
+                                match (&rule.join, target.text_at(&rule.to)) {
+                                    (Some(separator), Some(earlier)) => {
+                                        Json::String(format!("{earlier}{separator}{text}"))
+                                    }
+                                    _ => Json::String(text),
+                                }
+                            }
                             AsType::Base64 => Json::String(base64(text.as_bytes())),
                             AsType::Base64Checked => Json::String(convert::base64(&text).map_err(fail)?),
                             AsType::Decimal => Json::Number(convert::decimal(&text).map_err(fail)?),

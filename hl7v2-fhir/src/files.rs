@@ -187,6 +187,10 @@ pub struct Rule {
     /// elements FHIR requires, such as a status).
     #[serde(default)]
     pub default: Option<String>,
+    /// With a text value and a `to` of plain names: appended to the text the target holds
+    /// already, after this separator (`join = " "` builds one `display` from a name's parts).
+    #[serde(default)]
+    pub join: Option<String>,
 }
 
 /// One condition, or several that must all hold.

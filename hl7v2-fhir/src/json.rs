@@ -40,6 +40,22 @@ impl Json {
         }
     }
 
+    /// The text at `path` when every step names a plain member (no `[]` or `[n]`) and the last
+    /// holds a string: what a `join` rule appends to.
+    pub fn text_at(&self, path: &TargetPath) -> Option<&str> {
+        let mut node = self;
+        for step in &path.steps {
+            if step.push || step.index.is_some() {
+                return None;
+            }
+            node = node.get(&step.name)?;
+        }
+        match node {
+            Json::String(text) => Some(text),
+            _ => None,
+        }
+    }
+
     /// The member `name` of an object, created as `make()` when absent. `None` when this is no object.
     fn member_or(&mut self, name: &str, make: impl FnOnce() -> Json) -> Option<&mut Json> {
         let Json::Object(members) = self else { return None };

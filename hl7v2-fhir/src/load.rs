@@ -137,6 +137,7 @@ pub(crate) struct CompiledRule {
     pub first_only: bool,
     pub format: Option<String>,
     pub default: Option<String>,
+    pub join: Option<String>,
 }
 
 /// A constant, compiled.
@@ -396,15 +397,27 @@ impl<T> RuleCompiler<'_, T> {
             ),
             (None, None) => ValueKind::Plain(as_type.unwrap_or(AsType::String)),
         };
+        let to = self.target(&rule.to)?;
+        if rule.join.is_some() {
+            let text = matches!(value, ValueKind::Plain(AsType::String | AsType::Code | AsType::Id | AsType::Uri));
+            if !text || to.steps.iter().any(|s| s.push || s.index.is_some()) {
+                return Err(error_at(
+                    self.file,
+                    Some(rule.to.span()),
+                    "`join` needs a text value (no `type`, `table` or other `as`) and a `to` without `[]`",
+                ));
+            }
+        }
         Ok(CompiledRule {
             from: self.source(&rule.from)?,
             from_text: rule.from.get_ref().clone(),
-            to: self.target(&rule.to)?,
+            to,
             value,
             when: self.condition(&rule.when, rule.to.span())?,
             first_only: rule.first_only,
             format: rule.format.clone(),
             default: rule.default.clone(),
+            join: rule.join.clone(),
         })
     }
 

@@ -213,3 +213,21 @@ fn an_identity_repetition_chosen_by_a_whole_field_is_refused() {
     );
     expect_error(&broken, &["PID-3", "chosen by a component"]);
 }
+
+#[test]
+fn a_join_onto_an_array_or_a_built_value_is_refused() {
+    let onto_array = broken(
+        "segments/OBX-Observation.toml",
+        "type = \"XCN-Reference\"\nto = \"performer[]\"",
+        "to = \"performer[]\"\njoin = \" \"",
+        "to = \"performer[]\"",
+    );
+    expect_error(&onto_array, &["join", "[]"]);
+    let built = broken(
+        "segments/ORC-ServiceRequest.toml",
+        "type = \"XCN-Reference\"\nto = \"requester\"",
+        "type = \"XCN-Reference\"\nto = \"requester\"\njoin = \" \"",
+        "to = \"requester\"",
+    );
+    expect_error(&built, &["join", "text value"]);
+}
