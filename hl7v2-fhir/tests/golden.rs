@@ -100,6 +100,11 @@ fn siu_s12_appointment() {
 }
 
 #[test]
+fn dft_p03_charges() {
+    check("DFT-P03-01.hl7", "dft_p03.json");
+}
+
+#[test]
 fn rde_o11_pharmacy_order() {
     check("RDE-O11-01.hl7", "rde_o11.json");
 }
