@@ -232,7 +232,14 @@ pub(crate) fn index_entry_for(node: &Node, seq: u64) -> Result<Option<IndexEntry
         let opened = node.open_record(seq, record)?;
         Some(node.dedup_key(resource.as_bytes(), &fhir_json::content_hash(&opened.canonical)))
     };
-    Ok(Some(IndexEntry::Version { resource: *resource.as_bytes(), resource_type, patient, latest, dedup }))
+    Ok(Some(IndexEntry::Version {
+        resource: *resource.as_bytes(),
+        resource_type,
+        patient,
+        latest,
+        dedup,
+        dedup_message: None,
+    }))
 }
 
 #[cfg(test)]

@@ -51,6 +51,9 @@ pub struct MappedResource {
     pub json: String,
     /// The segment it was made from (`PID`) and its position in the message.
     pub segment: (String, usize),
+    /// Top-level elements the message deletes: a field that maps to them is the v2 explicit
+    /// null `""` (a receiver that merges into an earlier version drops them).
+    pub cleared: Vec<String>,
 }
 
 /// The result of mapping one message.
@@ -356,6 +359,31 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// The top-level elements of `rules` (that apply) whose whole source field is the explicit
+    /// null `""`, each once.
+    fn nulled(
+        &self,
+        context: Context<'_, '_>,
+        rules: &[CompiledRule],
+        message: &Message<'_>,
+        segment: &Segment<'_>,
+    ) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for rule in rules {
+            let Source::Segment(path) = &rule.from else { continue };
+            if path.component.is_some() || !self.holds(context, &rule.when) {
+                continue;
+            }
+            if field_at(message, segment, path).is_some_and(|f| f.is_null()) {
+                let element = &rule.to.steps[0].name;
+                if !out.contains(element) {
+                    out.push(element.clone());
+                }
+            }
+        }
+        out
+    }
+
     fn apply_rule(
         &self,
         rule: &CompiledRule,
@@ -373,7 +401,9 @@ impl Run<'_> {
         let fail = |reason: &'static str| MapError::Value { location: location.to_owned(), reason };
         match &rule.value {
             ValueKind::Datatype(index) => {
-                if node.is_empty() || depth > 4 {
+                // The explicit null `""` holds no value either (its constants, such as an XTN's
+                // `system = phone`, would make one).
+                if node.is_empty() || node.text().trim() == "\"\"" || depth > 4 {
                     return Ok(());
                 }
                 let map = &self.mappings.datatypes[*index];
@@ -564,6 +594,7 @@ struct Made {
     resource_type: String,
     id: String,
     json: Json,
+    cleared: Vec<String>,
 }
 
 impl Mappings {
@@ -589,6 +620,7 @@ impl Mappings {
                     // Adds to the nearest earlier resource of the role; without one, nothing to add to.
                     if let Some(host) = made.iter_mut().rev().find(|m| m.role.as_deref() == Some(role.as_str())) {
                         run.apply(context, &map.rules, &map.constants, &mut host.json, "", 0)?;
+                        host.cleared.extend(run.nulled(context, &map.rules, message, segment));
                     }
                     continue;
                 }
@@ -603,6 +635,7 @@ impl Mappings {
                 json.set("resourceType", Json::String(map.resource.clone()));
                 json.set("id", Json::String(id.clone()));
                 run.apply(context, &map.rules, &map.constants, &mut json, "", 0)?;
+                let cleared = run.nulled(context, &map.rules, message, segment);
                 made.push(Made {
                     rule: rule_index,
                     role: rule.role.clone(),
@@ -611,6 +644,7 @@ impl Mappings {
                     resource_type: map.resource.clone(),
                     id,
                     json,
+                    cleared,
                 });
             }
         }
@@ -679,6 +713,7 @@ impl Mappings {
                     id: m.id,
                     json: m.json.to_json(),
                     segment: (m.segment_id, m.segment_index),
+                    cleared: m.cleared,
                 }
             })
             .collect();

@@ -305,3 +305,19 @@ fn encapsulated_data_that_is_not_base64_refuses_the_message() {
         .collect();
     assert!(data.contains(&"JVBERi0xLjQK"), "{document}");
 }
+
+#[test]
+fn an_explicit_null_field_makes_no_value_and_is_reported_as_cleared() {
+    let text = "MSH|^~\\&|ADT1|GHH|LEDGER|BRIDGE|202611301100||ADT^A08^ADT_A01|NULL-1|P|2.5.1\r\
+                PID|1||MRN-7001^^^GHH^MR||Testperson^Alex||\"\"||||||\"\"\r";
+    let mapped = map_text(text).expect("maps");
+    let patient = mapped.resources.iter().find(|r| r.resource_type == "Patient").expect("a Patient");
+    let json: Value = serde_json::from_str(&patient.json).expect("JSON");
+    assert!(json.get("telecom").is_none(), "no ContactPoint made of a null: {json:#}");
+    assert!(json.get("birthDate").is_none(), "{json:#}");
+    assert_eq!(patient.cleared, vec!["birthDate".to_owned(), "telecom".to_owned()]);
+    // An empty field clears nothing.
+    let text = text.replace("\"\"", "");
+    let mapped = map_text(&text).expect("maps");
+    assert!(mapped.resources.iter().all(|r| r.cleared.is_empty()));
+}

@@ -101,7 +101,7 @@ fn patient_with_mrn<'a>(patients: &'a [Value], mrn: &str) -> &'a Value {
 }
 
 #[test]
-fn a_sparse_pid_or_a_merge_keeps_what_the_stored_patient_has() {
+fn a_sparse_pid_or_a_merge_keeps_what_the_stored_patient_has_and_an_explicit_null_deletes() {
     // Made-up messages: an admission with full demographics, then a lab result whose PID has
     // only the record number and the name (as many lab systems send), then a merge (A40) of that
     // record into another.
@@ -171,6 +171,28 @@ fn a_sparse_pid_or_a_merge_keeps_what_the_stored_patient_has() {
             assert!(merged["link"][0]["other"]["reference"].is_string(), "{merged:#}");
             check_kept(merged);
             assert_eq!(merged["name"][0]["family"], "Testperson", "{merged:#}");
+
+            // An update whose PID-13 (home phone) is the explicit null `""` deletes the phone and
+            // keeps the rest.
+            let update =
+                "MSH|^~\\&|ADT1|GOOD HEALTH HOSPITAL|LEDGER|BRIDGE|202611301100||ADT^A08^ADT_A01|MERGE-T-4|P|2.5.1\r\
+                EVN|A08|202611301100\r\
+                PID|1||MRN-7001^^^GHH^MR||Testperson^Alex||||||||\"\"\r";
+            let later = temp_dir();
+            std::fs::write(later.path().join("4-update.hl7"), update).expect("write");
+            bridge_env(data.path(), &env, &["ingest", &later.path().display().to_string()])
+                .expect_code(0, "ingest the update");
+            let all = patients(data.path());
+            let updated = patient_with_mrn(&all, "MRN-7001");
+            assert!(updated.get("telecom").is_none(), "{updated:#}");
+            assert_eq!(updated["birthDate"], "1980-01-01", "{updated:#}");
+            assert_eq!(updated["address"][0]["city"], "Springfield", "{updated:#}");
+
+            // The earlier messages again, after all that: each is known by what it said, so
+            // nothing new (the admission merged into today's Patient would be a new version).
+            let run = bridge_env(data.path(), &env, &["ingest", &input.path().display().to_string()])
+                .expect_code(0, "ingest the earlier messages again");
+            assert_eq!(summary(&run.stderr).accepted, 0, "{}", run.stderr);
         }
         verify_ok(data.path(), "after the merges");
     }

@@ -86,12 +86,13 @@ struct Planned {
     resource: [u8; 32],
     latest: Latest,
     dedup: Option<[u8; 32]>,
+    dedup_message: Option<[u8; 32]>,
 }
 
 /// `canonical` merged into the version `earlier` planned in the same block, in canonical form,
 /// and its content hash; `None` when nothing is to merge (or `earlier` is a delete).
-fn merged_canonical(earlier: &Planned, canonical: &[u8]) -> Option<(Vec<u8>, [u8; 32])> {
-    let merged = super::merge::merge_into_earlier(earlier.canonical.as_deref()?, canonical)?;
+fn merged_canonical(earlier: &Planned, canonical: &[u8], merge: &super::merge::Merge) -> Option<(Vec<u8>, [u8; 32])> {
+    let merged = super::merge::merge_into_earlier(earlier.canonical.as_deref()?, canonical, merge)?;
     let canonical = fhir_json::canonicalize(merged.as_bytes()).ok()?;
     let hash = fhir_json::content_hash(&canonical);
     Some((canonical, hash))
@@ -178,8 +179,8 @@ impl Node {
             };
             // Preparation merged the item into the stored version; one earlier in this block it
             // could not see, so that merge happens here.
-            let merged = match (item.merge_into_earlier, planned_of.get(&rid), &item.canonical) {
-                (true, Some(&earlier), Some(canonical)) => merged_canonical(&planned[earlier], canonical),
+            let merged = match (&item.merge, planned_of.get(&rid), &item.canonical) {
+                (Some(merge), Some(&earlier), Some(canonical)) => merged_canonical(&planned[earlier], canonical, merge),
                 _ => None,
             };
             let (canonical, content_hash) = match merged {
@@ -197,15 +198,29 @@ impl Node {
                 duplicate: true,
                 operation: if version == 1 { Operation::Create } else { Operation::Update },
             };
+            // A merged resource is also known by what its message said: a re-sent message is a
+            // duplicate even when what it merged into has changed since.
+            let dedup_message = match (&item.change, &item.merge) {
+                (RequestedChange::Upsert, Some(merge)) => Some(self.dedup_key(&rid, &merge.message_hash)),
+                _ => None,
+            };
             let dedup = match (&item.change, content_hash) {
                 (RequestedChange::Upsert, Some(hash)) => {
                     let key = self.dedup_key(&rid, &hash);
-                    if let Some(&earlier) = seen_in_batch.get(&key) {
+                    let keys = dedup_message.iter().chain(std::iter::once(&key));
+                    if let Some(&earlier) = keys.clone().find_map(|k| seen_in_batch.get(k)) {
                         let p = &planned[earlier];
                         receipts[index] = Some(duplicate_of(p.record.version, next_seq + earlier as u64));
                         continue;
                     }
-                    if let Some(seen) = self.index.seen(&key)? {
+                    let mut seen = None;
+                    for k in keys {
+                        if let Some(found) = self.index.seen(k)? {
+                            seen = Some(found);
+                            break;
+                        }
+                    }
+                    if let Some(seen) = seen {
                         receipts[index] = Some(duplicate_of(seen.version, seen.seq));
                         continue;
                     }
@@ -242,8 +257,8 @@ impl Node {
             let new_latest = Latest { version, seq, deleted: operation == Operation::Delete };
             latest_in_batch.insert(rid, new_latest);
             planned_of.insert(rid, planned.len());
-            if let Some(key) = dedup {
-                seen_in_batch.insert(key, planned.len());
+            for key in dedup.iter().chain(&dedup_message) {
+                seen_in_batch.insert(*key, planned.len());
             }
             planned.push(Planned {
                 index,
@@ -265,6 +280,7 @@ impl Node {
                 resource: rid,
                 latest: new_latest,
                 dedup,
+                dedup_message,
             });
             if item.resource_type == "Consent" {
                 let terms = planned.last().and_then(|p| p.canonical.as_deref()).and_then(crate::consent::terms);
@@ -308,6 +324,7 @@ impl Node {
                 patient: p.record.patient.as_deref().and_then(crate::store::hex32),
                 latest: p.latest,
                 dedup: p.dedup,
+                dedup_message: p.dedup_message,
             })
             .collect();
         for (record, change) in consent_records {

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use fhir_models::validate::{IssueType, Severity, ValidationIssue};
 use hl7v2_fhir::{IdMaker, MapError, MappingError, Mappings};
 
-use super::merge::{merge_into_earlier, MERGED_TYPES};
+use super::merge::{merge_into_earlier, Merge, MERGED_TYPES};
 use super::{Prepared, Rejection};
 use crate::store::{kinds, Node};
 
@@ -128,18 +128,15 @@ pub fn failed_internally() -> PreparedV2 {
 }
 
 /// `json` (a mapped resource) merged into the stored latest version of `Type/id`
-/// ([`merge_into_earlier`]) for the [`MERGED_TYPES`]; `None` when there is nothing to merge
-/// (another type, nothing stored, a deleted or unreadable latest version, nothing missing).
-fn merge_with_stored(node: &Node, resource_type: &str, id: &str, json: &str) -> Option<String> {
-    if !MERGED_TYPES.contains(&resource_type) {
-        return None;
-    }
+/// ([`merge_into_earlier`]); `None` when there is nothing to merge (nothing stored, a deleted or
+/// unreadable latest version, nothing missing).
+fn merge_with_stored(node: &Node, resource_type: &str, id: &str, json: &str, merge: &Merge) -> Option<String> {
     let (seq, record) = node.locate(resource_type, id, None).ok()?;
     if record.operation == crate::records::Operation::Delete {
         return None;
     }
     let stored = node.open_record(seq, record).ok()?;
-    merge_into_earlier(&stored.canonical, json.as_bytes())
+    merge_into_earlier(&stored.canonical, json.as_bytes(), merge)
 }
 
 /// Parses, maps and prepares one v2 message (`bytes`: one MSH ... message).
@@ -181,10 +178,23 @@ pub fn prepare_v2(bytes: &[u8], mappings: &V2Mappings, node: &Node) -> PreparedV
         return PreparedV2 { header: Some(header), prepared: Prepared::default() };
     }
     let mut mapped = mapped;
+    let mut merges: Vec<(String, String, Merge)> = Vec::new();
     for resource in &mut mapped.resources {
-        if let Some(merged) = merge_with_stored(node, &resource.resource_type, &resource.id, &resource.json) {
+        if !MERGED_TYPES.contains(&resource.resource_type.as_str()) {
+            continue;
+        }
+        // What the message said, before merging (`cleared` is part of it).
+        let mut said = fhir_json::canonicalize(resource.json.as_bytes()).unwrap_or_default();
+        for element in &resource.cleared {
+            said.extend_from_slice(b"\0");
+            said.extend_from_slice(element.as_bytes());
+        }
+        let message_hash = fhir_json::content_hash(&said);
+        let merge = Merge { cleared: std::mem::take(&mut resource.cleared), message_hash };
+        if let Some(merged) = merge_with_stored(node, &resource.resource_type, &resource.id, &resource.json, &merge) {
             resource.json = merged;
         }
+        merges.push((resource.resource_type.clone(), resource.id.clone(), merge));
     }
     // A transaction of PUTs: all of the message's resources or none; ids are ours.
     let mut bundle = String::with_capacity(mapped.resources.iter().map(|r| r.json.len() + 96).sum::<usize>() + 64);
@@ -205,7 +215,10 @@ pub fn prepare_v2(bytes: &[u8], mappings: &V2Mappings, node: &Node) -> PreparedV
     let source: std::sync::Arc<str> = header.source.clone().into();
     for resource in &mut prepared.resources {
         resource.source = source.clone();
-        resource.merge_into_earlier = MERGED_TYPES.contains(&resource.resource_type);
+        resource.merge = merges
+            .iter()
+            .find(|(t, id, _)| t == resource.resource_type && *id == resource.id)
+            .map(|(_, _, merge)| merge.clone());
     }
     // A message is stored whole or refused whole: only a stored one needs its patient's key.
     if prepared.rejections.is_empty() {

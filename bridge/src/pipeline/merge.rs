@@ -4,8 +4,8 @@
 //! out is kept.
 //!
 //! Elements are whole: a message's `name` replaces every earlier name, as a v2 field's
-//! repetitions replace the old ones. An explicit v2 delete (`""`) is not told apart from an empty
-//! field, so it keeps the earlier value.
+//! repetitions replace the old ones. A field sent as the explicit null `""` deletes the elements
+//! it maps to ([`Merge::cleared`]).
 
 use std::collections::BTreeMap;
 
@@ -19,6 +19,16 @@ const NOT_MERGED: &[&str] = &["resourceType", "id", "meta", "text"];
 
 /// Choice elements (`deceased[x]`) of the merged types: one variant replaces any other.
 const CHOICE_ELEMENTS: &[&str] = &["deceased", "multipleBirth"];
+
+/// How a message's resource merges into the version before it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Merge {
+    /// Top-level elements the message deletes (their v2 field is `""`): not kept from earlier.
+    pub cleared: Vec<String>,
+    /// The content hash of what the message itself said (its canonical JSON before merging):
+    /// a re-sent message is recognised by it whatever it merged into.
+    pub message_hash: [u8; 32],
+}
 
 /// The element a top-level key belongs to: `_gender` and `gender` are one, as are
 /// `deceasedBoolean` and `deceasedDateTime`.
@@ -34,13 +44,14 @@ fn element_of(key: &str) -> &str {
 }
 
 /// `message` (a resource's JSON) with the top-level elements of `earlier` (the version before
-/// it, JSON) that it does not have; `None` when nothing is to add or either does not parse as an
-/// object. Values are kept as raw text, so decimals keep their digits.
-pub fn merge_into_earlier(earlier: &[u8], message: &[u8]) -> Option<String> {
+/// it, JSON) that it neither has nor clears; `None` when nothing is to add or either does not
+/// parse as an object. Values are kept as raw text, so decimals keep their digits.
+pub fn merge_into_earlier(earlier: &[u8], message: &[u8], merge: &Merge) -> Option<String> {
     type Elements = BTreeMap<String, Box<RawValue>>;
     let earlier: Elements = serde_json::from_slice(earlier).ok()?;
     let mut merged: Elements = serde_json::from_slice(message).ok()?;
-    let said: Vec<&str> = merged.keys().map(|k| element_of(k)).collect();
+    let mut said: Vec<&str> = merged.keys().map(|k| element_of(k)).collect();
+    said.extend(merge.cleared.iter().map(|c| element_of(c)));
     let kept: Vec<(String, Box<RawValue>)> = earlier
         .into_iter()
         .filter(|(key, _)| !NOT_MERGED.contains(&key.as_str()) && !said.contains(&element_of(key)))
@@ -59,7 +70,8 @@ mod tests {
     use super::*;
 
     fn merge(earlier: Value, message: Value) -> Option<Value> {
-        let merged = merge_into_earlier(earlier.to_string().as_bytes(), message.to_string().as_bytes())?;
+        let merged =
+            merge_into_earlier(earlier.to_string().as_bytes(), message.to_string().as_bytes(), &Merge::default())?;
         Some(serde_json::from_str(&merged).expect("JSON"))
     }
 
@@ -93,9 +105,20 @@ mod tests {
     #[test]
     fn decimals_keep_their_digits_and_nothing_to_add_is_none() {
         let earlier = br#"{"resourceType":"Patient","extension":[{"url":"x","valueDecimal":1.50}]}"#;
-        let merged = merge_into_earlier(earlier, br#"{"resourceType":"Patient","active":true}"#).expect("merged");
+        let none = Merge::default();
+        let merged =
+            merge_into_earlier(earlier, br#"{"resourceType":"Patient","active":true}"#, &none).expect("merged");
         assert!(merged.contains("1.50"), "{merged}");
-        assert_eq!(merge_into_earlier(earlier, earlier), None);
-        assert_eq!(merge_into_earlier(b"[1]", earlier), None);
+        assert_eq!(merge_into_earlier(earlier, earlier, &none), None);
+        assert_eq!(merge_into_earlier(b"[1]", earlier, &none), None);
+    }
+
+    #[test]
+    fn an_explicit_null_deletes_what_it_maps_to() {
+        let earlier = br#"{"resourceType":"Patient","birthDate":"1980-01-01","deceasedDateTime":"2020-01-01","telecom":[{"value":"1"}]}"#;
+        let merge = Merge { cleared: vec!["telecom".into(), "deceasedDateTime".into()], ..Merge::default() };
+        let merged = merge_into_earlier(earlier, br#"{"resourceType":"Patient"}"#, &merge).expect("merged");
+        let merged: Value = serde_json::from_str(&merged).expect("JSON");
+        assert_eq!(merged, json!({"resourceType": "Patient", "birthDate": "1980-01-01"}));
     }
 }

@@ -30,9 +30,9 @@ pub struct Normalised {
     pub location: Option<String>,
     /// The ledger source it came from (`file:<pseudonym>`, `http`, ...); set by the caller.
     pub source: std::sync::Arc<str>,
-    /// Whether it is merged into an earlier version of it in the same block (v2's "no change"
-    /// rule, see [`super::merge`]); set by the caller.
-    pub merge_into_earlier: bool,
+    /// How it merges into an earlier version of it in the same block (v2's "no change" rule,
+    /// see [`super::merge`]); `None`: it replaces. Set by the caller.
+    pub merge: Option<super::merge::Merge>,
 }
 
 /// Normalises one candidate.
@@ -53,7 +53,7 @@ pub fn normalise(candidate: Candidate) -> Normalised {
         patient_id,
         location: candidate.location,
         source: std::sync::Arc::from(""),
-        merge_into_earlier: false,
+        merge: None,
     }
 }
 

@@ -91,6 +91,10 @@ pub enum IndexEntry {
         latest: Latest,
         /// Dedup key of its content (absent for deletes).
         dedup: Option<[u8; 32]>,
+        /// For a v2 resource merged into its earlier version: the dedup key of what the message
+        /// itself said, so a re-sent message is a duplicate (not re-derived on a rebuild, which
+        /// knows only the stored, merged content).
+        dedup_message: Option<[u8; 32]>,
     },
 }
 
@@ -253,7 +257,7 @@ impl Index {
         let mut batch = sled::Batch::default();
         for entry in entries {
             match entry {
-                IndexEntry::Version { resource, resource_type, patient, latest, dedup } => {
+                IndexEntry::Version { resource, resource_type, patient, latest, dedup, dedup_message } => {
                     if let Some(patient) = patient {
                         batch.insert(key(b'P', &[patient, resource_type.as_bytes(), &[0], resource]), &[][..]);
                     }
@@ -263,7 +267,7 @@ impl Index {
                     value.push(u8::from(latest.deleted));
                     batch.insert(key(b'L', &[resource]), value);
                     batch.insert(key(b'H', &[resource, &latest.version.to_be_bytes()]), &latest.seq.to_be_bytes()[..]);
-                    if let Some(dedup) = dedup {
+                    for dedup in dedup.iter().chain(dedup_message) {
                         let mut seen = latest.seq.to_be_bytes().to_vec();
                         seen.extend_from_slice(&latest.version.to_be_bytes());
                         batch.insert(key(b'D', &[dedup]), seen);
