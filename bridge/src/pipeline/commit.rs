@@ -89,11 +89,19 @@ struct Planned {
     dedup_message: Option<[u8; 32]>,
 }
 
-/// `canonical` merged into the version `earlier` planned in the same block, in canonical form,
-/// and its content hash; `None` when nothing is to merge (or `earlier` is a delete).
-fn merged_canonical(earlier: &Planned, canonical: &[u8], merge: &super::merge::Merge) -> Option<(Vec<u8>, [u8; 32])> {
-    let merged = super::merge::merge_into_earlier(earlier.canonical.as_deref()?, canonical, merge)?;
-    let canonical = fhir_json::canonicalize(merged.as_bytes()).ok()?;
+/// What `merge`'s message said, merged into `earlier` (canonical JSON of the version before it),
+/// in canonical form with its content hash; `None` when it does not parse.
+fn merged_canonical(earlier: &[u8], merge: &super::merge::Merge) -> Option<(Vec<u8>, [u8; 32])> {
+    let merged = super::merge::merge_into_earlier(earlier, merge.said.as_bytes(), merge);
+    let canonical = fhir_json::canonicalize(merged.as_deref().unwrap_or(&merge.said).as_bytes()).ok()?;
+    let hash = fhir_json::content_hash(&canonical);
+    Some((canonical, hash))
+}
+
+/// What `merge`'s message said alone (the version it was merged into is gone), in canonical form
+/// with its content hash.
+fn said_canonical(merge: &super::merge::Merge) -> Option<(Vec<u8>, [u8; 32])> {
+    let canonical = fhir_json::canonicalize(merge.said.as_bytes()).ok()?;
     let hash = fhir_json::content_hash(&canonical);
     Some((canonical, hash))
 }
@@ -177,10 +185,24 @@ impl Node {
                 Some(latest) => Some(*latest),
                 None => self.index.latest(&rid)?,
             };
-            // Preparation merged the item into the stored version; one earlier in this block it
-            // could not see, so that merge happens here.
+            // Preparation merged the item into the stored version it saw. One earlier in this
+            // block, or one committed since, it could not see: then what the message said is
+            // merged into that here.
             let merged = match (&item.merge, planned_of.get(&rid), &item.canonical) {
-                (Some(merge), Some(&earlier), Some(canonical)) => merged_canonical(&planned[earlier], canonical, merge),
+                (Some(merge), Some(&earlier), Some(_)) => {
+                    planned[earlier].canonical.as_deref().and_then(|earlier| merged_canonical(earlier, merge))
+                }
+                (Some(merge), None, Some(_)) if latest.map(|l| l.seq) != merge.based_on => match latest {
+                    Some(l) if !l.deleted => {
+                        let stored = self.record_at(l.seq).ok().and_then(|record| self.open_record(l.seq, record).ok());
+                        match stored {
+                            Some(stored) => merged_canonical(&stored.canonical, merge),
+                            // Unreadable now: the read path reports it; this version stands alone.
+                            None => said_canonical(merge),
+                        }
+                    }
+                    _ => said_canonical(merge),
+                },
                 _ => None,
             };
             let (canonical, content_hash) = match merged {

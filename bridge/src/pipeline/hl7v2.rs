@@ -9,7 +9,8 @@
 //! duplicate: nothing new is stored.
 //!
 //! A message's Patient is merged into the stored one (v2's "no change" rule, [`super::merge`]);
-//! the writer merges it into an earlier version in the same block, which this stage cannot see.
+//! the writer merges it again into a version this stage could not see (earlier in the same block,
+//! or committed since by another connection).
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 use fhir_models::validate::{IssueType, Severity, ValidationIssue};
 use hl7v2_fhir::{IdMaker, MapError, MappingError, Mappings};
 
-use super::merge::{merge_into_earlier, Merge, MERGED_TYPES};
+use super::merge::{Merge, MERGED_TYPES};
 use super::{Prepared, Rejection};
 use crate::store::{kinds, Node};
 
@@ -127,18 +128,6 @@ pub fn failed_internally() -> PreparedV2 {
     )
 }
 
-/// `json` (a mapped resource) merged into the stored latest version of `Type/id`
-/// ([`merge_into_earlier`]); `None` when there is nothing to merge (nothing stored, a deleted or
-/// unreadable latest version, nothing missing).
-fn merge_with_stored(node: &Node, resource_type: &str, id: &str, json: &str, merge: &Merge) -> Option<String> {
-    let (seq, record) = node.locate(resource_type, id, None).ok()?;
-    if record.operation == crate::records::Operation::Delete {
-        return None;
-    }
-    let stored = node.open_record(seq, record).ok()?;
-    merge_into_earlier(&stored.canonical, json.as_bytes(), merge)
-}
-
 /// Parses, maps and prepares one v2 message (`bytes`: one MSH ... message).
 pub fn prepare_v2(bytes: &[u8], mappings: &V2Mappings, node: &Node) -> PreparedV2 {
     let text = v2_text(bytes);
@@ -189,9 +178,14 @@ pub fn prepare_v2(bytes: &[u8], mappings: &V2Mappings, node: &Node) -> PreparedV
             said.extend_from_slice(b"\0");
             said.extend_from_slice(element.as_bytes());
         }
-        let message_hash = fhir_json::content_hash(&said);
-        let merge = Merge { cleared: std::mem::take(&mut resource.cleared), message_hash };
-        if let Some(merged) = merge_with_stored(node, &resource.resource_type, &resource.id, &resource.json, &merge) {
+        let stored = node.locate(&resource.resource_type, &resource.id, None).ok();
+        let merge = Merge {
+            cleared: std::mem::take(&mut resource.cleared),
+            message_hash: fhir_json::content_hash(&said),
+            said: resource.json.clone(),
+            based_on: stored.as_ref().map(|(seq, _)| *seq),
+        };
+        if let Some(merged) = stored.and_then(|(seq, record)| node.merge_into_stored(seq, record, &merge)) {
             resource.json = merged;
         }
         merges.push((resource.resource_type.clone(), resource.id.clone(), merge));
@@ -225,4 +219,67 @@ pub fn prepare_v2(bytes: &[u8], mappings: &V2Mappings, node: &Node) -> PreparedV
         node.warm_patient_keys(&prepared.resources);
     }
     PreparedV2 { header: Some(header), prepared }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::BridgeConfig;
+
+    const ADMIT: &str = "MSH|^~\\&|ADT1|GHH|LEDGER|BRIDGE|202611300800||ADT^A01^ADT_A01|RACE-1|P|2.5.1\r\
+        PID|1||MRN-9001^^^GHH^MR||Racer^Ada||19700101|F|||1 Main St^^Springfield\r";
+    /// Adds a phone (the address is not repeated: kept).
+    const PHONE: &str = "MSH|^~\\&|ADT1|GHH|LEDGER|BRIDGE|202611300900||ADT^A08^ADT_A01|RACE-2|P|2.5.1\r\
+        PID|1||MRN-9001^^^GHH^MR||Racer^Ada|||||||||555-0199\r";
+    /// A lab result with only the name, written out in full.
+    const LAB: &str = "MSH|^~\\&|LAB|GHH|LEDGER|BRIDGE|202611301000||ORU^R01^ORU_R01|RACE-3|P|2.5.1\r\
+        PID|1||MRN-9001^^^GHH^MR||Racer^Adaline\r\
+        OBR|1|ORD-1|FIL-1|2345-7^Glucose^LN\r\
+        OBX|1|NM|2345-7^Glucose^LN||95|mg/dL|||||F\r";
+
+    fn latest_patient(node: &Node, resources: &[super::super::Normalised]) -> serde_json::Value {
+        let patient = resources.iter().find(|r| r.resource_type == "Patient").expect("a Patient");
+        let read = node.read("Patient", &patient.id, None).expect("stored");
+        serde_json::from_slice(&read.canonical).expect("JSON")
+    }
+
+    #[test]
+    fn a_message_prepared_before_another_commits_is_merged_into_what_that_one_stored() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let node =
+            Node::open(&BridgeConfig { data_dir: dir.path().to_owned(), ..BridgeConfig::default() }).expect("node");
+        let mappings =
+            V2Mappings::load(Some(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../mappings"))).expect("mappings");
+        let prepare = |text: &str| {
+            let prepared = prepare_v2(text.as_bytes(), &mappings, &node).prepared;
+            assert!(prepared.rejections.is_empty(), "{:?}", prepared.rejections);
+            prepared.resources
+        };
+        node.commit_batch(&prepare(ADMIT), &[]).expect("commit");
+        // Two connections: both prepared against the admission, the phone commits first.
+        let phone = prepare(PHONE);
+        let lab = prepare(LAB);
+        node.commit_batch(&phone, &[]).expect("commit");
+        node.commit_batch(&lab, &[]).expect("commit");
+        let patient = latest_patient(&node, &lab);
+        assert_eq!(patient["name"][0]["given"][0], "Adaline", "{patient:#}");
+        assert_eq!(patient["telecom"][0]["value"], "555-0199", "the phone survives the lab result: {patient:#}");
+        assert_eq!(patient["address"][0]["city"], "Springfield", "{patient:#}");
+        assert_eq!(patient["birthDate"], "1970-01-01", "{patient:#}");
+
+        // Both in one block: the second merges into the first.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let node =
+            Node::open(&BridgeConfig { data_dir: dir.path().to_owned(), ..BridgeConfig::default() }).expect("node");
+        let prepare = |text: &str| prepare_v2(text.as_bytes(), &mappings, &node).prepared.resources;
+        let mut block = prepare(ADMIT);
+        block.extend(prepare(PHONE));
+        block.extend(prepare(LAB));
+        node.commit_batch(&block, &[]).expect("commit");
+        let patient = latest_patient(&node, &block);
+        assert_eq!(patient["telecom"][0]["value"], "555-0199", "{patient:#}");
+        assert_eq!(patient["birthDate"], "1970-01-01", "{patient:#}");
+    }
 }

@@ -28,6 +28,28 @@ pub struct Merge {
     /// The content hash of what the message itself said (its canonical JSON before merging):
     /// a re-sent message is recognised by it whatever it merged into.
     pub message_hash: [u8; 32],
+    /// What the message said: the mapped JSON, before merging.
+    pub said: String,
+    /// The seq of the stored version preparation merged it into (`None`: there was none). The
+    /// writer merges again when the resource has a newer version by then.
+    pub based_on: Option<u64>,
+}
+
+impl crate::store::Node {
+    /// What `merge`'s message said, merged into the stored version `record` (at `seq`); `None`
+    /// when there is nothing to merge (a delete, an unreadable version, nothing missing).
+    pub fn merge_into_stored(
+        &self,
+        seq: u64,
+        record: crate::records::ResourceVersion,
+        merge: &Merge,
+    ) -> Option<String> {
+        if record.operation == crate::records::Operation::Delete {
+            return None;
+        }
+        let stored = self.open_record(seq, record).ok()?;
+        merge_into_earlier(&stored.canonical, merge.said.as_bytes(), merge)
+    }
 }
 
 /// The element a top-level key belongs to: `_gender` and `gender` are one, as are
