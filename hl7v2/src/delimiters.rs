@@ -81,3 +81,52 @@ impl Delimiters {
 fn usable(c: char) -> bool {
     !c.is_alphanumeric() && !c.is_whitespace() && !c.is_control()
 }
+
+/// The `index`th (0-based) part of `raw` split on `separator`: `raw.split(separator).nth(index)`,
+/// by a byte scan when the separator is ASCII (as HL7 delimiters nearly always are). Fields and
+/// components are short, so one pass over the bytes beats a searcher call per part; mapping reads
+/// a field this way for every rule.
+pub(crate) fn part(raw: &str, separator: char, index: usize) -> Option<&str> {
+    if !separator.is_ascii() {
+        return raw.split(separator).nth(index);
+    }
+    let separator = separator as u8;
+    let mut start = 0;
+    let mut seen = 0;
+    for (at, &byte) in raw.as_bytes().iter().enumerate() {
+        if byte == separator {
+            if seen == index {
+                // An ASCII byte is always at a character boundary.
+                return raw.get(start..at);
+            }
+            seen += 1;
+            start = at + 1;
+        }
+    }
+    if seen == index {
+        raw.get(start..)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod part_tests {
+    use super::part;
+
+    #[test]
+    fn part_is_split_nth() {
+        let texts = ["", "|", "a", "a|b", "|a||b|", "é|ü|€|", "PID|1||123^^^A^MR~9^^^B||Doe^Jo", "€€|€"];
+        for text in texts {
+            for separator in ['|', '^', '€', '~'] {
+                for index in 0..8 {
+                    assert_eq!(
+                        part(text, separator, index),
+                        text.split(separator).nth(index),
+                        "{text:?} {separator} {index}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -17,7 +17,7 @@ fn head<'a>(raw: &'a str, separators: &[char]) -> &'a str {
 
 /// The `n`th (1-based) part of `raw` split on `separator`.
 fn nth(raw: &str, separator: char, n: usize) -> Option<&str> {
-    raw.split(separator).nth(n.checked_sub(1)?)
+    crate::delimiters::part(raw, separator, n.checked_sub(1)?)
 }
 
 /// A field of a segment: its raw text and the message's delimiters.
