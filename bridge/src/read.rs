@@ -226,11 +226,18 @@ pub(crate) fn index_entry_for(node: &Node, seq: u64) -> Result<Option<IndexEntry
     let latest = Latest { version: record.version, seq, deleted: record.operation == Operation::Delete };
     let patient = record.patient.as_deref().and_then(hex32);
     let resource_type = record.resource_type.clone();
+    let source = record.source.clone();
     let dedup = if record.operation == Operation::Delete {
         None
     } else {
         let opened = node.open_record(seq, record)?;
         Some(node.dedup_key(resource.as_bytes(), &fhir_json::content_hash(&opened.canonical)))
+    };
+    // As the writer keys it: a merged v2 resource is also known by the message that wrote it.
+    let dedup_message = match (&dedup, crate::pipeline::merge::MERGED_TYPES.contains(&resource_type.as_str())) {
+        (Some(_), true) => crate::pipeline::merge::message_identity(&source)
+            .map(|identity| node.dedup_key(resource.as_bytes(), &identity)),
+        _ => None,
     };
     Ok(Some(IndexEntry::Version {
         resource: *resource.as_bytes(),
@@ -238,7 +245,7 @@ pub(crate) fn index_entry_for(node: &Node, seq: u64) -> Result<Option<IndexEntry
         patient,
         latest,
         dedup,
-        dedup_message: None,
+        dedup_message,
     }))
 }
 

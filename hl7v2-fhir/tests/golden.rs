@@ -321,3 +321,23 @@ fn an_explicit_null_field_makes_no_value_and_is_reported_as_cleared() {
     let mapped = map_text(&text).expect("maps");
     assert!(mapped.resources.iter().all(|r| r.cleared.is_empty()));
 }
+
+#[test]
+fn a_charge_without_a_transaction_code_keeps_its_description_or_says_not_coded() {
+    let text = "MSH|^~\\&|BILL|GHH|LEDGER|BRIDGE|202611301200||DFT^P03^DFT_P03|FT1-1|P|2.5.1\r\
+                PID|1||MRN-7001^^^GHH^MR||Testperson^Alex\r\
+                FT1|1|T-1||20261130||CG||Bed day|||1\r\
+                FT1|2|T-2||20261130||CD|||||1\r";
+    let mapped = map_text(text).expect("maps: a missing FT1-7 does not refuse the message");
+    let charges: Vec<Value> = mapped
+        .resources
+        .iter()
+        .filter(|r| r.resource_type == "ChargeItem")
+        .map(|r| serde_json::from_str(&r.json).expect("JSON"))
+        .collect();
+    assert_eq!(charges.len(), 2);
+    assert_eq!(charges[0]["code"]["text"], "Bed day");
+    assert_eq!(charges[0]["status"], "billable");
+    assert_eq!(charges[1]["code"]["text"], "not coded");
+    assert_eq!(charges[1]["status"], "unknown", "a credit is not a billable charge");
+}

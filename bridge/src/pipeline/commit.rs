@@ -20,7 +20,7 @@ use super::decode::RequestedChange;
 use super::grants::{GrantChange, GrantsInBatch};
 use super::normalise::Normalised;
 use crate::records::{LedgerRecord, Operation, ResourceVersion};
-use crate::store::{GrantEntry, IndexEntry, Latest, Node, PatientKeyError};
+use crate::store::{GrantEntry, IndexEntry, Latest, Node, PatientKeyError, SeenContent};
 
 /// Why a batch could not be committed. Nothing of it is acknowledged; the caller retries or
 /// fails, and re-submitting is safe (duplicates are recognised).
@@ -177,6 +177,8 @@ impl Node {
 
         // Where in `planned` each resource's latest version in this block is.
         let mut planned_of: HashMap<[u8; 32], usize> = HashMap::new();
+        // Messages whose resource was a duplicate, to be known as seen all the same.
+        let mut seen_entries: Vec<IndexEntry> = Vec::new();
 
         for (index, item) in items.iter().enumerate() {
             let resource = self.resource_pseudonym(item.resource_type, &item.id);
@@ -189,9 +191,11 @@ impl Node {
             // block, or one committed since, it could not see: then what the message said is
             // merged into that here.
             let merged = match (&item.merge, planned_of.get(&rid), &item.canonical) {
-                (Some(merge), Some(&earlier), Some(_)) => {
-                    planned[earlier].canonical.as_deref().and_then(|earlier| merged_canonical(earlier, merge))
-                }
+                (Some(merge), Some(&earlier), Some(_)) => match planned[earlier].canonical.as_deref() {
+                    Some(earlier) => merged_canonical(earlier, merge),
+                    // Deleted earlier in this block: nothing to merge into.
+                    None => said_canonical(merge),
+                },
                 (Some(merge), None, Some(_)) if latest.map(|l| l.seq) != merge.based_on => match latest {
                     Some(l) if !l.deleted => {
                         let stored = self.record_at(l.seq).ok().and_then(|record| self.open_record(l.seq, record).ok());
@@ -220,29 +224,42 @@ impl Node {
                 duplicate: true,
                 operation: if version == 1 { Operation::Create } else { Operation::Update },
             };
-            // A merged resource is also known by what its message said: a re-sent message is a
-            // duplicate even when what it merged into has changed since.
+            // A merged resource is also known by the message that wrote it: a re-sent message is
+            // a duplicate even when what it merged into has changed since.
             let dedup_message = match (&item.change, &item.merge) {
-                (RequestedChange::Upsert, Some(merge)) => Some(self.dedup_key(&rid, &merge.message_hash)),
+                (RequestedChange::Upsert, Some(_)) => {
+                    super::merge::message_identity(&item.source).map(|identity| self.dedup_key(&rid, &identity))
+                }
                 _ => None,
             };
             let dedup = match (&item.change, content_hash) {
                 (RequestedChange::Upsert, Some(hash)) => {
                     let key = self.dedup_key(&rid, &hash);
                     let keys = dedup_message.iter().chain(std::iter::once(&key));
-                    if let Some(&earlier) = keys.clone().find_map(|k| seen_in_batch.get(k)) {
+                    if let Some((i, &earlier)) =
+                        keys.clone().enumerate().find_map(|(i, k)| Some((i, seen_in_batch.get(k)?)))
+                    {
                         let p = &planned[earlier];
-                        receipts[index] = Some(duplicate_of(p.record.version, next_seq + earlier as u64));
+                        let seen = SeenContent { seq: next_seq + earlier as u64, version: p.record.version };
+                        if let Some(message) = dedup_message.filter(|_| i > 0) {
+                            seen_entries.push(IndexEntry::Seen { dedup: message, seen });
+                        }
+                        receipts[index] = Some(duplicate_of(seen.version, seen.seq));
                         continue;
                     }
                     let mut seen = None;
-                    for k in keys {
+                    for (i, k) in keys.enumerate() {
                         if let Some(found) = self.index.seen(k)? {
-                            seen = Some(found);
+                            seen = Some((i, found));
                             break;
                         }
                     }
-                    if let Some(seen) = seen {
+                    if let Some((i, seen)) = seen {
+                        // Same content, but this message was not recorded yet: record it, so a
+                        // re-send after later changes is still known (see `dedup_message`).
+                        if let Some(message) = dedup_message.filter(|_| i > 0) {
+                            seen_entries.push(IndexEntry::Seen { dedup: message, seen });
+                        }
                         receipts[index] = Some(duplicate_of(seen.version, seen.seq));
                         continue;
                     }
@@ -313,6 +330,9 @@ impl Node {
         }
 
         if planned.is_empty() && consent_records.is_empty() && extra.is_empty() {
+            if !seen_entries.is_empty() {
+                self.index.apply(&seen_entries, next_seq)?;
+            }
             return Ok(receipts.into_iter().flatten().collect());
         }
 
@@ -366,6 +386,7 @@ impl Node {
             }
             records.push(record.encode());
         }
+        entries.append(&mut seen_entries);
         let block = self.ledger.append_block(&records, time_ms)?;
         debug_assert_eq!(block.first_seq, next_seq);
         self.index.apply(&entries, block.seqs.end)?;

@@ -172,16 +172,9 @@ pub fn prepare_v2(bytes: &[u8], mappings: &V2Mappings, node: &Node) -> PreparedV
         if !MERGED_TYPES.contains(&resource.resource_type.as_str()) {
             continue;
         }
-        // What the message said, before merging (`cleared` is part of it).
-        let mut said = fhir_json::canonicalize(resource.json.as_bytes()).unwrap_or_default();
-        for element in &resource.cleared {
-            said.extend_from_slice(b"\0");
-            said.extend_from_slice(element.as_bytes());
-        }
         let stored = node.locate(&resource.resource_type, &resource.id, None).ok();
         let merge = Merge {
             cleared: std::mem::take(&mut resource.cleared),
-            message_hash: fhir_json::content_hash(&said),
             said: resource.json.clone(),
             based_on: stored.as_ref().map(|(seq, _)| *seq),
         };
@@ -281,5 +274,74 @@ mod tests {
         let patient = latest_patient(&node, &block);
         assert_eq!(patient["telecom"][0]["value"], "555-0199", "{patient:#}");
         assert_eq!(patient["birthDate"], "1970-01-01", "{patient:#}");
+    }
+
+    /// Renames the patient and adds a phone.
+    const RENAME: &str = "MSH|^~\\&|ADT1|GHH|LEDGER|BRIDGE|202611301100||ADT^A08^ADT_A01|RACE-4|P|2.5.1\r\
+        PID|1||MRN-9001^^^GHH^MR||Racer-Jones^Ada||19700101|F|||1 Main St^^Springfield||555-0123\r";
+    /// A lab result whose PID says nothing the admission did not.
+    const LAB_SAME: &str = "MSH|^~\\&|LAB|GHH|LEDGER|BRIDGE|202611301000||ORU^R01^ORU_R01|RACE-5|P|2.5.1\r\
+        PID|1||MRN-9001^^^GHH^MR||Racer^Ada\r\
+        OBR|1|ORD-2|FIL-2|2345-7^Glucose^LN\r\
+        OBX|1|NM|2345-7^Glucose^LN||96|mg/dL|||||F\r";
+
+    #[test]
+    fn a_re_sent_message_stays_a_duplicate_after_later_changes_and_an_index_rebuild() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = BridgeConfig { data_dir: dir.path().to_owned(), ..BridgeConfig::default() };
+        let mappings =
+            V2Mappings::load(Some(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../mappings"))).expect("mappings");
+        let send = |node: &Node, text: &str| {
+            let prepared = prepare_v2(text.as_bytes(), &mappings, node).prepared;
+            assert!(prepared.rejections.is_empty(), "{:?}", prepared.rejections);
+            let receipts = node.commit_batch(&prepared.resources, &[]).expect("commit");
+            let patient = prepared.resources.iter().position(|r| r.resource_type == "Patient").expect("a Patient");
+            (receipts[patient].duplicate, latest_patient(node, &prepared.resources))
+        };
+        let node = Node::open(&config).expect("node");
+        send(&node, ADMIT);
+        // The lab result's Patient is the admission's: a duplicate at its first send.
+        assert!(send(&node, LAB_SAME).0);
+        let (duplicate, renamed) = send(&node, RENAME);
+        assert!(!duplicate);
+        assert_eq!(renamed["name"][0]["family"], "Racer-Jones");
+        // Re-sent, it must not put the old name back.
+        let (duplicate, patient) = send(&node, LAB_SAME);
+        assert!(duplicate, "a re-sent message is a duplicate: {patient:#}");
+        assert_eq!(patient["name"][0]["family"], "Racer-Jones");
+        // Nor the admission, whose merge into today's Patient would differ from what it stored.
+        assert!(send(&node, ADMIT).0);
+
+        // After the index is rebuilt from the ledger, the messages that wrote versions are known.
+        node.index.reset().expect("reset");
+        drop(node);
+        let node = Node::open(&config).expect("node reopens and re-indexes");
+        let (duplicate, patient) = send(&node, ADMIT);
+        assert!(duplicate, "{patient:#}");
+        assert_eq!(patient["name"][0]["family"], "Racer-Jones");
+    }
+
+    #[test]
+    fn a_patient_deleted_earlier_in_the_block_is_not_revived_by_a_merge() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let node =
+            Node::open(&BridgeConfig { data_dir: dir.path().to_owned(), ..BridgeConfig::default() }).expect("node");
+        let mappings =
+            V2Mappings::load(Some(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../mappings"))).expect("mappings");
+        let prepare = |text: &str| prepare_v2(text.as_bytes(), &mappings, &node).prepared.resources;
+        node.commit_batch(&prepare(ADMIT), &[]).expect("commit");
+        let lab = prepare(LAB);
+        let patient = lab.iter().find(|r| r.resource_type == "Patient").expect("a Patient").clone();
+        let mut delete = patient.clone();
+        delete.change = super::super::RequestedChange::Delete;
+        delete.canonical = None;
+        delete.content_hash = None;
+        delete.merge = None;
+        let mut block = vec![delete];
+        block.extend(lab.iter().cloned());
+        node.commit_batch(&block, &[]).expect("commit");
+        let stored = latest_patient(&node, &lab);
+        assert!(stored.get("birthDate").is_none(), "the deleted admission's data is not merged back: {stored:#}");
+        assert_eq!(stored["name"][0]["given"][0], "Adaline");
     }
 }

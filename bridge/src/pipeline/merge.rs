@@ -14,8 +14,17 @@ use serde_json::value::RawValue;
 /// The resource types a v2 message's version is merged into the earlier one for.
 pub const MERGED_TYPES: &[&str] = &["Patient"];
 
-/// Top-level elements never taken from the earlier version.
-const NOT_MERGED: &[&str] = &["resourceType", "id", "meta", "text"];
+/// Top-level elements never taken from the earlier version (its narrative would describe it, not
+/// the merge). `meta` is kept: its security labels and tags still hold.
+const NOT_MERGED: &[&str] = &["resourceType", "id", "text"];
+
+/// What a v2 message's resource is also known by (before the keyed dedup hash): the message
+/// itself, `hl7v2:APP/FACILITY/CONTROL_ID`, the `source` of its ledger record. A re-sent message
+/// (same control id from the same sender) is a duplicate whatever its Patient merged into, and
+/// an index rebuilt from the ledger derives the same key.
+pub fn message_identity(source: &str) -> Option<[u8; 32]> {
+    source.starts_with("hl7v2:").then(|| fhir_json::content_hash(format!("v2-message\0{source}").as_bytes()))
+}
 
 /// Choice elements (`deceased[x]`) of the merged types: one variant replaces any other.
 const CHOICE_ELEMENTS: &[&str] = &["deceased", "multipleBirth"];
@@ -25,9 +34,6 @@ const CHOICE_ELEMENTS: &[&str] = &["deceased", "multipleBirth"];
 pub struct Merge {
     /// Top-level elements the message deletes (their v2 field is `""`): not kept from earlier.
     pub cleared: Vec<String>,
-    /// The content hash of what the message itself said (its canonical JSON before merging):
-    /// a re-sent message is recognised by it whatever it merged into.
-    pub message_hash: [u8; 32],
     /// What the message said: the mapped JSON, before merging.
     pub said: String,
     /// The seq of the stored version preparation merged it into (`None`: there was none). The
@@ -107,7 +113,7 @@ mod tests {
         assert_eq!(merged["name"], json!([{"family": "New"}]), "repetitions replace the old ones");
         assert_eq!(merged["birthDate"], "1980-01-01");
         assert_eq!(merged["address"][0]["city"], "Springfield");
-        assert!(merged.get("meta").is_none(), "meta is never taken over");
+        assert_eq!(merged["meta"]["versionId"], "1", "meta (security labels, tags) is kept");
     }
 
     #[test]

@@ -79,6 +79,14 @@ pub enum IndexEntry {
         /// The consent whose grant ends (pseudonym).
         consent: [u8; 32],
     },
+    /// Content already stored, met again from a message that had not been recorded: the message's
+    /// dedup key, pointing at the version that holds the content.
+    Seen {
+        /// The message's dedup key.
+        dedup: [u8; 32],
+        /// The version it is a duplicate of.
+        seen: SeenContent,
+    },
     /// A new version of a resource.
     Version {
         /// Resource pseudonym.
@@ -91,9 +99,8 @@ pub enum IndexEntry {
         latest: Latest,
         /// Dedup key of its content (absent for deletes).
         dedup: Option<[u8; 32]>,
-        /// For a v2 resource merged into its earlier version: the dedup key of what the message
-        /// itself said, so a re-sent message is a duplicate (not re-derived on a rebuild, which
-        /// knows only the stored, merged content).
+        /// For a v2 resource merged into its earlier version: the dedup key of the message that
+        /// wrote it (`pipeline::merge::message_identity`), so a re-sent message is a duplicate.
         dedup_message: Option<[u8; 32]>,
     },
 }
@@ -272,6 +279,11 @@ impl Index {
                         seen.extend_from_slice(&latest.version.to_be_bytes());
                         batch.insert(key(b'D', &[dedup]), seen);
                     }
+                }
+                IndexEntry::Seen { dedup, seen } => {
+                    let mut value = seen.seq.to_be_bytes().to_vec();
+                    value.extend_from_slice(&seen.version.to_be_bytes());
+                    batch.insert(key(b'D', &[dedup]), value);
                 }
                 IndexEntry::Grant { patient, grant, epoch } => {
                     let seq = &grant.seq.to_be_bytes()[..];

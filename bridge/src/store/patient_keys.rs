@@ -146,7 +146,9 @@ impl PatientKeys {
         // Another thread may have created this scope's first key meanwhile: theirs stands.
         if self.tree.compare_and_swap(key_of(scope, 0), None::<&[u8]>, Some(wrapped.as_bytes()))?.is_err() {
             let key = self.get(node, scope, 0)?.ok_or(PatientKeyError::Unwrap)?;
-            // The epoch pointer may lag the key by a moment; it is at least 0.
+            // The epoch pointer may lag the key by a moment (or be missing for good, when the
+            // winner stopped in between): set it where there is none; it is at least 0.
+            let _ = self.tree.compare_and_swap(epoch_key_of(scope), None::<&[u8]>, Some(&0u32.to_be_bytes()[..]))?;
             self.remember_epoch(scope, 0);
             return self.current_after_race(node, scope, key);
         }
