@@ -232,6 +232,17 @@ mod tests {
         OBR|1|ORD-1|FIL-1|2345-7^Glucose^LN\r\
         OBX|1|NM|2345-7^Glucose^LN||95|mg/dL|||||F\r";
 
+    fn fresh_node() -> (tempfile::TempDir, Node) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let node =
+            Node::open(&BridgeConfig { data_dir: dir.path().to_owned(), ..BridgeConfig::default() }).expect("node");
+        (dir, node)
+    }
+
+    fn shipped_mappings() -> V2Mappings {
+        V2Mappings::load(Some(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../mappings"))).expect("mappings")
+    }
+
     fn latest_patient(node: &Node, resources: &[super::super::Normalised]) -> serde_json::Value {
         let patient = resources.iter().find(|r| r.resource_type == "Patient").expect("a Patient");
         let read = node.read("Patient", &patient.id, None).expect("stored");
@@ -240,11 +251,8 @@ mod tests {
 
     #[test]
     fn a_message_prepared_before_another_commits_is_merged_into_what_that_one_stored() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let node =
-            Node::open(&BridgeConfig { data_dir: dir.path().to_owned(), ..BridgeConfig::default() }).expect("node");
-        let mappings =
-            V2Mappings::load(Some(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../mappings"))).expect("mappings");
+        let (_dir, node) = fresh_node();
+        let mappings = shipped_mappings();
         let prepare = |text: &str| {
             let prepared = prepare_v2(text.as_bytes(), &mappings, &node).prepared;
             assert!(prepared.rejections.is_empty(), "{:?}", prepared.rejections);
@@ -263,9 +271,7 @@ mod tests {
         assert_eq!(patient["birthDate"], "1970-01-01", "{patient:#}");
 
         // Both in one block: the second merges into the first.
-        let dir = tempfile::tempdir().expect("temp dir");
-        let node =
-            Node::open(&BridgeConfig { data_dir: dir.path().to_owned(), ..BridgeConfig::default() }).expect("node");
+        let (_dir, node) = fresh_node();
         let prepare = |text: &str| prepare_v2(text.as_bytes(), &mappings, &node).prepared.resources;
         let mut block = prepare(ADMIT);
         block.extend(prepare(PHONE));
@@ -289,8 +295,7 @@ mod tests {
     fn a_re_sent_message_stays_a_duplicate_after_later_changes_and_an_index_rebuild() {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = BridgeConfig { data_dir: dir.path().to_owned(), ..BridgeConfig::default() };
-        let mappings =
-            V2Mappings::load(Some(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../mappings"))).expect("mappings");
+        let mappings = shipped_mappings();
         let send = |node: &Node, text: &str| {
             let prepared = prepare_v2(text.as_bytes(), &mappings, node).prepared;
             assert!(prepared.rejections.is_empty(), "{:?}", prepared.rejections);
@@ -323,11 +328,8 @@ mod tests {
 
     #[test]
     fn a_patient_deleted_earlier_in_the_block_is_not_revived_by_a_merge() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let node =
-            Node::open(&BridgeConfig { data_dir: dir.path().to_owned(), ..BridgeConfig::default() }).expect("node");
-        let mappings =
-            V2Mappings::load(Some(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../mappings"))).expect("mappings");
+        let (_dir, node) = fresh_node();
+        let mappings = shipped_mappings();
         let prepare = |text: &str| prepare_v2(text.as_bytes(), &mappings, &node).prepared.resources;
         node.commit_batch(&prepare(ADMIT), &[]).expect("commit");
         let lab = prepare(LAB);
