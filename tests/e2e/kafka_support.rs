@@ -8,8 +8,7 @@
 #![allow(dead_code, reason = "each Kafka test uses a different subset of the helpers")]
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -75,31 +74,23 @@ macro_rules! require_kafka {
     };
 }
 
-/// A small pseudo-random generator (xorshift64*), seeded from the clock, the pid and a counter.
-pub struct Rng(u64);
+/// Random numbers for names and timings (seeded from the OS, different in every run).
+pub struct Rng(fastrand::Rng);
 
 impl Rng {
     /// A fresh generator.
     pub fn new() -> Rng {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
-        let seed = nanos ^ (u64::from(std::process::id()) << 32) ^ COUNTER.fetch_add(0x9E37_79B9, Ordering::Relaxed);
-        let mut rng = Rng(seed | 1);
-        rng.next();
-        rng
+        Rng(fastrand::Rng::new())
     }
 
     /// The next 64 random bits.
     pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        self.0.u64(..)
     }
 
     /// A number in `low..high`.
     pub fn range(&mut self, low: u64, high: u64) -> u64 {
-        low + self.next() % (high - low).max(1)
+        self.0.u64(low..high.max(low + 1))
     }
 
     /// A random (version 4) UUID.

@@ -89,19 +89,11 @@ struct Planned {
     dedup_message: Option<[u8; 32]>,
 }
 
-/// What `merge`'s message said, merged into `earlier` (canonical JSON of the version before it),
-/// in canonical form with its content hash; `None` when it does not parse.
-fn merged_canonical(earlier: &[u8], merge: &super::merge::Merge) -> Option<(Vec<u8>, [u8; 32])> {
-    let merged = super::merge::merge_into_earlier(earlier, merge.said.as_bytes(), merge);
+/// What `merge`'s message said, merged into `earlier` (canonical JSON of the version before it)
+/// when there is one, in canonical form with its content hash; `None` when it does not parse.
+fn merged_canonical(earlier: Option<&[u8]>, merge: &super::merge::Merge) -> Option<(Vec<u8>, [u8; 32])> {
+    let merged = earlier.and_then(|earlier| super::merge::merge_into_earlier(earlier, merge.said.as_bytes(), merge));
     let canonical = fhir_json::canonicalize(merged.as_deref().unwrap_or(&merge.said).as_bytes()).ok()?;
-    let hash = fhir_json::content_hash(&canonical);
-    Some((canonical, hash))
-}
-
-/// What `merge`'s message said alone (the version it was merged into is gone), in canonical form
-/// with its content hash.
-fn said_canonical(merge: &super::merge::Merge) -> Option<(Vec<u8>, [u8; 32])> {
-    let canonical = fhir_json::canonicalize(merge.said.as_bytes()).ok()?;
     let hash = fhir_json::content_hash(&canonical);
     Some((canonical, hash))
 }
@@ -191,22 +183,17 @@ impl Node {
             // block, or one committed since, it could not see: then what the message said is
             // merged into that here.
             let merged = match (&item.merge, planned_of.get(&rid), &item.canonical) {
-                (Some(merge), Some(&earlier), Some(_)) => match planned[earlier].canonical.as_deref() {
-                    Some(earlier) => merged_canonical(earlier, merge),
-                    // Deleted earlier in this block: nothing to merge into.
-                    None => said_canonical(merge),
-                },
-                (Some(merge), None, Some(_)) if latest.map(|l| l.seq) != merge.based_on => match latest {
-                    Some(l) if !l.deleted => {
-                        let stored = self.record_at(l.seq).ok().and_then(|record| self.open_record(l.seq, record).ok());
-                        match stored {
-                            Some(stored) => merged_canonical(&stored.canonical, merge),
-                            // Unreadable now: the read path reports it; this version stands alone.
-                            None => said_canonical(merge),
-                        }
-                    }
-                    _ => said_canonical(merge),
-                },
+                // (A delete earlier in this block has no content: the message stands alone.)
+                (Some(merge), Some(&earlier), Some(_)) => {
+                    merged_canonical(planned[earlier].canonical.as_deref(), merge)
+                }
+                (Some(merge), None, Some(_)) if latest.map(|l| l.seq) != merge.based_on => {
+                    // Deleted since, or unreadable (the read path reports that): it stands alone.
+                    let stored = latest
+                        .filter(|l| !l.deleted)
+                        .and_then(|l| self.open_record(l.seq, self.record_at(l.seq).ok()?).ok());
+                    merged_canonical(stored.as_ref().map(|s| s.canonical.as_slice()), merge)
+                }
                 _ => None,
             };
             let (canonical, content_hash) = match merged {
