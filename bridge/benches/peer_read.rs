@@ -86,7 +86,7 @@ fn consent(id: &str, patient: &str) -> Value {
         "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
         "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
         "patient": {"reference": format!("Patient/{patient}")},
-        "provision": {"actor": [{"role": {"text": "grantee"}, "reference": {"reference": "Organization/hospital-b"}}]}
+        "provision": {"type": "permit", "actor": [{"role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]}, "reference": {"reference": "Organization/hospital-b"}}]}
     })
 }
 

@@ -39,6 +39,17 @@ pub enum ReadError {
     },
 }
 
+impl ReadError {
+    /// Whether trying again later may succeed (storage hiccups), as opposed to what is stored.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Ledger(e) => e.is_retryable(),
+            Self::Storage(_) => true,
+            Self::NotFound | Self::Deleted | Self::Damaged { .. } | Self::PatientKey(_) => false,
+        }
+    }
+}
+
 /// A decrypted resource version.
 #[derive(Debug)]
 pub struct ReadRecord {

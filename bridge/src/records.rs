@@ -91,6 +91,9 @@ pub struct Grant {
     pub consent: String,
     /// The resource types granted (`*` for all).
     pub types: Vec<String>,
+    /// Types excluded from `*` (a deny's exceptions); empty for most grants, and then not
+    /// encoded, so grants without exclusions keep their bytes.
+    pub except: Vec<String>,
     /// Start of the granted period (FHIR dateTime), if bounded.
     pub start: Option<String>,
     /// End of the granted period (FHIR dateTime), if bounded.
@@ -102,9 +105,14 @@ pub struct Grant {
 }
 
 impl Grant {
-    /// Whether it grants `resource_type` (by name, or all types by `*`).
+    /// Whether it grants `resource_type` (by name, or all types by `*` but those in `except`).
     pub fn covers(&self, resource_type: &str) -> bool {
-        self.types.iter().any(|t| t == "*" || t == resource_type)
+        self.type_set().contains(resource_type)
+    }
+
+    /// The granted types as a set.
+    pub fn type_set(&self) -> crate::consent::TypeSet {
+        crate::consent::TypeSet::from_grant_lists(&self.types, &self.except)
     }
 }
 
@@ -217,6 +225,9 @@ impl LedgerRecord {
             Self::Grant(g) => {
                 text(&mut m, "consent", &g.consent);
                 optional(&mut m, "end", g.end.as_deref());
+                if !g.except.is_empty() {
+                    m.insert("except", Value::List(g.except.clone()));
+                }
                 number(&mut m, "epoch", u64::from(g.epoch));
                 text(&mut m, "grantee", &g.grantee);
                 text(&mut m, "node", &g.node);
@@ -352,12 +363,16 @@ impl Fields {
         u32::try_from(n).map_err(|_| self.error(name, "number out of range"))
     }
 
-    fn list(&mut self, name: &str) -> Result<Vec<String>, DecodeError> {
+    fn opt_list(&mut self, name: &str) -> Result<Option<Vec<String>>, DecodeError> {
         match self.read.remove(name) {
-            Some(Value::List(items)) => Ok(items),
+            Some(Value::List(items)) => Ok(Some(items)),
             Some(_) => Err(self.error(name, "expected a list")),
-            None => Err(self.error(name, "missing record member")),
+            None => Ok(None),
         }
+    }
+
+    fn list(&mut self, name: &str) -> Result<Vec<String>, DecodeError> {
+        self.opt_list(name)?.ok_or_else(|| self.error(name, "missing record member"))
     }
 
     fn build(mut self) -> Result<LedgerRecord, DecodeError> {
@@ -389,6 +404,7 @@ impl Fields {
                 grantee: self.text("grantee")?,
                 consent: self.text("consent")?,
                 types: self.list("types")?,
+                except: self.opt_list("except")?.unwrap_or_default(),
                 start: self.opt_text("start")?,
                 end: self.opt_text("end")?,
                 epoch: self.small("epoch")?,
@@ -466,9 +482,23 @@ mod tests {
                 grantee: "ef".into(),
                 consent: "01".into(),
                 types: vec!["Observation".into(), "Patient".into()],
+                except: Vec::new(),
                 start: Some("2026-01-01".into()),
                 end: None,
                 epoch: 0,
+                wrapped_key: "02".into(),
+            }),
+            LedgerRecord::Grant(Grant {
+                time_ms: 1,
+                node: "ab".into(),
+                patient: "cd".into(),
+                grantee: "ef".into(),
+                consent: "01".into(),
+                types: vec!["*".into()],
+                except: vec!["Observation".into()],
+                start: None,
+                end: None,
+                epoch: 3,
                 wrapped_key: "02".into(),
             }),
             LedgerRecord::Revoke(Revoke {

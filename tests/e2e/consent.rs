@@ -37,7 +37,7 @@ fn consent(status: &str, organization: &str) -> Value {
         "provision": {
             "type": "permit",
             "period": {"start": "2026-01-01"},
-            "actor": [{"role": {"text": "grantee"}, "reference": {"reference": organization}}],
+            "actor": [{"role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]}, "reference": {"reference": organization}}],
             "class": [{"system": "http://hl7.org/fhir/resource-types", "code": "Observation"}]
         }
     })

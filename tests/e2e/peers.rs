@@ -47,8 +47,9 @@ fn consent(status: &str) -> Value {
         "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
         "patient": {"reference": "Patient/p1"},
         "provision": {
+            "type": "permit",
             "period": {"start": "2026-01-01"},
-            "actor": [{"role": {"text": "grantee"}, "reference": {"reference": "Organization/hospital-b"}}],
+            "actor": [{"role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]}, "reference": {"reference": "Organization/hospital-b"}}],
             "class": [{"system": "http://hl7.org/fhir/resource-types", "code": "Observation"}]
         }
     })

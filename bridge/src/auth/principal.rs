@@ -47,6 +47,19 @@ impl Principal {
         self.allows(resource_type, Permissions::DELETE)
     }
 
+    /// Whether the scopes allow changing (creating, updating or deleting) resources of some
+    /// type: a caller that may change nothing is refused before its body is decoded.
+    pub fn may_change_anything(&self) -> bool {
+        let write = Permissions::CREATE.union(Permissions::UPDATE);
+        self.node_key_id.is_none()
+            && self.scopes.iter().any(|s| s.permissions.contains(write) || s.permissions.contains(Permissions::DELETE))
+    }
+
+    /// [`Self::may_change_anything`], or [`AuthError::InsufficientScope`] (a 403).
+    pub fn require_change_anything(&self) -> Result<(), AuthError> {
+        self.may_change_anything().then_some(()).ok_or(AuthError::InsufficientScope)
+    }
+
     /// [`Self::can_read`], or [`AuthError::InsufficientScope`] (a 403).
     pub fn require_read(&self, resource_type: &str) -> Result<(), AuthError> {
         self.can_read(resource_type).then_some(()).ok_or(AuthError::InsufficientScope)

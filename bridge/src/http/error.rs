@@ -12,6 +12,10 @@ pub enum ApiError {
     /// The input was refused; the outcome names the offending path.
     #[error("invalid input")]
     Invalid(Box<OperationOutcome>),
+    /// Understood and well-formed, but refused by the server's rules (a Consent the bridge
+    /// cannot enforce, a Bundle where one resource belongs): 422.
+    #[error("unprocessable")]
+    Unprocessable(Box<OperationOutcome>),
     /// No such resource, version or ledger entry.
     #[error("not found")]
     NotFound(&'static str),
@@ -35,6 +39,19 @@ pub enum ApiError {
     Auth(#[from] crate::auth::AuthError),
 }
 
+impl ApiError {
+    /// A refused submission: 422 when what was refused is understood but not supported (the
+    /// server's rules), 400 when it is malformed or invalid.
+    pub fn refused(outcome: Box<OperationOutcome>) -> ApiError {
+        let code = outcome.issue.first().and_then(|i| i.code.as_ref()).and_then(|c| c.as_str());
+        if code == Some(IssueType::NotSupported.code()) {
+            ApiError::Unprocessable(outcome)
+        } else {
+            ApiError::Invalid(outcome)
+        }
+    }
+}
+
 fn outcome(code: IssueType, message: &str) -> OperationOutcome {
     let issue = ValidationIssue { severity: Severity::Error, code, path: String::new(), message: message.to_owned() };
     let mut outcome = fhir_models::validate::to_operation_outcome(std::slice::from_ref(&issue));
@@ -51,6 +68,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::Invalid(_) => StatusCode::BAD_REQUEST,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Gone => StatusCode::GONE,
             Self::NotSupported(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -63,7 +81,9 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let body = match self {
-            Self::Invalid(outcome) => return outcome_response(self.status_code(), outcome),
+            Self::Invalid(outcome) | Self::Unprocessable(outcome) => {
+                return outcome_response(self.status_code(), outcome)
+            }
             Self::Auth(error) => return error.error_response(),
             Self::NotFound(what) => outcome(IssueType::NotFound, what),
             Self::Gone => outcome(IssueType::Deleted, "the resource is deleted"),

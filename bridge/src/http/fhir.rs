@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
+use fhir_models::validate::{IssueType, Severity, ValidationIssue};
 
 use super::{ApiError, AppState};
 use crate::auth::{Authenticated, Principal};
@@ -13,8 +14,29 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::Internal(e.to_string())
 }
 
+/// What a route accepts: a Bundle to run (`POST /fhir`), or exactly one resource of the URL's
+/// type (and id, for `PUT`).
+#[derive(Clone, Copy)]
+enum Expect<'a> {
+    Bundle,
+    One { resource_type: &'a str, id: Option<&'a str> },
+}
+
+/// What an ingest did: receipts, entries without data, and notes on Consents that grant less
+/// than they name (an organisation that is no peer, an actor in no recipient role).
+struct Ingested {
+    receipts: Vec<Receipt>,
+    skipped: usize,
+    notes: Vec<String>,
+}
+
 /// Decodes and validates on a blocking thread (CPU work), then waits for the durable commit.
-async fn ingest(state: &AppState, caller: &Principal, body: web::Bytes) -> Result<(Vec<Receipt>, usize), ApiError> {
+async fn ingest(
+    state: &AppState,
+    caller: &Principal,
+    body: web::Bytes,
+    expect: Expect<'_>,
+) -> Result<Ingested, ApiError> {
     let node = state.node.clone();
     let prepared = web::block(move || pipeline::prepare(&[&body[..]], node.as_ref()))
         .await
@@ -23,7 +45,19 @@ async fn ingest(state: &AppState, caller: &Principal, body: web::Bytes) -> Resul
         .unwrap_or_default();
     if let Some(rejection) = prepared.rejections.into_iter().next() {
         state.metrics.resources_rejected.inc();
-        return Err(ApiError::Invalid(rejection.outcome));
+        return Err(ApiError::refused(rejection.outcome));
+    }
+    if let Expect::One { resource_type, id } = expect {
+        // A body that expands to several resources (a Bundle) is not one resource of this type.
+        let [one] = &prepared.resources[..] else {
+            return Err(unprocessable(resource_type.to_owned(), "a Bundle is submitted with POST /fhir"));
+        };
+        if one.resource_type != resource_type {
+            return Err(invalid(format!("{resource_type}.resourceType"), "resourceType does not match the URL"));
+        }
+        if id.is_some_and(|id| id != one.id) {
+            return Err(invalid(format!("{resource_type}.id"), "the resource id must equal the id in the URL"));
+        }
     }
     // Every resource written needs the caller's write scope for its type, and every delete its
     // delete scope (a Bundle's entries too).
@@ -33,6 +67,7 @@ async fn ingest(state: &AppState, caller: &Principal, body: web::Bytes) -> Resul
             RequestedChange::Delete => caller.require_delete(resource.resource_type)?,
         }
     }
+    let notes = consent_notes(state, &prepared.resources);
     let source: std::sync::Arc<str> = std::sync::Arc::from("http");
     let resources: Vec<Normalised> = prepared
         .resources
@@ -43,24 +78,71 @@ async fn ingest(state: &AppState, caller: &Principal, body: web::Bytes) -> Resul
         })
         .collect();
     if resources.is_empty() {
-        return Ok((Vec::new(), prepared.skipped));
+        return Ok(Ingested { receipts: Vec::new(), skipped: prepared.skipped, notes });
     }
     let receipts = state.writer.submit(resources).await.map_err(|e| match e {
         SubmitError::Stopped => ApiError::Internal("the writer has stopped".into()),
         SubmitError::Commit(error) => ApiError::Internal(error.to_string()),
     })?;
-    Ok((receipts, prepared.skipped))
+    Ok(Ingested { receipts, skipped: prepared.skipped, notes })
 }
 
-fn created(receipt: &Receipt) -> HttpResponse {
+/// Why the Consents among `resources` grant less than they name: what their terms say, and
+/// organisations that are no configured peer. Names elements and organisations only.
+fn consent_notes(state: &AppState, resources: &[Normalised]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for resource in resources.iter().filter(|r| r.resource_type == "Consent") {
+        let Some(terms) = resource.canonical.as_deref().and_then(crate::consent::terms) else { continue };
+        let prefix = format!("Consent/{}: ", resource.id);
+        notes.extend(terms.notes.iter().map(|n| format!("{prefix}{n}")));
+        for permit in terms
+            .permits
+            .iter()
+            .filter(|p| terms.in_force && !state.node.peers.iter().any(|peer| peer.organization == p.organization))
+        {
+            notes.push(format!(
+                "{prefix}{} is no configured peer of this node, so it is granted nothing",
+                permit.organization
+            ));
+        }
+    }
+    notes
+}
+
+/// The notes as an informational OperationOutcome, when there are any.
+fn notes_outcome(notes: &[String]) -> Option<serde_json::Value> {
+    if notes.is_empty() {
+        return None;
+    }
+    let issues: Vec<ValidationIssue> = notes
+        .iter()
+        .map(|note| ValidationIssue {
+            severity: Severity::Information,
+            code: IssueType::Informational,
+            path: String::new(),
+            message: note.clone(),
+        })
+        .collect();
+    let mut outcome = fhir_models::validate::to_operation_outcome(&issues);
+    for issue in &mut outcome.issue {
+        issue.expression.clear();
+    }
+    serde_json::from_slice(&fhir_models::to_json(&outcome)).ok()
+}
+
+fn created(receipt: &Receipt, notes: &[String]) -> HttpResponse {
     let status = if receipt.duplicate || receipt.version > 1 { StatusCode::OK } else { StatusCode::CREATED };
+    let mut body = receipt_json(receipt);
+    if let Some(outcome) = notes_outcome(notes) {
+        body["outcome"] = outcome;
+    }
     HttpResponse::build(status)
         .insert_header((
             "Location",
             format!("/fhir/{}/{}/_history/{}", receipt.resource_type, receipt.id, receipt.version),
         ))
         .insert_header(("ETag", format!("W/\"{}\"", receipt.version)))
-        .json(receipt_json(receipt))
+        .json(body)
 }
 
 fn receipt_json(r: &Receipt) -> serde_json::Value {
@@ -84,13 +166,21 @@ pub async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let resource_type = path.into_inner();
+    if !fhir_models::Resource::is_resource_type(&resource_type) {
+        return Err(ApiError::NotFound("not an R4 resource type"));
+    }
     caller.require_write(&resource_type)?;
+    refuse_bundle_as_resource(&resource_type)?;
     check_type(&body, &resource_type)?;
-    let (receipts, _) = ingest(&state, &caller, body).await?;
-    receipts.first().map(created).ok_or(ApiError::NotSupported("a Bundle goes to POST /fhir"))
+    let expect = Expect::One { resource_type: &resource_type, id: None };
+    let done = ingest(&state, &caller, body, expect).await?;
+    done.receipts
+        .first()
+        .map(|r| created(r, &done.notes))
+        .ok_or(ApiError::Internal("a create without a receipt".into()))
 }
 
-/// `PUT /fhir/{type}/{id}`: a resource whose id must match the URL.
+/// `PUT /fhir/{type}/{id}`: a resource whose type and id must match the URL.
 pub async fn update(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
@@ -98,14 +188,22 @@ pub async fn update(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let (resource_type, id) = path.into_inner();
+    if !fhir_models::Resource::is_resource_type(&resource_type) {
+        return Err(ApiError::NotFound("not an R4 resource type"));
+    }
     caller.require_write(&resource_type)?;
+    refuse_bundle_as_resource(&resource_type)?;
     check_type(&body, &resource_type)?;
     let given = fhir_json::JsonReader::new(&body).peek_object_string_member("id").ok().flatten();
     if given.as_deref() != Some(id.as_str()) {
         return Err(invalid(format!("{resource_type}.id"), "the resource id must equal the id in the URL"));
     }
-    let (receipts, _) = ingest(&state, &caller, body).await?;
-    receipts.first().map(created).ok_or(ApiError::NotSupported("a Bundle goes to POST /fhir"))
+    let expect = Expect::One { resource_type: &resource_type, id: Some(&id) };
+    let done = ingest(&state, &caller, body, expect).await?;
+    done.receipts
+        .first()
+        .map(|r| created(r, &done.notes))
+        .ok_or(ApiError::Internal("an update without a receipt".into()))
 }
 
 /// `DELETE /fhir/{type}/{id}`: a new, deleted version (the history stays on the ledger). Deleting
@@ -120,6 +218,9 @@ pub async fn delete(
         return Err(ApiError::NotFound("not an R4 resource type"));
     }
     caller.require_delete(&resource_type)?;
+    if !crate::pipeline::is_fhir_id(&id) {
+        return Err(invalid(format!("{resource_type}.id"), "not a valid id: 1 to 64 of A-Z, a-z, 0-9, '-' and '.'"));
+    }
     // One path for deletes: the same as a transaction Bundle's DELETE entry.
     let bundle = serde_json::json!({
         "resourceType": "Bundle",
@@ -127,49 +228,69 @@ pub async fn delete(
         "entry": [{"request": {"method": "DELETE", "url": format!("{resource_type}/{id}")}}],
     });
     let body = web::Bytes::from(serde_json::to_vec(&bundle).map_err(internal)?);
-    let (receipts, _) = ingest(&state, &caller, body).await?;
-    let receipt = receipts.first().ok_or(ApiError::Internal("a delete without a receipt".into()))?;
+    let done = ingest(&state, &caller, body, Expect::Bundle).await?;
+    let receipt = done.receipts.first().ok_or(ApiError::Internal("a delete without a receipt".into()))?;
     Ok(HttpResponse::Ok().json(receipt_json(receipt)))
 }
 
 /// `POST /fhir`: a Bundle (batch or transaction); answers with a response Bundle-like summary.
+/// A caller that may change nothing is refused before the body is decoded.
 pub async fn post_bundle(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    caller.require_change_anything()?;
     check_type(&body, "Bundle")?;
-    let (receipts, skipped) = ingest(&state, &caller, body).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "entries": receipts.iter().map(receipt_json).collect::<Vec<_>>(),
-        "skipped": skipped,
-    })))
+    let done = ingest(&state, &caller, body, Expect::Bundle).await?;
+    let mut answer = serde_json::json!({
+        "entries": done.receipts.iter().map(receipt_json).collect::<Vec<_>>(),
+        "skipped": done.skipped,
+    });
+    if let Some(outcome) = notes_outcome(&done.notes) {
+        answer["outcome"] = outcome;
+    }
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+fn unprocessable(path: String, message: &str) -> ApiError {
+    let issue =
+        ValidationIssue { severity: Severity::Error, code: IssueType::NotSupported, path, message: message.to_owned() };
+    ApiError::Unprocessable(Box::new(fhir_models::validate::to_operation_outcome(std::slice::from_ref(&issue))))
 }
 
 fn invalid(path: String, message: &str) -> ApiError {
-    let issue = fhir_models::validate::ValidationIssue {
-        severity: fhir_models::validate::Severity::Error,
-        code: fhir_models::validate::IssueType::Invalid,
-        path,
-        message: message.to_owned(),
-    };
+    let issue =
+        ValidationIssue { severity: Severity::Error, code: IssueType::Invalid, path, message: message.to_owned() };
     ApiError::Invalid(Box::new(fhir_models::validate::to_operation_outcome(std::slice::from_ref(&issue))))
 }
 
+/// Checks the URL's type, and the body's `resourceType` against it when a cheap scan of the top
+/// level finds one. Never decodes: that happens on a blocking thread after the scope check, and
+/// its precise errors cover bodies this scan cannot read.
 fn check_type(body: &[u8], expected: &str) -> Result<(), ApiError> {
     if !fhir_models::Resource::is_resource_type(expected) {
         return Err(ApiError::NotFound("not an R4 resource type"));
     }
     let found = fhir_json::JsonReader::new(body).peek_object_string_member("resourceType").ok().flatten();
     match found.as_deref() {
-        Some(t) if t == expected => Ok(()),
-        // Let the decoder produce its precise error for malformed input.
-        None => match fhir_models::parse_and_validate(body) {
-            Err(outcome) => Err(ApiError::Invalid(outcome)),
-            Ok(_) => Err(invalid(expected.to_owned(), "resourceType does not match the URL")),
-        },
-        Some(_) => Err(invalid(format!("{expected}.resourceType"), "resourceType does not match the URL")),
+        Some(t) if t != expected => {
+            Err(invalid(format!("{expected}.resourceType"), "resourceType does not match the URL"))
+        }
+        _ => Ok(()),
     }
+}
+
+/// `POST` and `PUT` of `/fhir/Bundle`: a batch or transaction goes to `POST /fhir`, and the
+/// bridge stores the entries of other Bundles, not the Bundle itself; refused, rather than run.
+fn refuse_bundle_as_resource(resource_type: &str) -> Result<(), ApiError> {
+    if resource_type == "Bundle" {
+        return Err(unprocessable(
+            "Bundle".to_owned(),
+            "a Bundle is not stored as one resource: submit it with POST /fhir, which stores its entries",
+        ));
+    }
+    Ok(())
 }
 
 /// A read, audited: every read and every denial (missing scope) of an existing resource is an

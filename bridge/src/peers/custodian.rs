@@ -187,6 +187,7 @@ mod tests {
             grantee: String::new(),
             consent: String::new(),
             types: types.iter().map(|t| (*t).to_owned()).collect(),
+            except: Vec::new(),
             start: start.map(str::to_owned),
             end: end.map(str::to_owned),
             epoch: 0,
@@ -209,6 +210,13 @@ mod tests {
             check_grant(&grant(&["Condition"], None, None), "Observation", JAN_15_2026),
             Err(PeerServeError::TypeNotGranted(_))
         ));
+        let mut all_but_observations = grant(&["*"], None, None);
+        all_but_observations.except = vec!["Observation".into()];
+        assert!(matches!(
+            check_grant(&all_but_observations, "Observation", JAN_15_2026),
+            Err(PeerServeError::TypeNotGranted(_))
+        ));
+        assert!(check_grant(&all_but_observations, "Condition", JAN_15_2026).is_ok());
         assert!(matches!(
             check_grant(&grant(&["*"], Some("2026-01-16"), None), "Observation", JAN_15_2026),
             Err(PeerServeError::OutsidePeriod)

@@ -41,7 +41,7 @@ fn setup() -> Setup {
             "scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
             "category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],
             "patient":{"reference":"Patient/p1"},
-            "provision":{"actor":[{"role":{"text":"grantee"},"reference":{"reference":"Organization/hospital-b"}}],
+            "provision":{"type":"permit","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/hospital-b"}}],
                          "class":[{"system":"http://hl7.org/fhir/resource-types","code":"Observation"}]}}"#,
     );
     for (id, value) in [("o1", 72), ("o2", 80)] {
@@ -178,7 +178,7 @@ fn another_granted_patients_records_are_refused() {
             "scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
             "category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],
             "patient":{"reference":"Patient/p2"},
-            "provision":{"actor":[{"role":{"text":"grantee"},"reference":{"reference":"Organization/hospital-b"}}]}}"#,
+            "provision":{"type":"permit","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/hospital-b"}}]}}"#,
     );
     submit(
         &setup.custodian,
@@ -199,7 +199,7 @@ fn condition_consent(status: &str) -> String {
             "scope":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}}]}},
             "category":[{{"coding":[{{"system":"http://loinc.org","code":"59284-0"}}]}}],
             "patient":{{"reference":"Patient/p1"}},
-            "provision":{{"actor":[{{"role":{{"text":"grantee"}},"reference":{{"reference":"Organization/hospital-b"}}}}],
+            "provision":{{"type":"permit","actor":[{{"role":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}}]}},"reference":{{"reference":"Organization/hospital-b"}}}}],
                          "class":[{{"system":"http://hl7.org/fhir/resource-types","code":"Condition"}}]}}}}"#
     )
 }
@@ -234,4 +234,99 @@ fn several_consents_to_one_grantee_each_open_their_types_and_end_alone() {
     );
     assert_eq!(read("Observation").expect("still granted"), 3);
     assert!(matches!(read("Condition"), Err(PeerServeError::TypeNotGranted(_))));
+}
+
+fn consent(id: &str, patient: &str, status: &str, provision: &str) -> String {
+    format!(
+        r#"{{"resourceType":"Consent","id":"{id}","status":"{status}",
+            "scope":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}}]}},
+            "category":[{{"coding":[{{"system":"http://loinc.org","code":"59284-0"}}]}}],
+            "patient":{{"reference":"Patient/{patient}"}},"provision":{provision}}}"#
+    )
+}
+
+const B_RECIPIENT: &str = r#"{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/hospital-b"}}"#;
+
+fn permit(class: &str) -> String {
+    format!(
+        r#"{{"type":"permit","actor":[{B_RECIPIENT}],"class":[{{"system":"http://hl7.org/fhir/resource-types","code":"{class}"}}]}}"#
+    )
+}
+
+fn read_of(setup: &Setup, patient: &str, resource_type: &str) -> Result<usize, PeerServeError> {
+    let grantee = setup.grantee.key_id().to_string();
+    setup.custodian.peer_records(&grantee, patient, resource_type, now_ms()).1.map(|a| a.records.len())
+}
+
+/// The epochs of the grants in force for `patient`.
+fn grant_epochs(setup: &Setup, patient: &str) -> Vec<u32> {
+    let pseudonym = setup.custodian.patient_pseudonym(patient);
+    let entries = setup.custodian.index.grants_of(pseudonym.as_bytes()).expect("index");
+    entries
+        .iter()
+        .map(|e| match setup.custodian.any_record_at(e.seq).expect("record") {
+            crate::records::LedgerRecord::Grant(g) => g.epoch,
+            other => panic!("{}", other.kind()),
+        })
+        .collect()
+}
+
+#[test]
+fn a_consent_moved_to_another_patient_ends_the_first_patients_grant() {
+    let setup = setup();
+    submit(&setup.custodian, r#"{"resourceType":"Patient","id":"p2"}"#);
+    assert_eq!(read_of(&setup, "p1", "Observation").expect("granted"), 2);
+    submit(&setup.custodian, &consent("c1", "p2", "active", &permit("Observation")));
+    assert!(matches!(read_of(&setup, "p1", "Observation"), Err(PeerServeError::NoGrant)));
+    assert_eq!(read_of(&setup, "p2", "Observation").expect("now p2 grants"), 0);
+    // And setting it inactive afterwards ends p2's grant, with p1's long gone.
+    submit(&setup.custodian, &consent("c1", "p2", "inactive", &permit("Observation")));
+    assert!(matches!(read_of(&setup, "p2", "Observation"), Err(PeerServeError::NoGrant)));
+    assert!(matches!(read_of(&setup, "p1", "Observation"), Err(PeerServeError::NoGrant)));
+}
+
+#[test]
+fn narrowing_a_consent_revokes_its_grant_and_rotates_the_key() {
+    let setup = setup();
+    let before = grant_epochs(&setup, "p1");
+    submit(&setup.custodian, &consent("c1", "p1", "active", &permit("Condition")));
+    assert!(matches!(read_of(&setup, "p1", "Observation"), Err(PeerServeError::TypeNotGranted(_))));
+    let after = grant_epochs(&setup, "p1");
+    assert_eq!((before.len(), after.len()), (1, 1));
+    assert!(after[0] > before[0], "the revoked grant's epoch must not be the one granted now: {before:?} {after:?}");
+    // The same terms again change nothing: no revoke, no new epoch.
+    submit(&setup.custodian, &consent("c1", "p1", "active", &permit("Condition")));
+    assert_eq!(grant_epochs(&setup, "p1"), after);
+}
+
+#[test]
+fn a_deny_consent_ends_an_earlier_permit_until_it_is_withdrawn() {
+    let setup = setup();
+    let deny = format!(r#"{{"type":"deny","actor":[{B_RECIPIENT}]}}"#);
+    submit(&setup.custodian, &consent("c-no", "p1", "active", &deny));
+    let first = read_of(&setup, "p1", "Observation");
+    assert!(matches!(first, Err(PeerServeError::NoGrant)), "{first:?}");
+    // A deny of Conditions only leaves the Observation permit whole.
+    let deny_conditions = format!(
+        r#"{{"type":"deny","actor":[{B_RECIPIENT}],"class":[{{"system":"http://hl7.org/fhir/resource-types","code":"Condition"}}]}}"#
+    );
+    submit(&setup.custodian, &consent("c-no", "p1", "active", &deny_conditions));
+    assert_eq!(read_of(&setup, "p1", "Observation").expect("granted again"), 2);
+    submit(&setup.custodian, &consent("c-no", "p1", "active", &deny));
+    assert!(matches!(read_of(&setup, "p1", "Observation"), Err(PeerServeError::NoGrant)));
+    submit(&setup.custodian, &consent("c-no", "p1", "inactive", &deny));
+    assert_eq!(read_of(&setup, "p1", "Observation").expect("the deny is withdrawn"), 2);
+}
+
+#[test]
+fn a_consent_the_bridge_cannot_enforce_is_refused_at_ingest() {
+    let setup = setup();
+    let one_observation = format!(
+        r#"{{"type":"permit","actor":[{B_RECIPIENT}],"data":[{{"meaning":"instance","reference":{{"reference":"Observation/o1"}}}}]}}"#
+    );
+    let json = consent("c-one", "p1", "active", &one_observation);
+    let prepared = pipeline::prepare(&[json.as_bytes()], &setup.custodian).pop().expect("one submission");
+    let rejection = prepared.rejections.first().expect("refused");
+    assert_eq!(rejection.outcome.issue[0].expression[0].as_str(), Some("Consent.provision.data"));
+    assert_eq!(rejection.outcome.issue[0].code.as_ref().and_then(|c| c.as_str()), Some("not-supported"));
 }

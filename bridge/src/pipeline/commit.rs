@@ -39,6 +39,9 @@ pub enum CommitError {
     /// Sealing failed (the OS random number generator).
     #[error("sealing failed")]
     Seal,
+    /// A stored record this batch depends on (a patient's other consents) could not be read.
+    #[error("reading a stored record failed: {0}")]
+    Read(#[source] crate::read::ReadError),
 }
 
 impl CommitError {
@@ -50,6 +53,7 @@ impl CommitError {
             Self::Storage(_) | Self::Seal => true,
             Self::PatientKey(PatientKeyError::Unwrap) => false,
             Self::PatientKey(_) => true,
+            Self::Read(error) => error.is_retryable(),
         }
     }
 }
@@ -219,12 +223,21 @@ impl Node {
                 }
                 _ => None,
             };
+            // Content stored before is a duplicate (a redelivery stores nothing twice), but for a
+            // Consent only when it is the latest version: a patient who reinstates an earlier
+            // deny must have it in force again, so an older version's content is a new version.
+            let only_latest_counts = item.resource_type == "Consent";
+            let is_duplicate_of =
+                |version: u32| !only_latest_counts || latest.is_some_and(|l| !l.deleted && l.version == version);
             let dedup = match (&item.change, content_hash) {
                 (RequestedChange::Upsert, Some(hash)) => {
                     let key = self.dedup_key(&rid, &hash);
                     let keys = dedup_message.iter().chain(std::iter::once(&key));
-                    if let Some((i, &earlier)) =
-                        keys.clone().enumerate().find_map(|(i, k)| Some((i, seen_in_batch.get(k)?)))
+                    if let Some((i, &earlier)) = keys
+                        .clone()
+                        .enumerate()
+                        .find_map(|(i, k)| Some((i, seen_in_batch.get(k)?)))
+                        .filter(|(_, earlier)| is_duplicate_of(planned[**earlier].record.version))
                     {
                         let p = &planned[earlier];
                         let seen = SeenContent { seq: next_seq + earlier as u64, version: p.record.version };
@@ -236,7 +249,7 @@ impl Node {
                     }
                     let mut seen = None;
                     for (i, k) in keys.enumerate() {
-                        if let Some(found) = self.index.seen(k)? {
+                        if let Some(found) = self.index.seen(k)?.filter(|found| is_duplicate_of(found.version)) {
                             seen = Some((i, found));
                             break;
                         }
@@ -309,10 +322,9 @@ impl Node {
                 dedup_message,
             });
             if item.resource_type == "Consent" {
+                // Every version counts: one that names no patient any more ends what it granted.
                 let terms = planned.last().and_then(|p| p.canonical.as_deref()).and_then(crate::consent::terms);
-                if operation == Operation::Delete || terms.is_some() {
-                    consent_records.extend(self.plan_consent(&rid, terms.as_ref(), time_ms, &mut grants_in_batch)?);
-                }
+                consent_records.extend(self.plan_consent(&rid, terms.as_ref(), time_ms, &mut grants_in_batch)?);
             }
         }
 

@@ -86,29 +86,64 @@ pub fn decode_submission(bytes: &[u8], ids: &dyn IdAssigner) -> Decoded {
     };
     match resource {
         Resource::Bundle(bundle) => expand_bundle(*bundle, ids),
-        resource => Decoded { items: vec![Ok(identify(resource, None, None, ids))], skipped: 0 },
+        resource => Decoded { items: vec![identify(resource, None, None, ids).and_then(enforceable)], skipped: 0 },
     }
 }
 
+/// Refuses what the bridge stores but could not honour: a Consent in force that holds rules
+/// it cannot enforce (see [`crate::consent`]). The outcome names the element; `not-supported`
+/// answers 422 over HTTP.
+fn enforceable(candidate: Candidate) -> Result<Candidate, Rejection> {
+    let Some(Resource::Consent(consent)) = &candidate.resource else { return Ok(candidate) };
+    match crate::consent::read(consent) {
+        Ok(_) => Ok(candidate),
+        Err(refusal) => {
+            let path = match &candidate.location {
+                Some(location) => format!("{location}.resource{}", refusal.path.trim_start_matches("Consent")),
+                None => refusal.path.clone(),
+            };
+            let message = format!("the bridge cannot enforce this element of a Consent: {}", refusal.reason);
+            Err(reject(candidate.location.clone(), outcome(path, IssueType::NotSupported, message)))
+        }
+    }
+}
+
+/// Whether `id` is a FHIR `id` (1 to 64 of `A-Z a-z 0-9 - .`).
+pub fn is_fhir_id(id: &str) -> bool {
+    fhir_models::validate::format::check(fhir_models::validate::PrimitiveKind::Id, id).is_ok()
+}
+
 /// Gives a resource its identity (the source's id, the one named by the request, or an assigned one).
+/// Every id is checked here, wherever it came from (the resource, a request URL, a `fullUrl`),
+/// so that no path stores an id that `POST` would refuse.
 fn identify(
     mut resource: Resource,
     id_hint: Option<&str>,
     location: Option<String>,
     ids: &dyn IdAssigner,
-) -> Candidate {
+) -> Result<Candidate, Rejection> {
     let id = match resource.id().map(str::to_owned).or_else(|| id_hint.map(str::to_owned)) {
         Some(id) => id,
         None => ids.assign_id(&fhir_models::to_canonical_json(&resource)),
     };
+    if !is_fhir_id(&id) {
+        let path = match &location {
+            Some(location) => format!("{location}.resource.id"),
+            None => format!("{}.id", resource.resource_type()),
+        };
+        return Err(reject(
+            location,
+            outcome(path, IssueType::Value, "not a valid id: 1 to 64 of A-Z, a-z, 0-9, '-' and '.'"),
+        ));
+    }
     resource.set_id(Some(id.clone()));
-    Candidate {
+    Ok(Candidate {
         resource_type: resource.resource_type(),
         id,
         resource: Some(resource),
         change: RequestedChange::Upsert,
         location,
-    }
+    })
 }
 
 /// `Type/id` of a request URL (`Patient/123`, or an absolute URL ending so); `None` for
@@ -175,11 +210,33 @@ fn expand_bundle(bundle: Bundle, ids: &dyn IdAssigner) -> Decoded {
                 return Ok(Candidate { resource_type, id, resource: None, change, location: Some(location.clone()) });
             };
             let resource = resolve_references(resource, &resolved, &location)?;
-            let mut candidate = identify(resource, id.as_deref(), Some(location.clone()), ids);
+            let mut candidate = identify(resource, id.as_deref(), Some(location.clone()), ids)?;
             candidate.change = change;
-            Ok(candidate)
+            enforceable(candidate)
         });
         decoded.items.push(item);
+    }
+
+    if transaction {
+        // FHIR: a transaction whose entries overlap in the resources they change fails; two
+        // entries for one resource would otherwise become two versions in one atomic step.
+        let mut seen: HashMap<(&'static str, String), usize> = HashMap::new();
+        let mut overlap = None;
+        for (index, item) in decoded.items.iter().enumerate() {
+            let Ok(candidate) = item else { continue };
+            if let Some(first) = seen.insert((candidate.resource_type, candidate.id.clone()), index) {
+                overlap = Some((first, index));
+                break;
+            }
+        }
+        if let Some((first, second)) = overlap {
+            let location = decoded.items[second].as_ref().ok().and_then(|c| c.location.clone());
+            let message = format!("this entry changes the same resource as an earlier one (entry {first})");
+            let path = location.as_deref().map_or_else(String::new, |l| format!("{l}.fullUrl"));
+            decoded.items = vec![Err(reject(location, outcome(path, IssueType::Invalid, message)))];
+            decoded.skipped = 0;
+            return decoded;
+        }
     }
 
     if transaction {
@@ -218,6 +275,20 @@ fn plan_entry(entry: BundleEntry, location: &str, ids: &dyn IdAssigner) -> Entry
             outcome(format!("{location}.request"), IssueType::NotSupported, what.to_owned()),
         ))
     };
+    let invalid = |element: &str, what: &str| {
+        EntryPlan::Reject(reject(
+            Some(location.to_owned()),
+            outcome(format!("{location}.{element}"), IssueType::Invalid, what.to_owned()),
+        ))
+    };
+    // A `urn:uuid:` full URL gives the entry its id when the resource has none: it must be a UUID.
+    if let Some(uuid) = full_url.as_deref().and_then(|u| u.strip_prefix("urn:uuid:")) {
+        if fhir_models::validate::format::check(fhir_models::validate::PrimitiveKind::Uuid, &format!("urn:uuid:{uuid}"))
+            .is_err()
+        {
+            return invalid("fullUrl", "not a valid urn:uuid: expected urn:uuid:<lower-case UUID>");
+        }
+    }
     match method.as_deref() {
         Some("GET" | "HEAD") => return EntryPlan::Skip,
         Some("PATCH") => return not_supported("PATCH is not supported"),
@@ -241,8 +312,28 @@ fn plan_entry(entry: BundleEntry, location: &str, ids: &dyn IdAssigner) -> Entry
         // Responses and links without content carry nothing to store.
         return EntryPlan::Skip;
     };
+    // The request URL and the resource must agree: FHIR refuses an update whose URL names
+    // another type or id than the body, and a create whose URL names another type.
     let from_url = match method.as_deref() {
-        Some("PUT") => url.as_deref().and_then(type_and_id).map(|(_, id)| id.to_owned()),
+        Some("PUT") => {
+            let Some((url_type, url_id)) = url.as_deref().and_then(type_and_id) else {
+                return not_supported("conditional PUT is not supported; name the resource as Type/id");
+            };
+            if url_type != resource.resource_type() {
+                return invalid("request.url", "the URL names another resource type than the entry's resource");
+            }
+            if resource.id().is_some_and(|id| id != url_id) {
+                return invalid("resource.id", "the resource id must equal the id in the request URL");
+            }
+            Some(url_id.to_owned())
+        }
+        Some("POST") => {
+            let url_type = url.as_deref().and_then(|u| u.split('?').next()?.trim_end_matches('/').rsplit('/').next());
+            if url_type.is_some_and(|t| t != resource.resource_type()) {
+                return invalid("request.url", "the URL names another resource type than the entry's resource");
+            }
+            None
+        }
         _ => None,
     };
     let from_full_url = full_url.as_deref().and_then(|u| u.strip_prefix("urn:uuid:")).map(str::to_owned);

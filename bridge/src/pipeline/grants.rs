@@ -1,18 +1,26 @@
 //! Consent → ledger grants, planned inside the block that stores the Consent (so the Consent
 //! and its grants are committed atomically).
 //!
-//! A Consent in force wraps the patient's current key for each grantee peer named in it
-//! (`Grant`). A Consent no longer in force (or deleted) ends its grants (`Revoke`) and moves the
-//! patient to a new key epoch: the node's own copy is re-wrapped, the grants of other consents
-//! that stay in force get the new epoch, and the revoked grantee never does. Records sealed later
-//! in the same batch already use the new epoch, because this runs while the batch is planned.
+//! The grants in force for a patient are a function of all the patient's consents in force
+//! ([`crate::consent::effective_grants`]: each permit, less every other consent's denies).
+//! When a Consent is stored or deleted, that function is computed again for every patient the
+//! Consent names now or granted for before (a Consent moved to another patient leaves nothing
+//! behind) and compared with the grants in force:
+//! - a grant that no longer holds exactly as it stands (its grantee, types or period changed, its
+//!   consent withdrawn, moved or narrowed by a deny) is ended by a `Revoke`, and the patient
+//!   moves to a new key epoch: the node's own copy is re-wrapped, the grants that still hold get
+//!   the new epoch, and the revoked grant never does;
+//! - a grant that newly holds is wrapped for its grantee (`Grant`).
+//!
+//! Records sealed later in the same batch already use the new epoch, because this runs while the
+//! batch is planned.
 
 use std::collections::HashMap;
 
 use record_crypto::{wrap_patient_key, PatientKey};
 
 use super::commit::CommitError;
-use crate::consent::ConsentTerms;
+use crate::consent::{effective_grants, ConsentTerms, EffectiveGrant};
 use crate::records::{Grant, LedgerRecord, Revoke};
 use crate::store::{hex32, GrantEntry, Node};
 
@@ -25,10 +33,13 @@ pub(crate) enum GrantChange {
     Revoke { patient: [u8; 32], grantee: [u8; 32], consent: [u8; 32] },
 }
 
-/// Grants of the patients touched in this batch, as the index will hold them after it.
+/// Grants and consents of the patients touched in this batch, as the index and store will hold
+/// them after it.
 #[derive(Default)]
 pub(crate) struct GrantsInBatch {
     by_patient: HashMap<[u8; 32], Vec<Grant>>,
+    /// Consents stored (`Some`) or deleted (`None`) earlier in this batch, by pseudonym.
+    consents: HashMap<[u8; 32], Option<ConsentTerms>>,
 }
 
 /// The context a grantee's wrap of a patient key is bound to.
@@ -51,118 +62,173 @@ impl GrantsInBatch {
     }
 }
 
+/// Whether grant `g` is exactly what `wanted` asks of the grantee `grantee` (key id hex).
+fn same_grant(g: &Grant, wanted: &EffectiveGrant, grantee: &str) -> bool {
+    let (types, except) = wanted.types.to_grant_lists();
+    g.consent == wanted.consent
+        && g.grantee == grantee
+        && g.types == types
+        && g.except == except
+        && g.start == wanted.start
+        && g.end == wanted.end
+}
+
 impl Node {
+    /// The terms of every consent of `patient` as they stand after what this batch did so far,
+    /// in ledger order (consents of this batch last), each with its pseudonym (hex).
+    fn consents_of(
+        &self,
+        patient: &[u8; 32],
+        batch: &GrantsInBatch,
+    ) -> Result<Vec<(String, ConsentTerms)>, CommitError> {
+        let mut out = Vec::new();
+        for (seq, record) in self.patient_records(patient, "Consent").map_err(CommitError::Read)? {
+            let Some(id) = hex32(&record.resource) else { continue };
+            if batch.consents.contains_key(&id) {
+                continue;
+            }
+            let opened = self.open_record(seq, record).map_err(CommitError::Read)?;
+            if let Some(terms) = crate::consent::terms(&opened.canonical) {
+                out.push((data_encoding::HEXLOWER.encode(&id), terms));
+            }
+        }
+        for (id, terms) in &batch.consents {
+            if let Some(terms) = terms.as_ref().filter(|t| self.patient_pseudonym(&t.patient_id).as_bytes() == patient)
+            {
+                out.push((data_encoding::HEXLOWER.encode(id), terms.clone()));
+            }
+        }
+        Ok(out)
+    }
+
     /// Plans the grant records a stored Consent makes. `consent` is its resource pseudonym;
-    /// `terms` is `None` for a deleted Consent (which ends all its grants).
+    /// `terms` is `None` for a deleted Consent (which then counts for nothing).
     pub(crate) fn plan_consent(
         &self,
         consent: &[u8; 32],
         terms: Option<&ConsentTerms>,
         time_ms: u64,
-        grants: &mut GrantsInBatch,
+        batch: &mut GrantsInBatch,
     ) -> Result<Vec<(LedgerRecord, GrantChange)>, CommitError> {
         let consent_hex = data_encoding::HEXLOWER.encode(consent);
-        // The patients whose grants this consent may touch.
-        let patients: Vec<[u8; 32]> = match terms {
-            Some(terms) => vec![*self.patient_pseudonym(&terms.patient_id).as_bytes()],
-            None => {
-                let mut patients = Vec::new();
-                for (patient, entry) in self.index.grants_by_consent(consent)? {
-                    if !patients.contains(&patient) && entry.consent == *consent {
-                        patients.push(patient);
-                    }
-                }
-                patients
+        // The patients whose grants this consent may touch: the one it names now, and every one
+        // it granted for before (in the index, or earlier in this batch).
+        let mut patients: Vec<[u8; 32]> = Vec::new();
+        if let Some(terms) = terms {
+            patients.push(*self.patient_pseudonym(&terms.patient_id).as_bytes());
+        }
+        for (patient, entry) in self.index.grants_by_consent(consent)? {
+            if entry.consent == *consent && !patients.contains(&patient) {
+                patients.push(patient);
             }
-        };
+        }
+        for (patient, grants) in &batch.by_patient {
+            if grants.iter().any(|g| g.consent == consent_hex) && !patients.contains(patient) {
+                patients.push(*patient);
+            }
+        }
+        batch.consents.insert(*consent, terms.cloned());
+
         let mut out = Vec::new();
         for patient in patients {
-            let patient_hex = data_encoding::HEXLOWER.encode(&patient);
-            let wanted: Vec<&crate::store::Peer> = match terms {
-                Some(terms) if terms.in_force => {
-                    let peers: Vec<_> = terms
-                        .grantees
-                        .iter()
-                        .filter_map(|org| self.peers.iter().find(|p| &p.organization == org))
-                        .collect();
-                    let unknown =
-                        terms.grantees.iter().filter(|org| !self.peers.iter().any(|p| &p.organization == *org));
-                    for org in unknown {
-                        // Organisations are institutions, not patients: naming them in a log is fine.
-                        if self.peers.is_empty() {
-                            tracing::debug!(organization = %org, "A Consent names an organisation; no peers are configured.");
-                        } else {
-                            tracing::warn!(organization = %org, "A Consent names an organisation that is no configured peer; no grant for it.");
-                        }
-                    }
-                    peers
-                }
-                _ => Vec::new(),
-            };
-            let current = grants.current(self, &patient)?.clone();
-            let revoked: Vec<&Grant> = current
-                .iter()
-                .filter(|g| g.consent == consent_hex && !wanted.iter().any(|p| p.key_id_hex == g.grantee))
-                .collect();
-            let key: PatientKey = if revoked.is_empty() {
-                self.patient_keys.current_or_create(&self.node_key, &patient)?
-            } else {
-                self.patient_keys.rotate(&self.node_key, &patient)?
-            };
-            let mut after: Vec<Grant> = current.iter().filter(|g| !revoked.contains(g)).cloned().collect();
-            for grant in &revoked {
-                let grantee = hex32(&grant.grantee).unwrap_or([0; 32]);
-                out.push((
-                    LedgerRecord::Revoke(Revoke {
-                        time_ms,
-                        node: self.key_id.clone(),
-                        patient: patient_hex.clone(),
-                        grantee: grant.grantee.clone(),
-                        consent: consent_hex.clone(),
-                        epoch: key.epoch(),
-                    }),
-                    GrantChange::Revoke { patient, grantee, consent: *consent },
-                ));
-            }
-            // This consent's grants, with its current terms.
-            after.retain(|g| g.consent != consent_hex);
-            if let Some(terms) = terms.filter(|t| t.in_force) {
-                for peer in &wanted {
-                    after.push(Grant {
-                        time_ms,
-                        node: self.key_id.clone(),
-                        patient: patient_hex.clone(),
-                        grantee: peer.key_id_hex.clone(),
-                        consent: consent_hex.clone(),
-                        types: terms.types.clone(),
-                        start: terms.start.clone(),
-                        end: terms.end.clone(),
-                        epoch: key.epoch(),
-                        wrapped_key: String::new(),
-                    });
-                }
-            }
-            // Wrap for every grantee that needs this epoch: new grants, and after a rotation all.
-            for grant in &mut after {
-                // This consent's grants were all just made; others need wrapping only after a rotation.
-                if grant.consent != consent_hex && revoked.is_empty() {
-                    continue;
-                }
-                let Some(peer) = self.peers.iter().find(|p| p.key_id_hex == grant.grantee) else { continue };
-                let context = grant_wrap_context(&patient_hex, key.epoch(), &grant.grantee);
-                let wrapped = wrap_patient_key(&key, &peer.public_key, &context).map_err(|_| CommitError::Seal)?;
-                grant.epoch = key.epoch();
-                grant.time_ms = time_ms;
-                grant.wrapped_key = data_encoding::HEXLOWER.encode(wrapped.as_bytes());
-                let grantee = hex32(&grant.grantee).unwrap_or([0; 32]);
-                let consent_of = hex32(&grant.consent).unwrap_or([0; 32]);
-                out.push((
-                    LedgerRecord::Grant(grant.clone()),
-                    GrantChange::Grant { patient, grantee, consent: consent_of, epoch: key.epoch() },
-                ));
-            }
-            grants.by_patient.insert(patient, after);
+            out.extend(self.plan_patient_grants(&patient, time_ms, batch)?);
         }
+        Ok(out)
+    }
+
+    /// Brings `patient`'s grants in line with the patient's consents.
+    fn plan_patient_grants(
+        &self,
+        patient: &[u8; 32],
+        time_ms: u64,
+        batch: &mut GrantsInBatch,
+    ) -> Result<Vec<(LedgerRecord, GrantChange)>, CommitError> {
+        let patient_hex = data_encoding::HEXLOWER.encode(patient);
+        let consents = self.consents_of(patient, batch)?;
+        // Organisations that are no configured peer get nothing; the submitter was told so.
+        let wanted: Vec<(EffectiveGrant, &crate::store::Peer)> = effective_grants(&consents)
+            .into_iter()
+            .filter_map(|g| {
+                let peer = self.peers.iter().find(|p| p.organization == g.organization)?;
+                Some((g, peer))
+            })
+            .collect();
+        let current = batch.current(self, patient)?.clone();
+        let revoked: Vec<&Grant> =
+            current.iter().filter(|g| !wanted.iter().any(|(w, peer)| same_grant(g, w, &peer.key_id_hex))).collect();
+        let added: Vec<&(EffectiveGrant, &crate::store::Peer)> =
+            wanted.iter().filter(|(w, peer)| !current.iter().any(|g| same_grant(g, w, &peer.key_id_hex))).collect();
+        if revoked.is_empty() && added.is_empty() {
+            return Ok(Vec::new());
+        }
+        let key: PatientKey = if revoked.is_empty() {
+            self.patient_keys.current_or_create(&self.node_key, patient)?
+        } else {
+            self.patient_keys.rotate(&self.node_key, patient)?
+        };
+        let mut out = Vec::new();
+        for grant in &revoked {
+            out.push((
+                LedgerRecord::Revoke(Revoke {
+                    time_ms,
+                    node: self.key_id.clone(),
+                    patient: patient_hex.clone(),
+                    grantee: grant.grantee.clone(),
+                    consent: grant.consent.clone(),
+                    epoch: key.epoch(),
+                }),
+                GrantChange::Revoke {
+                    patient: *patient,
+                    grantee: hex32(&grant.grantee).unwrap_or([0; 32]),
+                    consent: hex32(&grant.consent).unwrap_or([0; 32]),
+                },
+            ));
+        }
+        // After a rotation every grant that stays needs the new epoch; otherwise only new ones.
+        let mut after: Vec<Grant> = Vec::new();
+        let mut to_wrap: Vec<usize> = Vec::new();
+        for grant in current.iter().filter(|g| !revoked.contains(g)) {
+            if !revoked.is_empty() {
+                to_wrap.push(after.len());
+            }
+            after.push(grant.clone());
+        }
+        for (wanted, peer) in added {
+            let (types, except) = wanted.types.to_grant_lists();
+            to_wrap.push(after.len());
+            after.push(Grant {
+                time_ms,
+                node: self.key_id.clone(),
+                patient: patient_hex.clone(),
+                grantee: peer.key_id_hex.clone(),
+                consent: wanted.consent.clone(),
+                types,
+                except,
+                start: wanted.start.clone(),
+                end: wanted.end.clone(),
+                epoch: key.epoch(),
+                wrapped_key: String::new(),
+            });
+        }
+        for index in to_wrap {
+            let grant = &mut after[index];
+            let Some(peer) = self.peers.iter().find(|p| p.key_id_hex == grant.grantee) else { continue };
+            let context = grant_wrap_context(&patient_hex, key.epoch(), &grant.grantee);
+            let wrapped = wrap_patient_key(&key, &peer.public_key, &context).map_err(|_| CommitError::Seal)?;
+            grant.epoch = key.epoch();
+            grant.time_ms = time_ms;
+            grant.wrapped_key = data_encoding::HEXLOWER.encode(wrapped.as_bytes());
+            out.push((
+                LedgerRecord::Grant(grant.clone()),
+                GrantChange::Grant {
+                    patient: *patient,
+                    grantee: hex32(&grant.grantee).unwrap_or([0; 32]),
+                    consent: hex32(&grant.consent).unwrap_or([0; 32]),
+                    epoch: key.epoch(),
+                },
+            ));
+        }
+        batch.by_patient.insert(*patient, after);
         Ok(out)
     }
 }

@@ -16,7 +16,7 @@ pub mod normalise;
 use rayon::prelude::*;
 
 pub use commit::{CommitError, Receipt};
-pub use decode::{Candidate, Decoded, IdAssigner, Rejection, RequestedChange};
+pub use decode::{is_fhir_id, Candidate, Decoded, IdAssigner, Rejection, RequestedChange};
 pub use grants::grant_wrap_context;
 pub use normalise::Normalised;
 

@@ -10,6 +10,8 @@ pub enum Severity {
     Error,
     /// The resource is valid, but something deserves attention.
     Warning,
+    /// For information only (what a request did or did not do).
+    Information,
 }
 
 impl Severity {
@@ -18,6 +20,7 @@ impl Severity {
         match self {
             Self::Error => "error",
             Self::Warning => "warning",
+            Self::Information => "information",
         }
     }
 }
@@ -51,6 +54,12 @@ pub enum IssueType {
     Security,
     /// A service this depends on is not available now; trying later may work.
     Transient,
+    /// Content too long (a body over the size limit).
+    TooLong,
+    /// Too many requests: a rate limit.
+    Throttled,
+    /// For information only.
+    Informational,
 }
 
 impl IssueType {
@@ -70,6 +79,9 @@ impl IssueType {
             Self::Forbidden => "forbidden",
             Self::Security => "security",
             Self::Transient => "transient",
+            Self::TooLong => "too-long",
+            Self::Throttled => "throttled",
+            Self::Informational => "informational",
         }
     }
 }
