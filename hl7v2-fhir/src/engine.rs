@@ -30,6 +30,19 @@ pub enum MapError {
         /// The event, `CODE^TRIGGER`.
         event: String,
     },
+    /// The message lacks a segment its structure requires (`mappings/messages`, `required`):
+    /// the message is not what its type says, so nothing of it is stored.
+    #[error("{segment}: required segment missing (message structure {structure})")]
+    MissingSegment {
+        /// The segment id (`PID`).
+        segment: String,
+        /// The message code whose structure requires it (`ADT`).
+        structure: String,
+    },
+    /// The message makes no resource (its segments are none that its structure maps): nothing
+    /// of it would be stored, so it is refused rather than acknowledged.
+    #[error("the message makes no resources (no segment of it is mapped): nothing would be stored")]
+    NoResources,
     /// A value cannot be made into its FHIR type.
     #[error("{location}: {reason}")]
     Value {
@@ -342,6 +355,15 @@ impl Run<'_> {
                 if location.is_empty() { rule.from_text.clone() } else { format!("{location}.{}", rule.from_text) };
             let all = rule.to.steps.iter().any(|s| s.push) && !rule.first_only;
             let sources = self.sources(context, &rule.from);
+            // What a field's rules read lies within the field, so checking it once at the
+            // segment level covers the data type maps below it.
+            if let Context::Segment { segment, .. } = context {
+                for (node, _) in &sources {
+                    if has_control_character(*node, segment.delimiters()) {
+                        return Err(MapError::Value { location: here, reason: CONTROL_CHARACTER });
+                    }
+                }
+            }
             if sources.is_empty() {
                 if let (Some(default), ValueKind::Table(..)) = (&rule.default, &rule.value) {
                     target.put(&rule.to, Json::String(default.clone()));
@@ -403,8 +425,13 @@ impl Run<'_> {
             ValueKind::Datatype(index) => {
                 // The explicit null `""` holds no value either (its constants, such as an XTN's
                 // `system = phone`, would make one).
-                if node.is_empty() || node.text().trim() == "\"\"" || depth > 4 {
+                if node.is_empty() || node.text().trim() == "\"\"" {
                     return Ok(());
+                }
+                // The loader refuses deeper (or circular) data type maps; this guards the stack
+                // should one get through.
+                if depth >= MAX_DATATYPE_NESTING {
+                    return Err(fail("data type maps nested too deeply"));
                 }
                 let map = &self.mappings.datatypes[*index];
                 let mut value = Json::object();
@@ -541,6 +568,38 @@ impl Run<'_> {
     }
 }
 
+/// How deeply data type maps may use one another (a CX's HD is 2): the bound on the mapping's
+/// recursion, checked when the mappings load ([`crate::Mappings::load`]).
+pub const MAX_DATATYPE_NESTING: usize = 4;
+
+/// Why a value with a control character is refused. FHIR strings may hold no character below
+/// U+0020 but tab, CR and LF; v2 text gets them from hex escapes (`\X00\`) or raw bytes.
+const CONTROL_CHARACTER: &str = "control character (FHIR strings allow only tab, CR and LF below U+0020)";
+
+/// Whether a character is one FHIR strings may not hold.
+fn is_forbidden_control(c: char) -> bool {
+    c < ' ' && !matches!(c, '\t' | '\r' | '\n')
+}
+
+/// Whether `node`, decoded (escape sequences resolved), holds a control character FHIR strings
+/// may not. Raw text without an escape character is checked as it is, without decoding.
+fn has_control_character(node: Node<'_>, delimiters: &hl7v2::Delimiters) -> bool {
+    let raw = match node {
+        Node::Repetition(r) => r.raw(),
+        Node::Component(c) => c.raw(),
+    };
+    if raw.chars().any(is_forbidden_control) {
+        return true;
+    }
+    let Some(escape) = delimiters.escape else { return false };
+    if !raw.contains(escape) {
+        return false;
+    }
+    // Each subcomponent decodes on its own: an escape sequence never spans a delimiter.
+    raw.split([delimiters.component, delimiters.subcomponent])
+        .any(|part| hl7v2::unescape(part, delimiters).chars().any(is_forbidden_control))
+}
+
 /// Keeps `code` (of the v2 table `system`) as the original-code extension of the element at
 /// `path` (`_gender`); not for array elements, whose extensions would need aligning.
 fn put_original(target: &mut Json, path: &TargetPath, system: String, code: String) {
@@ -607,7 +666,14 @@ impl Mappings {
             .get(&event)
             .or_else(|| self.by_code.get(header.message_code))
             .ok_or_else(|| MapError::Unsupported { event: event.clone() })?;
-        let rules = &self.messages[*structure];
+        let structure = &self.messages[*structure];
+        if let Some(missing) = structure.required.iter().find(|id| message.segment(id).is_none()) {
+            return Err(MapError::MissingSegment {
+                segment: missing.clone(),
+                structure: header.message_code.to_owned(),
+            });
+        }
+        let rules = &structure.resources;
         let run = Run { mappings: self };
         let control =
             [header.sending_application.unwrap_or(""), header.sending_facility.unwrap_or(""), header.control_id];
@@ -716,7 +782,10 @@ impl Mappings {
                     cleared: m.cleared,
                 }
             })
-            .collect();
+            .collect::<Vec<_>>();
+        if resources.is_empty() {
+            return Err(MapError::NoResources);
+        }
         Ok(MappedMessage { event, resources })
     }
 }

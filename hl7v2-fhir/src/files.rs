@@ -25,6 +25,12 @@ pub struct MessageSpec {
     /// The events it covers, as `MSH-9.1^MSH-9.2` (`ADT^A01`); `ADT^*` covers every ADT event not
     /// named elsewhere.
     pub events: Vec<Spanned<String>>,
+    /// The segments a message of this structure must have (`["PID"]`), from the v2 standard's
+    /// message structures (the IG's `messages/*.csv`, cardinality minimum 1 outside optional
+    /// groups): a message without one is refused, naming the segment, rather than mapped to less
+    /// than it claims to be. MSH is always required.
+    #[serde(default)]
+    pub required: Vec<Spanned<String>>,
     /// What the segments become, in the order the segments appear.
     #[serde(rename = "resource", default)]
     pub resources: Vec<ResourceSpec>,

@@ -200,6 +200,14 @@ pub(crate) struct ResourceRule {
     pub refs: Vec<Reference>,
 }
 
+/// One message structure: the segments it requires, and what its segments become.
+#[derive(Debug)]
+pub(crate) struct MessageStructure {
+    /// Segment ids a message must have (besides MSH), in the order the file lists them.
+    pub required: Vec<String>,
+    pub resources: Vec<ResourceRule>,
+}
+
 /// A standard coding for a local code.
 #[derive(Debug, Clone)]
 pub(crate) struct Concept {
@@ -211,7 +219,7 @@ pub(crate) struct Concept {
 /// Every mapping, compiled and checked: what [`crate::Mapper`] applies.
 #[derive(Debug, Default)]
 pub struct Mappings {
-    pub(crate) messages: Vec<Vec<ResourceRule>>,
+    pub(crate) messages: Vec<MessageStructure>,
     pub(crate) by_event: HashMap<String, usize>,
     pub(crate) by_code: HashMap<String, usize>,
     pub(crate) segments: Vec<SegmentMap>,
@@ -222,6 +230,18 @@ pub struct Mappings {
     pub(crate) default_zone: Option<String>,
     /// How many files were loaded.
     pub files: usize,
+}
+
+/// Whether data type map `index`, with the maps its rules use, is at most `levels` deep. The
+/// recursion is bounded by `levels`, which also ends a cycle.
+fn nests_within(datatypes: &[DatatypeMap], index: usize, levels: usize) -> bool {
+    if levels == 0 {
+        return false;
+    }
+    datatypes[index].rules.iter().all(|rule| match rule.value {
+        ValueKind::Datatype(inner) => nests_within(datatypes, inner, levels - 1),
+        _ => true,
+    })
 }
 
 /// A file read, with its text for line numbers.
@@ -479,6 +499,20 @@ impl Mappings {
             let constants = file.content.constants.iter().map(|c| compiler.constant(c)).collect::<Result<_, _>>()?;
             out.datatypes.push(DatatypeMap { rules, constants });
         }
+        // Data type maps that use one another apply recursively: bound the depth (and so refuse
+        // a map that uses itself) here, so mapping a message cannot exhaust the stack.
+        for (index, file) in datatypes.iter().enumerate() {
+            if !nests_within(&out.datatypes, index, crate::engine::MAX_DATATYPE_NESTING) {
+                return Err(error_at(
+                    file,
+                    None,
+                    format!(
+                        "data type maps used within one another nest deeper than {} (or one uses itself)",
+                        crate::engine::MAX_DATATYPE_NESTING
+                    ),
+                ));
+            }
+        }
         let mut segment_names = HashMap::new();
         for file in &segments {
             let name = file.content.name.clone().unwrap_or_else(|| stem(&file.path));
@@ -621,8 +655,23 @@ impl Mappings {
                         refs,
                     });
                 }
+                let mut required = Vec::new();
+                for segment in &spec.required {
+                    let id = segment.get_ref();
+                    let well_formed = id.len() == 3
+                        && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                        && id.as_str() != "MSH";
+                    if !well_formed {
+                        return Err(error_at(
+                            file,
+                            Some(segment.span()),
+                            format!("`{id}`: a required segment is a segment id (PID), and MSH always is"),
+                        ));
+                    }
+                    required.push(id.clone());
+                }
                 let index = out.messages.len();
-                out.messages.push(resources);
+                out.messages.push(MessageStructure { required, resources });
                 for event in &spec.events {
                     let text = event.get_ref();
                     let (code, trigger) = text.split_once('^').ok_or_else(|| {

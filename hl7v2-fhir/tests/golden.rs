@@ -325,6 +325,7 @@ fn an_explicit_null_field_makes_no_value_and_is_reported_as_cleared() {
 #[test]
 fn a_charge_without_a_transaction_code_keeps_its_description_or_says_not_coded() {
     let text = "MSH|^~\\&|BILL|GHH|LEDGER|BRIDGE|202611301200||DFT^P03^DFT_P03|FT1-1|P|2.5.1\r\
+                EVN|P03|202611301200\r\
                 PID|1||MRN-7001^^^GHH^MR||Testperson^Alex\r\
                 FT1|1|T-1||20261130||CG||Bed day|||1\r\
                 FT1|2|T-2||20261130||CD|||||1\r";

@@ -157,3 +157,36 @@ fn random_escape_soup() {
         }
     }
 }
+
+/// The parser does not recurse (segments, fields, repetitions, components and escape sequences
+/// are split by loops), so input of any shape parses on a small stack; this holds it to that.
+#[test]
+fn hostile_shapes_parse_on_a_small_stack() {
+    let mut text = String::from("MSH|^~\\&|A|B|C|D|20240101||ADT^A01|1|P|2.5.1\r");
+    text.push_str("PID|1||");
+    for _ in 0..20_000 {
+        text.push_str("\\X00\\\\E\\\\T\\&^~");
+    }
+    text.push('\r');
+    for i in 0..5_000 {
+        text.push_str(&format!("ZZ{}|{}\r", i % 10, "|^&~".repeat(8)));
+    }
+    let outcome = std::thread::Builder::new()
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            let message = hl7v2::Message::parse(&text).expect("parses");
+            let pid = message.segment("PID").expect("PID");
+            let field = pid.field(3).expect("PID-3");
+            let decoded: usize = field
+                .repetitions()
+                .flat_map(|r| r.components().collect::<Vec<_>>())
+                .map(|c| c.subcomponent(1).map_or(0, |s| s.len()))
+                .sum();
+            (message.segments().len(), decoded)
+        })
+        .expect("thread")
+        .join()
+        .expect("no stack overflow");
+    assert_eq!(outcome.0, 5_002);
+    assert!(outcome.1 > 0);
+}

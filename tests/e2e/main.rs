@@ -20,6 +20,7 @@ mod hl7v2_ingest;
 mod mllp;
 mod mllp_crash;
 mod mllp_limits;
+mod mllp_tls;
 
 mod kafka_support;
 

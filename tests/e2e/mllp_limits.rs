@@ -59,7 +59,7 @@ fn start(data: &Path, max_connections: usize) -> (Bridge, u16) {
 #[test]
 fn an_oversized_mllp_frame_is_refused_ar_and_the_connection_closed() {
     let data = temp_dir();
-    let (server, port) = start(data.path(), 8);
+    let (mut server, port) = start(data.path(), 8);
     let before = tree_size(&server);
 
     // A whole frame over the limit.
@@ -85,6 +85,36 @@ fn an_oversized_mllp_frame_is_refused_ar_and_the_connection_closed() {
     let ack = client.send(&big("FITS-1", LIMIT - 200));
     assert_eq!(ack_code(&ack), "AA", "{ack}");
     assert_eq!(tree_size(&server), before + 1, "only the message within the limit stored its Patient");
+
+    // Both oversized frames are kept, bounded: their first 4 KiB, their size and SHA-256.
+    assert_eq!(server.terminate(Duration::from_secs(30)).code(), Some(0));
+    let run = crate::support::bridge(data.path(), ["dead-letters"]).expect_code(0, "dead-letters");
+    let letters = crate::support::ndjson(&run.stdout);
+    assert_eq!(letters.len(), 2, "{}", run.stdout);
+    for (letter, control_id) in letters.iter().zip(["BIG-1", "BIG-2"]) {
+        let reason = letter["reason"].as_str().unwrap_or("");
+        assert!(reason.starts_with("message too large") && reason.contains("SHA-256 "), "{reason}");
+        let message = letter["message"].as_str().unwrap_or("");
+        assert!(message.len() <= 4096 && message.contains(control_id), "{} bytes", message.len());
+    }
+}
+
+#[test]
+fn an_mllp_message_without_its_required_segments_is_refused_ar_and_kept() {
+    let data = temp_dir();
+    let (mut server, port) = start(data.path(), 8);
+    let mut client = MllpClient::connect(port);
+    let bare = client.send(&msh("BARE-1"));
+    assert_eq!(ack_code(&bare), "AR", "{bare}");
+    assert!(bare.contains("ERR||PID^1|100^"), "the ERR names the missing PID: {bare}");
+    let with_evn = client.send(&(msh("BARE-2") + "EVN|A01|20240101120000\r"));
+    assert_eq!(ack_code(&with_evn), "AR", "{with_evn}");
+    assert_eq!(tree_size(&server), 0, "nothing stored");
+    assert_eq!(server.terminate(Duration::from_secs(30)).code(), Some(0));
+    let run = crate::support::bridge(data.path(), ["dead-letters"]).expect_code(0, "dead-letters");
+    let letters = crate::support::ndjson(&run.stdout);
+    assert_eq!(letters.len(), 2, "{}", run.stdout);
+    assert!(letters.iter().all(|l| l["reason"].as_str().is_some_and(|r| r.starts_with("PID: required segment"))));
 }
 
 #[test]

@@ -75,6 +75,34 @@ pub struct PreparedV2 {
     pub header: Option<V2Header>,
     /// The resources and rejections, as for FHIR input (source set).
     pub prepared: Prepared,
+    /// How a refusal found here is answered; `None` with rejections: they came from validating
+    /// the FHIR it maps to, an error in its content ([`V2Refusal::CONTENT`]).
+    pub refusal: Option<V2Refusal>,
+}
+
+/// How a refused v2 message is answered: its acknowledgment code (HL7 table 0008) and the
+/// error code of its `ERR` segment (table 0357).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct V2Refusal {
+    /// `AR` (not processable: header, type, structure, sender) or `AE` (an error in its content).
+    pub ack_code: &'static str,
+    /// ERR-3.
+    pub error_code: &'static str,
+}
+
+impl V2Refusal {
+    /// The message's structure: a header that does not parse, a required segment missing,
+    /// nothing to store.
+    pub const STRUCTURE: V2Refusal = V2Refusal { ack_code: "AR", error_code: "100^Segment sequence error^HL70357" };
+    /// No mapping for its type.
+    pub const UNSUPPORTED: V2Refusal = V2Refusal { ack_code: "AR", error_code: "200^Unsupported message type^HL70357" };
+    /// Refused whatever its content: too large, or from a sender not allowed (table 0357 has no
+    /// better code; ERR-8 says which).
+    pub const REJECTED: V2Refusal = V2Refusal { ack_code: "AR", error_code: "207^Application internal error^HL70357" };
+    /// A value in it.
+    pub const CONTENT: V2Refusal = V2Refusal { ack_code: "AE", error_code: "102^Data type error^HL70357" };
+    /// The bridge failed (no mappings, a bug): sending again may succeed.
+    pub const INTERNAL: V2Refusal = V2Refusal { ack_code: "AE", error_code: "207^Application internal error^HL70357" };
 }
 
 impl IdMaker for Node {
@@ -110,8 +138,12 @@ fn source_part(text: Option<&str>) -> String {
     text.unwrap_or("").chars().filter(|c| c.is_ascii_graphic() && !matches!(c, '/' | '\\')).take(64).collect()
 }
 
-fn refused(header: Option<V2Header>, rejection: Rejection) -> PreparedV2 {
-    PreparedV2 { header, prepared: Prepared { rejections: vec![rejection], ..Prepared::default() } }
+fn refused(header: Option<V2Header>, rejection: Rejection, refusal: V2Refusal) -> PreparedV2 {
+    PreparedV2 {
+        header,
+        prepared: Prepared { rejections: vec![rejection], ..Prepared::default() },
+        refusal: Some(refusal),
+    }
 }
 
 /// The refusal of a message whose preparation failed inside the bridge (a panic while parsing,
@@ -125,6 +157,7 @@ pub fn failed_internally() -> PreparedV2 {
             "",
             "the message could not be processed (internal error); it is kept as a dead letter".to_owned(),
         ),
+        V2Refusal::INTERNAL,
     )
 }
 
@@ -133,7 +166,13 @@ pub fn prepare_v2(bytes: &[u8], mappings: &V2Mappings, node: &Node) -> PreparedV
     let text = v2_text(bytes);
     let message = match hl7v2::Message::parse(&text) {
         Ok(message) => message,
-        Err(error) => return refused(None, rejection(IssueType::Structure, &error.location(), error.to_string())),
+        Err(error) => {
+            return refused(
+                None,
+                rejection(IssueType::Structure, &error.location(), error.to_string()),
+                V2Refusal::STRUCTURE,
+            )
+        }
     };
     let h = message.header();
     let header = V2Header {
@@ -148,23 +187,30 @@ pub fn prepare_v2(bytes: &[u8], mappings: &V2Mappings, node: &Node) -> PreparedV
     };
     let mappings = match mappings {
         V2Mappings::Loaded(m) => m,
-        V2Mappings::Absent(why) => return refused(Some(header), rejection(IssueType::NotSupported, "", why.clone())),
+        V2Mappings::Absent(why) => {
+            return refused(Some(header), rejection(IssueType::NotSupported, "", why.clone()), V2Refusal::INTERNAL)
+        }
     };
     let mapped = match mappings.map(&message, node) {
         Ok(mapped) => mapped,
-        Err(error @ MapError::Unsupported { .. }) => {
-            return refused(Some(header), rejection(IssueType::NotSupported, "MSH-9", error.to_string()))
-        }
         Err(error) => {
-            let location = match &error {
-                MapError::Value { location, .. } => location.clone(),
-                _ => String::new(),
+            let (code, location, refusal) = match &error {
+                MapError::Unsupported { .. } => (IssueType::NotSupported, "MSH-9".to_owned(), V2Refusal::UNSUPPORTED),
+                MapError::MissingSegment { segment, .. } => {
+                    (IssueType::Required, segment.clone(), V2Refusal::STRUCTURE)
+                }
+                MapError::NoResources => (IssueType::Required, String::new(), V2Refusal::STRUCTURE),
+                MapError::Value { location, .. } => (IssueType::Value, location.clone(), V2Refusal::CONTENT),
+                _ => (IssueType::Value, String::new(), V2Refusal::CONTENT),
             };
-            return refused(Some(header), rejection(IssueType::Value, &location, error.to_string()));
+            return refused(Some(header), rejection(code, &location, error.to_string()), refusal);
         }
     };
+    // The mapper refuses a message that makes nothing; were one to get through, a message with
+    // nothing to store must not be acknowledged as stored.
     if mapped.resources.is_empty() {
-        return PreparedV2 { header: Some(header), prepared: Prepared::default() };
+        let error = MapError::NoResources;
+        return refused(Some(header), rejection(IssueType::Required, "", error.to_string()), V2Refusal::STRUCTURE);
     }
     let mut mapped = mapped;
     let mut merges: Vec<(String, String, Merge)> = Vec::new();
@@ -211,7 +257,7 @@ pub fn prepare_v2(bytes: &[u8], mappings: &V2Mappings, node: &Node) -> PreparedV
     if prepared.rejections.is_empty() {
         node.warm_patient_keys(&prepared.resources);
     }
-    PreparedV2 { header: Some(header), prepared }
+    PreparedV2 { header: Some(header), prepared, refusal: None }
 }
 
 #[cfg(test)]

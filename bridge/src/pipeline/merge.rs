@@ -58,6 +58,38 @@ impl crate::store::Node {
     }
 }
 
+/// The deepest nesting of arrays and objects merged, as decoding bounds FHIR JSON.
+pub const MAX_MERGE_DEPTH: usize = 128;
+
+/// Whether the arrays and objects of `json` nest at most `max` deep (strings skipped); a scan,
+/// without recursion, that does not check the JSON otherwise.
+fn nesting_within(json: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for byte in json {
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return false;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
+}
+
 /// The element a top-level key belongs to: `_gender` and `gender` are one, as are
 /// `deceasedBoolean` and `deceasedDateTime`.
 fn element_of(key: &str) -> &str {
@@ -76,6 +108,11 @@ fn element_of(key: &str) -> &str {
 /// parse as an object. Values are kept as raw text, so decimals keep their digits.
 pub fn merge_into_earlier(earlier: &[u8], message: &[u8], merge: &Merge) -> Option<String> {
     type Elements = BTreeMap<String, Box<RawValue>>;
+    // serde_json skips raw values without recursing, so nesting costs no stack here; it is
+    // bounded all the same, so that a merge never yields what decoding would then refuse.
+    if !nesting_within(earlier, MAX_MERGE_DEPTH) || !nesting_within(message, MAX_MERGE_DEPTH) {
+        return None;
+    }
     let earlier: Elements = serde_json::from_slice(earlier).ok()?;
     let mut merged: Elements = serde_json::from_slice(message).ok()?;
     let mut said: Vec<&str> = merged.keys().map(|k| element_of(k)).collect();
@@ -139,6 +176,32 @@ mod tests {
         assert!(merged.contains("1.50"), "{merged}");
         assert_eq!(merge_into_earlier(earlier, earlier, &none), None);
         assert_eq!(merge_into_earlier(b"[1]", earlier, &none), None);
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_not_merged_and_the_limit_holds_on_a_small_stack() {
+        let nested = |depth: usize| {
+            format!(r#"{{"resourceType":"Patient","extension":{}1{}}}"#, "[".repeat(depth - 1), "]".repeat(depth - 1))
+        };
+        let message = br#"{"resourceType":"Patient","active":true}"#.to_vec();
+        let (deep, fits) = (nested(100_000), nested(MAX_MERGE_DEPTH));
+        let merged = std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                let none = Merge::default();
+                let deep_earlier = merge_into_earlier(deep.as_bytes(), &message, &none);
+                let deep_message = merge_into_earlier(&message, deep.as_bytes(), &none);
+                (deep_earlier, deep_message, merge_into_earlier(fits.as_bytes(), &message, &none))
+            })
+            .expect("thread")
+            .join()
+            .expect("no stack overflow");
+        assert_eq!((merged.0, merged.1), (None, None), "nesting over {MAX_MERGE_DEPTH} is not merged");
+        assert!(merged.2.is_some_and(|m| m.contains(r#""active":true"#)), "nesting at the limit is merged");
+        // Brackets inside strings are text, not nesting.
+        let text =
+            format!(r#"{{"resourceType":"Patient","name":[{{"text":"{}\"{}"}}]}}"#, "[".repeat(500), "{".repeat(500));
+        assert!(nesting_within(text.as_bytes(), 4));
     }
 
     #[test]
