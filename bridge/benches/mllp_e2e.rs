@@ -137,7 +137,7 @@ fn main() {
         .env("RUST_LOG", "warn")
         .env(
             "FHIR_BRIDGE__AUTH__DEV_STATIC_TOKENS",
-            format!(r#"[{{ token = "{METRICS_TOKEN}", client_id = "bench", scopes = ["system/*.rs"] }}]"#),
+            format!(r#"[{{ token = "{METRICS_TOKEN}", client_id = "bench", scopes = ["bridge/metrics.read"] }}]"#),
         )
         .stdout(Stdio::null())
         .spawn()

@@ -55,7 +55,7 @@ fn start(data: &Path, peers: String) -> Bridge {
         .env("FHIR_BRIDGE__PEERS", peers)
         .env(
             "FHIR_BRIDGE__AUTH__DEV_STATIC_TOKENS",
-            format!(r#"[{{ token = "{TOKEN}", client_id = "bench", scopes = ["system/*.cruds"] }}]"#),
+            format!(r#"[{{ token = "{TOKEN}", client_id = "bench", scopes = ["system/*.cruds", "bridge/ledger.read", "bridge/metrics.read"] }}]"#),
         )
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

@@ -29,7 +29,7 @@ fn call(bridge: &Bridge, method: &str, path: &str, token: &str, body: Option<&Va
 fn reads_and_denials_are_on_the_ledger_and_shown_as_audit_events() {
     let data = temp_dir();
     let tokens = format!(
-        r#"[{{ token = "{DEV_TOKEN}", client_id = "e2e", scopes = ["system/*.cruds"] }}, {{ token = "{READ_PATIENTS_ONLY}", client_id = "reader", scopes = ["system/Patient.rs"] }}]"#
+        r#"[{{ token = "{DEV_TOKEN}", client_id = "e2e", scopes = ["system/*.cruds", "bridge/ledger.read", "bridge/metrics.read"] }}, {{ token = "{READ_PATIENTS_ONLY}", client_id = "reader", scopes = ["system/Patient.rs"] }}]"#
     );
     let env = [("FHIR_BRIDGE__AUTH__DEV_STATIC_TOKENS".to_owned(), tokens)];
     let mut bridge = Bridge::start_with(data.path(), &[], &env, &data.path().join("serve.log"));

@@ -102,5 +102,47 @@ fn clients_authenticate_with_a_signed_assertion_and_their_scopes_limit_them() {
         call("POST", &format!("{base}/fhir/Observation"), Some(&access), Some(("application/fhir+json", observation)));
     assert_eq!(status, 403, "read-only scope for Observation: {body}");
     assert!(body.contains("forbidden"), "{body}");
-    assert_eq!(call("GET", &format!("{base}/ledger/head"), Some(&access), None).0, 200);
+    // The ledger and the metrics need their own scopes: a FHIR token opens neither.
+    for path in ["/ledger/head", "/ledger/proof/0", "/metrics"] {
+        let (status, body, _) = call("GET", &format!("{base}{path}"), Some(&access), None);
+        assert_eq!(status, 403, "{path}: {body}");
+        assert!(body.contains("OperationOutcome"), "{path}: {body}");
+    }
+    let assertion = fhir_bridge::auth::client_assertion_es384("hospital-b", &token_url, &key, 120, now).expect("sign");
+    let (status, body, _) =
+        call("POST", &token_url, None, Some((form.0, &token_request(&assertion, "bridge/ledger.read"))));
+    assert_eq!(status, 400, "a client not registered for the ledger scope: {body}");
+    assert!(body.contains("invalid_scope"), "{body}");
+}
+
+#[test]
+fn ledger_and_metrics_scopes_open_only_their_endpoints() {
+    let data = temp_dir();
+    let key = p384::ecdsa::SigningKey::from_slice(&[0x43; 48]).expect("a P-384 key");
+    let pem = key.verifying_key().to_public_key_pem(LineEnding::LF).expect("PEM");
+    let config = data.path().join("bridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[auth.clients]]\nclient_id = \"auditor\"\npublic_key = '''{pem}'''\nscopes = [\"bridge/ledger.read\", \"bridge/metrics.read\"]\n"
+        ),
+    )
+    .expect("config");
+    let config_arg = config.display().to_string();
+    let mut bridge = Bridge::start_with(data.path(), &["--config", &config_arg], &[], &data.path().join("serve.log"));
+    bridge.wait_healthy(Duration::from_secs(30));
+    let base = bridge.base();
+    let token_url = format!("{base}/auth/token");
+    let now = fhir_bridge::auth::unix_now_s();
+    let assertion = fhir_bridge::auth::client_assertion_es384("auditor", &token_url, &key, 120, now).expect("sign");
+    let form = token_request(&assertion, "bridge/ledger.read");
+    let (status, body, _) = call("POST", &token_url, None, Some(("application/x-www-form-urlencoded", &form)));
+    assert_eq!(status, 200, "{body}");
+    let token: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(token["scope"], "bridge/ledger.read");
+    let access = token["access_token"].as_str().expect("access_token").to_owned();
+    // The ledger opens (404: it is empty, but not 403); metrics and FHIR do not.
+    assert_eq!(call("GET", &format!("{base}/ledger/head"), Some(&access), None).0, 404);
+    assert_eq!(call("GET", &format!("{base}/metrics"), Some(&access), None).0, 403);
+    assert_eq!(call("GET", &format!("{base}/fhir/Patient/p1"), Some(&access), None).0, 403);
 }

@@ -231,6 +231,8 @@ pub const DEV_TOKEN: &str = "e2e-development-token-0123456789";
 pub fn dev_token_env() -> (&'static str, String) {
     (
         "FHIR_BRIDGE__AUTH__DEV_STATIC_TOKENS",
-        format!(r#"[{{ token = "{DEV_TOKEN}", client_id = "e2e", scopes = ["system/*.cruds"] }}]"#),
+        format!(
+            r#"[{{ token = "{DEV_TOKEN}", client_id = "e2e", scopes = ["system/*.cruds", "bridge/ledger.read", "bridge/metrics.read"] }}]"#
+        ),
     )
 }

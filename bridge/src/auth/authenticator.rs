@@ -15,7 +15,7 @@ use super::form::{TokenRequest, ASSERTION_TYPE_JWT_BEARER, GRANT_TYPE_CLIENT_CRE
 use super::jwt::{ClaimPolicy, DecodedAssertion};
 use super::keys::ClientKey;
 use super::principal::Principal;
-use super::scope::{covers, Scope};
+use super::scope::Scopes;
 use super::store::{token_digest, Digest32, ReplayCache, TokenStore};
 
 /// Longest bearer token accepted in an `Authorization` header.
@@ -45,7 +45,7 @@ pub fn unix_now_s() -> u64 {
 /// A registered client, validated.
 struct RegisteredClient {
     key: ClientKey,
-    allowed_scopes: Vec<Scope>,
+    allowed_scopes: Scopes,
     organization: Option<String>,
     node_key_id: Option<String>,
 }
@@ -88,14 +88,14 @@ pub struct Authenticator {
     clock: Arc<dyn Clock>,
 }
 
-fn parse_scopes(client_id: &str, scopes: &[String]) -> Result<Vec<Scope>, AuthConfigError> {
-    scopes
-        .iter()
-        .map(|scope| {
-            Scope::parse(scope)
-                .map_err(|_| AuthConfigError::BadScope { client_id: client_id.to_owned(), scope: scope.clone() })
-        })
-        .collect()
+fn parse_scopes(client_id: &str, scopes: &[String]) -> Result<Scopes, AuthConfigError> {
+    let mut parsed = Scopes::default();
+    for scope in scopes {
+        parsed
+            .add(scope)
+            .map_err(|_| AuthConfigError::BadScope { client_id: client_id.to_owned(), scope: scope.clone() })?;
+    }
+    Ok(parsed)
 }
 
 fn is_organization_reference(reference: &str) -> bool {
@@ -231,15 +231,9 @@ impl Authenticator {
         }
         let (client_id, client) =
             self.verify_assertion(&request.client_assertion, request.client_id.as_deref(), now_s)?;
-        let mut granted: Vec<Scope> = Vec::new();
-        for text in request.scope.split_ascii_whitespace() {
-            let scope = Scope::parse(text).map_err(|_| AuthError::MalformedScope)?;
-            if !covers(&client.allowed_scopes, &scope) {
-                return Err(AuthError::ScopeNotAllowed);
-            }
-            if !granted.contains(&scope) {
-                granted.push(scope);
-            }
+        let granted = Scopes::parse(request.scope.split_ascii_whitespace()).map_err(|_| AuthError::MalformedScope)?;
+        if !client.allowed_scopes.cover(&granted) {
+            return Err(AuthError::ScopeNotAllowed);
         }
         let principal = Principal {
             client_id: client_id.to_owned(),

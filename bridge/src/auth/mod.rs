@@ -34,7 +34,7 @@ pub use http::{authenticate_request, oauth_error_response, token, Authenticated}
 pub use jwt::{client_assertion_es256k, client_assertion_es384};
 pub use keys::Algorithm;
 pub use principal::Principal;
-pub use scope::{Permissions, Scope, ScopeSyntaxError};
+pub use scope::{Permissions, Scope, ScopeSyntaxError, Scopes, ServiceScope};
 
 #[cfg(test)]
 mod tests;

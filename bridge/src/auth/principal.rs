@@ -1,7 +1,7 @@
 //! [`Principal`]: who an authenticated request comes from and what its token's scopes allow.
 
 use super::error::AuthError;
-use super::scope::{allowed_by, Permissions, Scope};
+use super::scope::{allowed_by, Permissions, Scopes, ServiceScope};
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,7 +13,7 @@ pub struct Principal {
     /// The peer bridge's node key id (hex), when the client is a peer bridge.
     pub node_key_id: Option<String>,
     /// The scopes granted to this token.
-    pub scopes: Vec<Scope>,
+    pub scopes: Scopes,
     /// Whether the caller used a development static token (never in production).
     pub via_dev_token: bool,
 }
@@ -23,7 +23,7 @@ impl Principal {
     /// bridge: a peer reads a patient's records only through the patient's grant, at
     /// `/peer/records`, whatever scopes its token carries.
     pub fn allows(&self, resource_type: &str, permissions: Permissions) -> bool {
-        self.node_key_id.is_none() && allowed_by(&self.scopes, resource_type, permissions)
+        self.node_key_id.is_none() && allowed_by(&self.scopes.fhir, resource_type, permissions)
     }
 
     /// `r`: read a resource of this type by id, including its versions.
@@ -52,7 +52,11 @@ impl Principal {
     pub fn may_change_anything(&self) -> bool {
         let write = Permissions::CREATE.union(Permissions::UPDATE);
         self.node_key_id.is_none()
-            && self.scopes.iter().any(|s| s.permissions.contains(write) || s.permissions.contains(Permissions::DELETE))
+            && self
+                .scopes
+                .fhir
+                .iter()
+                .any(|s| s.permissions.contains(write) || s.permissions.contains(Permissions::DELETE))
     }
 
     /// [`Self::may_change_anything`], or [`AuthError::InsufficientScope`] (a 403).
@@ -80,8 +84,19 @@ impl Principal {
         self.can_delete(resource_type).then_some(()).ok_or(AuthError::InsufficientScope)
     }
 
+    /// Whether the token holds the service scope. Never for a peer bridge, as for FHIR scopes.
+    pub fn has_service(&self, scope: ServiceScope) -> bool {
+        self.node_key_id.is_none() && self.scopes.service.contains(&scope)
+    }
+
+    /// [`Self::has_service`], or [`AuthError::InsufficientScope`] (a 403).
+    pub fn require_service(&self, scope: ServiceScope) -> Result<(), AuthError> {
+        self.has_service(scope).then_some(()).ok_or(AuthError::InsufficientScope)
+    }
+
     /// The granted scopes, space-separated, as in a token response.
     pub fn scope_string(&self) -> String {
-        self.scopes.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+        let fhir = self.scopes.fhir.iter().map(ToString::to_string);
+        fhir.chain(self.scopes.service.iter().map(|s| s.as_str().to_owned())).collect::<Vec<_>>().join(" ")
     }
 }

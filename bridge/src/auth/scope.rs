@@ -77,9 +77,80 @@ pub struct Scope {
     pub permissions: Permissions,
 }
 
+/// A scope for the bridge's own endpoints, outside FHIR: no `system/*` scope implies one, so a
+/// FHIR client's token does not open the ledger (which shows who read whose records, as
+/// pseudonyms) or the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceScope {
+    /// `bridge/ledger.read`: `/ledger/head`, `/ledger/proof/{seq}`, `/ledger/consistency`.
+    LedgerRead,
+    /// `bridge/metrics.read`: `/metrics`.
+    MetricsRead,
+}
+
+impl ServiceScope {
+    /// Parses `bridge/ledger.read` or `bridge/metrics.read`.
+    pub fn parse(text: &str) -> Option<ServiceScope> {
+        match text {
+            "bridge/ledger.read" => Some(Self::LedgerRead),
+            "bridge/metrics.read" => Some(Self::MetricsRead),
+            _ => None,
+        }
+    }
+
+    /// The scope string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LedgerRead => "bridge/ledger.read",
+            Self::MetricsRead => "bridge/metrics.read",
+        }
+    }
+}
+
+/// The scopes of a client or a token: FHIR `system/` scopes and the bridge's service scopes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Scopes {
+    /// FHIR scopes.
+    pub fhir: Vec<Scope>,
+    /// Service scopes.
+    pub service: Vec<ServiceScope>,
+}
+
+impl Scopes {
+    /// Parses a list of scope strings.
+    pub fn parse<'a>(texts: impl IntoIterator<Item = &'a str>) -> Result<Scopes, ScopeSyntaxError> {
+        let mut scopes = Scopes::default();
+        for text in texts {
+            scopes.add(text)?;
+        }
+        Ok(scopes)
+    }
+
+    /// Adds one scope string (once).
+    pub fn add(&mut self, text: &str) -> Result<(), ScopeSyntaxError> {
+        match ServiceScope::parse(text) {
+            Some(service) if !self.service.contains(&service) => self.service.push(service),
+            Some(_) => {}
+            None => {
+                let scope = Scope::parse(text)?;
+                if !self.fhir.contains(&scope) {
+                    self.fhir.push(scope);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether these (a client's allowed scopes) cover every scope of `requested`.
+    pub fn cover(&self, requested: &Scopes) -> bool {
+        requested.fhir.iter().all(|scope| covers(&self.fhir, scope))
+            && requested.service.iter().all(|service| self.service.contains(service))
+    }
+}
+
 /// A scope string is not a `system/` scope this server understands.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unsupported scope (expected system/<Type|*>.<cruds>)")]
+#[error("unsupported scope (expected system/<Type|*>.<cruds>, bridge/ledger.read or bridge/metrics.read)")]
 pub struct ScopeSyntaxError;
 
 impl Scope {

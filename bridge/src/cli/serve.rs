@@ -104,6 +104,7 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
     actix_web::rt::System::new().block_on(async move {
         let mut server = actix_web::HttpServer::new(move || {
             actix_web::App::new()
+                .wrap(crate::http::error_outcomes())
                 .app_data(actix_web::web::Data::new(state.clone()))
                 .app_data(actix_web::web::Data::new(authenticator.clone()))
                 .app_data(actix_web::web::PayloadConfig::new(max_body))

@@ -31,6 +31,9 @@ pub enum ApiError {
     /// Authenticated and scoped, but refused by consent (no grant in force); the text says why.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The body is not FHIR JSON (`text/plain`, XML, a form).
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
     /// Something failed inside; details are logged.
     #[error("internal error")]
     Internal(String),
@@ -52,7 +55,8 @@ impl ApiError {
     }
 }
 
-fn outcome(code: IssueType, message: &str) -> OperationOutcome {
+/// An outcome of one error issue without a path.
+pub(crate) fn outcome(code: IssueType, message: &str) -> OperationOutcome {
     let issue = ValidationIssue { severity: Severity::Error, code, path: String::new(), message: message.to_owned() };
     let mut outcome = fhir_models::validate::to_operation_outcome(std::slice::from_ref(&issue));
     outcome.issue[0].expression.clear();
@@ -74,6 +78,7 @@ impl ResponseError for ApiError {
             Self::NotSupported(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Auth(error) => error.status_code(),
         }
@@ -90,6 +95,10 @@ impl ResponseError for ApiError {
             Self::NotSupported(what) => outcome(IssueType::NotSupported, what),
             Self::BadRequest(what) => outcome(IssueType::Invalid, what),
             Self::Forbidden(why) => outcome(IssueType::Forbidden, why),
+            Self::UnsupportedMediaType => outcome(
+                IssueType::NotSupported,
+                "unsupported media type: send application/fhir+json (or application/json)",
+            ),
             Self::Internal(detail) => {
                 tracing::error!(%detail, "Request failed.");
                 outcome(IssueType::Exception, "internal error; see the server log")

@@ -1,7 +1,7 @@
 //! FHIR endpoints: create, update, delete, Bundle submission, read, version read, metadata.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use fhir_models::validate::{IssueType, Severity, ValidationIssue};
 
 use super::{ApiError, AppState};
@@ -12,6 +12,17 @@ use crate::read::ReadError;
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::Internal(e.to_string())
+}
+
+/// Refuses a body declared as anything but FHIR JSON (`text/plain`, XML, a form): FHIR answers
+/// 415. A body without a content type is read as FHIR JSON.
+fn require_fhir_json(request: &HttpRequest) -> Result<(), ApiError> {
+    let Some(value) = request.headers().get(actix_web::http::header::CONTENT_TYPE) else { return Ok(()) };
+    let mime = value.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match mime.as_str() {
+        "application/fhir+json" | "application/json" => Ok(()),
+        _ => Err(ApiError::UnsupportedMediaType),
+    }
 }
 
 /// What a route accepts: a Bundle to run (`POST /fhir`), or exactly one resource of the URL's
@@ -161,6 +172,7 @@ fn receipt_json(r: &Receipt) -> serde_json::Value {
 /// `POST /fhir/{type}`: one resource of that type.
 pub async fn create(
     state: web::Data<AppState>,
+    request: HttpRequest,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
     body: web::Bytes,
@@ -170,6 +182,7 @@ pub async fn create(
         return Err(ApiError::NotFound("not an R4 resource type"));
     }
     caller.require_write(&resource_type)?;
+    require_fhir_json(&request)?;
     refuse_bundle_as_resource(&resource_type)?;
     check_type(&body, &resource_type)?;
     let expect = Expect::One { resource_type: &resource_type, id: None };
@@ -183,6 +196,7 @@ pub async fn create(
 /// `PUT /fhir/{type}/{id}`: a resource whose type and id must match the URL.
 pub async fn update(
     state: web::Data<AppState>,
+    request: HttpRequest,
     Authenticated(caller): Authenticated,
     path: web::Path<(String, String)>,
     body: web::Bytes,
@@ -192,6 +206,7 @@ pub async fn update(
         return Err(ApiError::NotFound("not an R4 resource type"));
     }
     caller.require_write(&resource_type)?;
+    require_fhir_json(&request)?;
     refuse_bundle_as_resource(&resource_type)?;
     check_type(&body, &resource_type)?;
     let given = fhir_json::JsonReader::new(&body).peek_object_string_member("id").ok().flatten();
@@ -237,10 +252,12 @@ pub async fn delete(
 /// A caller that may change nothing is refused before the body is decoded.
 pub async fn post_bundle(
     state: web::Data<AppState>,
+    request: HttpRequest,
     Authenticated(caller): Authenticated,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_change_anything()?;
+    require_fhir_json(&request)?;
     check_type(&body, "Bundle")?;
     let done = ingest(&state, &caller, body, Expect::Bundle).await?;
     let mut answer = serde_json::json!({

@@ -5,7 +5,7 @@ use ledger_adapter::{LedgerReader, SignedBlockHeader};
 use serde::Deserialize;
 
 use super::{ApiError, AppState};
-use crate::auth::Authenticated;
+use crate::auth::{Authenticated, ServiceScope};
 
 fn header_json(signed: &SignedBlockHeader) -> serde_json::Value {
     let h = &signed.header;
@@ -29,7 +29,8 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 }
 
 /// `GET /ledger/head`: the latest signed block header and the node's public key.
-pub async fn head(state: web::Data<AppState>, _caller: Authenticated) -> Result<HttpResponse, ApiError> {
+pub async fn head(state: web::Data<AppState>, Authenticated(caller): Authenticated) -> Result<HttpResponse, ApiError> {
+    caller.require_service(ServiceScope::LedgerRead)?;
     let head = state.node.ledger.head().map_err(internal)?.ok_or(ApiError::NotFound("the ledger is empty"))?;
     let mut body = header_json(&head);
     body["public_key"] = state.node.ledger.node_public_key().to_hex().into();
@@ -39,9 +40,10 @@ pub async fn head(state: web::Data<AppState>, _caller: Authenticated) -> Result<
 /// `GET /ledger/proof/{seq}`: the record, its leaf hash, and its inclusion proof against the head.
 pub async fn proof(
     state: web::Data<AppState>,
-    _caller: Authenticated,
+    Authenticated(caller): Authenticated,
     seq: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.require_service(ServiceScope::LedgerRead)?;
     let seq = seq.into_inner();
     let ledger = &state.node.ledger;
     let head = ledger.head().map_err(internal)?.ok_or(ApiError::NotFound("the ledger is empty"))?;
@@ -71,9 +73,10 @@ pub struct ConsistencyQuery {
 /// `GET /ledger/consistency?first=&second=`: a consistency proof between two tree sizes.
 pub async fn consistency(
     state: web::Data<AppState>,
-    _caller: Authenticated,
+    Authenticated(caller): Authenticated,
     query: web::Query<ConsistencyQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.require_service(ServiceScope::LedgerRead)?;
     let ledger = &state.node.ledger;
     let size = ledger.tree_size().map_err(internal)?;
     if query.first > query.second || query.second > size {
