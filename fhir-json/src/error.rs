@@ -30,8 +30,16 @@ pub enum DecodeErrorKind {
     InvalidString(&'static str),
     /// Content follows the top-level value.
     TrailingCharacters,
-    /// Objects and arrays nest deeper than the reader allows.
+    /// Objects and arrays nest deeper than the reader allows ([`MAX_DEPTH`](crate::MAX_DEPTH)).
     TooDeep,
+    /// A nesting that the caller counts over the JSON (see
+    /// [`JsonReader::enter_nested`](crate::JsonReader::enter_nested)) goes deeper than its limit.
+    TooDeepNested {
+        /// What nests, plural ("resources").
+        what: &'static str,
+        /// The deepest nesting allowed.
+        limit: u32,
+    },
     /// A member that the type does not define.
     UnknownElement(String),
     /// A member that occurs twice in one object.
@@ -50,7 +58,8 @@ impl fmt::Display for DecodeErrorKind {
             Self::WrongType { expected, found } => write!(f, "expected {expected}, found {found}"),
             Self::InvalidString(why) => write!(f, "invalid string: {why}"),
             Self::TrailingCharacters => f.write_str("trailing characters after the JSON value"),
-            Self::TooDeep => f.write_str("objects and arrays nest too deeply"),
+            Self::TooDeep => write!(f, "objects and arrays nest deeper than {}", crate::MAX_DEPTH),
+            Self::TooDeepNested { what, limit } => write!(f, "{what} nest deeper than {limit}"),
             Self::UnknownElement(name) => write!(f, "unknown element '{name}'"),
             Self::DuplicateElement(name) => write!(f, "element '{name}' occurs more than once"),
             Self::Empty => f.write_str("empty objects and arrays are not allowed"),

@@ -111,3 +111,14 @@ fn canonical_json_known_answer() {
     let hex: String = fhir_models::content_hash(&resource).iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(hex, "9d94f1dc8e37825c9fb957162bfd47c0ec114d7f2288417f2433ddec7d93cd4f");
 }
+
+#[test]
+fn every_resource_type_decodes_as_itself() {
+    // Resources decode through a table in the order of RESOURCE_TYPES; a slip there would decode
+    // one type as another.
+    for name in fhir_models::RESOURCE_TYPES {
+        let json = format!(r#"{{"resourceType":"{name}","id":"a"}}"#);
+        let resource = fhir_models::parse_resource(json.as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(resource.resource_type(), *name);
+    }
+}

@@ -12,6 +12,18 @@ use fhir_json::{DecodeError, DecodeErrorKind, JsonReader, JsonWriter};
 use crate::primitive::Decimal;
 use crate::validate::{format, PrimitiveKind};
 
+/// How deep resources may nest inside resources (`Bundle.entry.resource`,
+/// `Parameters.parameter.resource`, `contained`, any element of type Resource), the outermost
+/// resource counting as the first level.
+///
+/// Each level of resource nesting costs far more stack than a level of JSON nesting (a resource's
+/// decoder and validator frames), so [`fhir_json::MAX_DEPTH`] alone lets a small document of
+/// nested Bundles overflow a thread's stack. Real content nests 3 deep at most (a message Bundle
+/// holding a document Bundle holding a Composition, or a Bundle entry with contained resources;
+/// the official examples and Synthea bundles nest at most 3); deeper input is refused with a
+/// decode error at the path of the first resource too deep.
+pub const MAX_RESOURCE_DEPTH: u32 = 8;
+
 /// Decodes a value of this type from FHIR JSON.
 pub trait FhirDecode: Sized {
     /// Reads one value (an object for structs) at the reader's position.

@@ -32,7 +32,7 @@ mod reference;
 pub use format::PrimitiveKind;
 pub use outcome::{to_operation_outcome, IssueType, Severity, ValidationIssue};
 
-use crate::codec::PrimitiveValue;
+use crate::codec::{PrimitiveValue, MAX_RESOURCE_DEPTH};
 use crate::generated::{CodeableConcept, Coding, Reference, Resource};
 use crate::primitive::Primitive;
 
@@ -78,12 +78,14 @@ impl ValueSet {
 pub struct Validator {
     path: String,
     issues: Vec<ValidationIssue>,
+    // How many resources enclose the element being validated (see `resource`).
+    resource_depth: u32,
 }
 
 impl Validator {
     /// A validator whose paths start at `root` (a resource type name, e.g. `Patient`).
     pub fn new(root: &str) -> Self {
-        Self { path: root.to_owned(), issues: Vec::new() }
+        Self { path: root.to_owned(), issues: Vec::new(), resource_depth: 0 }
     }
 
     /// The issues found so far.
@@ -325,6 +327,21 @@ impl Validator {
         value.validate(self);
         reference::check_target(self, value, targets);
         self.leave(mark);
+    }
+
+    /// A resource, wherever it occurs (the root, a Bundle entry, a contained resource).
+    ///
+    /// Resource nesting is bounded here as when decoding ([`MAX_RESOURCE_DEPTH`]): a decoded
+    /// resource never exceeds it, but one built in code may, and the walk must not overflow the
+    /// stack on it.
+    pub fn resource(&mut self, resource: &Resource) {
+        if self.resource_depth >= MAX_RESOURCE_DEPTH {
+            self.report(IssueType::Structure, format!("resources nest deeper than {MAX_RESOURCE_DEPTH}"));
+            return;
+        }
+        self.resource_depth += 1;
+        resource.validate_elements(self);
+        self.resource_depth -= 1;
     }
 
     /// Contained resources, with the invariants on them (dom-2, dom-4, dom-5).
