@@ -56,7 +56,7 @@ pub use codec::{FhirDecode, FhirEncode, PrimitiveValue, MAX_RESOURCE_DEPTH};
 pub use fhir_json::{DecodeError, DecodeErrorKind, PathSegment};
 pub use generated::valuesets;
 pub use generated::*;
-pub use primitive::{Decimal, Primitive, PrimitiveExtension};
+pub use primitive::{Decimal, Primitive, PrimitiveExtension, MAX_DECIMAL_DIGITS, MAX_DECIMAL_EXPONENT};
 
 /// The FHIR version the models are generated from.
 pub const FHIR_VERSION: &str = "4.0.1";

@@ -45,6 +45,16 @@ fn decode_errors_name_the_path() {
     );
     check(r#"{"resourceType":"Patient","multipleBirthInteger":1.5}"#, "Patient.multipleBirthInteger", "value");
     check(r#"{"id":"x"}"#, "Resource", "value");
+    // Decimals out of range or with absurd precision.
+    let observation = |value: &str| {
+        format!(
+            r#"{{"resourceType":"Observation","status":"final","code":{{"text":"x"}},"valueQuantity":{{"value":{value}}}}}"#
+        )
+    };
+    for value in ["1e999999".to_owned(), "-1E+308".to_owned(), "1e-400".to_owned(), "1".repeat(100_000)] {
+        check(&observation(&value), "Observation.valueQuantity.value", "value");
+    }
+    check(r#"{"resourceType":"Patient","multipleBirthInteger":2147483648}"#, "Patient.multipleBirthInteger", "value");
     check(r#"{"resourceType":"Patient","id":"x""#, "Patient", "structure");
 }
 
@@ -60,6 +70,15 @@ fn validation_errors_name_the_path() {
         "invalid",
     );
     check(r#"{"resourceType":"Patient","id":"not valid!"}"#, "Patient.id", "value");
+    // Control characters other than tab, CR and LF, in any string type.
+    check(r#"{"resourceType":"Patient","name":[{"family":"a\u0000b"}]}"#, "Patient.name[0].family", "value");
+    check(r#"{"resourceType":"Patient","gender":"male\u0007"}"#, "Patient.gender", "value");
+    check(
+        r#"{"resourceType":"Patient","extension":[{"url":"http://x\u001f","valueCode":"a"}]}"#,
+        "Patient.extension[0].url",
+        "value",
+    );
+    check(r#"{"resourceType":"Patient","_active":{"id":"a\u0001"}}"#, "Patient.active.id", "value");
     check(r#"{"resourceType":"Patient","extension":[{"url":"http://x.org/e"}]}"#, "Patient.extension[0]", "invariant");
     check(
         r#"{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"period":{"start":"2020-02-02","end":"2020-01-01"}}"#,
@@ -76,6 +95,7 @@ fn messages_never_quote_values() {
         format!(r#"{{"resourceType":"Patient","birthDate":"{secret}"}}"#),
         format!(r#"{{"resourceType":"Patient","gender":"{secret}"}}"#),
         format!(r#"{{"resourceType":"Patient","active":"{secret}"}}"#),
+        format!(r#"{{"resourceType":"Patient","name":[{{"family":"{secret}\u0000"}}]}}"#),
     ];
     for case in &cases {
         let outcome = fhir_models::parse_and_validate(case.as_bytes()).expect_err("invalid");

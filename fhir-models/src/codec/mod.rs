@@ -118,7 +118,9 @@ impl PrimitiveValue for u32 {
 
 impl PrimitiveValue for Decimal {
     fn decode_value(r: &mut JsonReader<'_>) -> Result<Self, DecodeError> {
-        Ok(Decimal::from_raw(r.read_number_raw()?))
+        let offset = r.offset();
+        let text = r.read_number_raw()?;
+        Decimal::from_raw(text).map_err(|why| DecodeError::new(DecodeErrorKind::InvalidValue(why.into()), offset))
     }
     fn encode_value(&self, w: &mut JsonWriter) {
         w.number_raw(self.as_str());
