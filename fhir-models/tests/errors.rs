@@ -87,6 +87,103 @@ fn validation_errors_name_the_path() {
     );
 }
 
+/// Asserts `json` parses and validates.
+fn valid(json: &str) {
+    if let Err(outcome) = fhir_models::parse_and_validate(json.as_bytes()) {
+        panic!("{json}: {}", String::from_utf8_lossy(&fhir_models::to_json(outcome.as_ref())));
+    }
+}
+
+#[test]
+fn contained_resources_and_local_references() {
+    // dom-3: a contained resource nothing refers to, or without an id.
+    check(
+        r##"{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o","name":"x"}]}"##,
+        "Patient.contained[0]",
+        "invariant",
+    );
+    check(
+        r##"{"resourceType":"Patient","contained":[{"resourceType":"Organization","name":"x"}],"managingOrganization":{"reference":"#"}}"##,
+        "Patient.contained[0]",
+        "invariant",
+    );
+    // ref-1: a local reference that names no contained resource.
+    check(
+        r##"{"resourceType":"Patient","managingOrganization":{"reference":"#nope"}}"##,
+        "Patient.managingOrganization.reference",
+        "invariant",
+    );
+    check(
+        r##"{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o","name":"x"}],"managingOrganization":{"reference":"#p"}}}]}"##,
+        "Bundle.entry[0].resource.managingOrganization.reference",
+        "invariant",
+    );
+    // Referenced from the container, from another contained resource, by a canonical, or
+    // referring to the container: all valid.
+    valid(
+        r##"{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o","name":"x"}],"managingOrganization":{"reference":"#o"}}"##,
+    );
+    valid(
+        r##"{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"a","name":"x"},{"resourceType":"Organization","id":"b","partOf":{"reference":"#a"}}],"managingOrganization":{"reference":"#b"}}"##,
+    );
+    valid(
+        r##"{"resourceType":"Questionnaire","status":"draft","contained":[{"resourceType":"ValueSet","id":"vs","status":"draft"}],"item":[{"linkId":"1","type":"choice","answerValueSet":"#vs"}]}"##,
+    );
+    valid(
+        r##"{"resourceType":"Patient","contained":[{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"#"}}]}"##,
+    );
+    // A reference inside one Bundle entry cannot name what another entry contains.
+    check(
+        r##"{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o","name":"x"}],"managingOrganization":{"reference":"#o"}}},{"resource":{"resourceType":"Patient","managingOrganization":{"reference":"#o"}}}]}"##,
+        "Bundle.entry[1].resource.managingOrganization.reference",
+        "invariant",
+    );
+}
+
+#[test]
+fn bundle_invariants() {
+    let patient = r#"{"resourceType":"Patient"}"#;
+    let post = r#"{"method":"POST","url":"Patient"}"#;
+    // bdl-3: a transaction or batch entry without a request, a collection entry with one.
+    for bundle_type in ["transaction", "batch"] {
+        check(
+            &format!(r#"{{"resourceType":"Bundle","type":"{bundle_type}","entry":[{{"resource":{patient}}}]}}"#),
+            "Bundle.entry[0]",
+            "invariant",
+        );
+    }
+    check(
+        &format!(
+            r#"{{"resourceType":"Bundle","type":"collection","entry":[{{"resource":{patient},"request":{post}}}]}}"#
+        ),
+        "Bundle.entry[0]",
+        "invariant",
+    );
+    // bdl-7: the same fullUrl twice, which would store two versions of one resource.
+    let url = "urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0";
+    let entry = format!(r#"{{"fullUrl":"{url}","resource":{patient},"request":{post}}}"#);
+    check(
+        &format!(r#"{{"resourceType":"Bundle","type":"transaction","entry":[{entry},{entry}]}}"#),
+        "Bundle.entry[1].fullUrl",
+        "invariant",
+    );
+    valid(&format!(
+        r#"{{"resourceType":"Bundle","type":"collection","entry":[{{"fullUrl":"{url}","resource":{{"resourceType":"Patient","meta":{{"versionId":"1"}}}}}},{{"fullUrl":"{url}","resource":{{"resourceType":"Patient","meta":{{"versionId":"2"}}}}}}]}}"#
+    ));
+    valid(&format!(r#"{{"resourceType":"Bundle","type":"transaction","entry":[{entry}]}}"#));
+    // bdl-11, bdl-12: what a document and a message begin with.
+    check(
+        &format!(r#"{{"resourceType":"Bundle","type":"document","entry":[{{"resource":{patient}}}]}}"#),
+        "Bundle",
+        "invariant",
+    );
+    check(
+        &format!(r#"{{"resourceType":"Bundle","type":"message","entry":[{{"resource":{patient}}}]}}"#),
+        "Bundle",
+        "invariant",
+    );
+}
+
 #[test]
 fn messages_never_quote_values() {
     let secret = "Zebediah-Quux";

@@ -44,6 +44,10 @@ pub trait PrimitiveValue: Sized {
     fn encode_value(&self, w: &mut JsonWriter);
     /// Checks the lexical rules of `kind`; the reason never contains the value.
     fn check(&self, kind: PrimitiveKind) -> Result<(), &'static str>;
+    /// The value as text, for the string-based types.
+    fn as_text(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl PrimitiveValue for String {
@@ -55,6 +59,9 @@ impl PrimitiveValue for String {
     }
     fn check(&self, kind: PrimitiveKind) -> Result<(), &'static str> {
         format::check(kind, self)
+    }
+    fn as_text(&self) -> Option<&str> {
+        Some(self)
     }
 }
 
