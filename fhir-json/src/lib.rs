@@ -32,6 +32,6 @@ mod reader;
 mod writer;
 
 pub use canonical::{canonicalize, content_hash, CONTENT_HASH_DOMAIN};
-pub use error::{DecodeError, DecodeErrorKind, PathSegment};
+pub use error::{DecodeError, DecodeErrorKind, PathSegment, MAX_PATH_NAME_CHARS};
 pub use reader::{JsonKind, JsonReader, MAX_DEPTH};
 pub use writer::JsonWriter;

@@ -23,9 +23,11 @@ fn duplicate(r: &JsonReader<'_>, key: &str) -> DecodeError {
     error(r, DecodeErrorKind::DuplicateElement(key.to_owned())).at_field(key)
 }
 
-/// An unknown member: an error naming it (truncated: names are not data, but stay bounded).
+/// An unknown member: an error naming it (names are not data, but a hostile one is cut to
+/// `MAX_PATH_NAME_CHARS` and loses its control characters, as in paths).
 pub(crate) fn unknown(r: &JsonReader<'_>, key: &str) -> DecodeError {
-    let name: String = key.chars().take(64).collect();
+    let name: String =
+        key.chars().take(fhir_json::MAX_PATH_NAME_CHARS).map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect();
     error(r, DecodeErrorKind::UnknownElement(name)).at_field(key)
 }
 
