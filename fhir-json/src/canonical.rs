@@ -222,6 +222,25 @@ mod tests {
     }
 
     #[test]
+    fn the_deepest_document_allowed_canonicalises_on_a_small_stack() {
+        // Reading and writing recurse once per level (about 4.3 KiB each in a debug build), so
+        // the deepest document the reader admits must fit well within a small thread.
+        let levels = crate::MAX_DEPTH as usize;
+        let at_limit = "{\"a\":".repeat(levels - 1) + "[1]" + &"}".repeat(levels - 1);
+        let over_limit = "{\"a\":".repeat(levels) + "[1]" + &"}".repeat(levels);
+        let (ok, too_deep) = std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(move || (canonicalize(at_limit.as_bytes()).map(|_| ()), canonicalize(over_limit.as_bytes())))
+            .expect("thread starts")
+            .join()
+            .expect("no panic");
+        ok.expect("the deepest document allowed canonicalises");
+        let error = too_deep.expect_err("too deep");
+        assert_eq!(error.kind, DecodeErrorKind::TooDeep);
+        assert_eq!(error.path_string("$"), format!("${}", ".a".repeat(levels)));
+    }
+
+    #[test]
     fn content_hash_known_answers() {
         // Computed independently: printf 'fhir-ledger-bridge/content/v1\0%s' '<json>' | sha256sum
         assert_eq!(

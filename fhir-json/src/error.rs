@@ -30,8 +30,16 @@ pub enum DecodeErrorKind {
     InvalidString(&'static str),
     /// Content follows the top-level value.
     TrailingCharacters,
-    /// Objects and arrays nest deeper than the reader allows.
+    /// Objects and arrays nest deeper than the reader allows ([`MAX_DEPTH`](crate::MAX_DEPTH)).
     TooDeep,
+    /// A nesting that the caller counts over the JSON (see
+    /// [`JsonReader::enter_nested`](crate::JsonReader::enter_nested)) goes deeper than its limit.
+    TooDeepNested {
+        /// What nests, plural ("resources").
+        what: &'static str,
+        /// The deepest nesting allowed.
+        limit: u32,
+    },
     /// A member that the type does not define.
     UnknownElement(String),
     /// A member that occurs twice in one object.
@@ -50,7 +58,8 @@ impl fmt::Display for DecodeErrorKind {
             Self::WrongType { expected, found } => write!(f, "expected {expected}, found {found}"),
             Self::InvalidString(why) => write!(f, "invalid string: {why}"),
             Self::TrailingCharacters => f.write_str("trailing characters after the JSON value"),
-            Self::TooDeep => f.write_str("objects and arrays nest too deeply"),
+            Self::TooDeep => write!(f, "objects and arrays nest deeper than {}", crate::MAX_DEPTH),
+            Self::TooDeepNested { what, limit } => write!(f, "{what} nest deeper than {limit}"),
             Self::UnknownElement(name) => write!(f, "unknown element '{name}'"),
             Self::DuplicateElement(name) => write!(f, "element '{name}' occurs more than once"),
             Self::Empty => f.write_str("empty objects and arrays are not allowed"),
@@ -58,6 +67,10 @@ impl fmt::Display for DecodeErrorKind {
         }
     }
 }
+
+/// The longest member name kept in a path (see [`DecodeError::at_field`]); FHIR's longest are
+/// under 40 characters.
+pub const MAX_PATH_NAME_CHARS: usize = 64;
 
 /// A decode error: what, where in the text (byte offset), and where in the document (path).
 ///
@@ -80,9 +93,19 @@ impl DecodeError {
     }
 
     /// Prefixes the path with an object member (called by the decoder of the enclosing object).
+    ///
+    /// A name is cut to [`MAX_PATH_NAME_CHARS`] characters and its control characters become
+    /// U+FFFD: a hostile member name must not bloat the error or make its rendering (an
+    /// `OperationOutcome`) invalid.
     #[must_use]
     pub fn at_field(mut self, name: &str) -> Self {
-        self.reversed_path.push(PathSegment::Field(name.to_owned()));
+        let clean = name.len() <= MAX_PATH_NAME_CHARS && !name.chars().any(char::is_control);
+        let name = if clean {
+            name.to_owned()
+        } else {
+            name.chars().take(MAX_PATH_NAME_CHARS).map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect()
+        };
+        self.reversed_path.push(PathSegment::Field(name));
         self
     }
 
@@ -153,6 +176,16 @@ mod tests {
             .at_field("contact");
         assert_eq!(error.path_string("Patient"), "Patient.contact[0].name.family");
         assert_eq!(error.to_string(), "empty objects and arrays are not allowed at contact[0].name.family");
+    }
+
+    #[test]
+    fn hostile_member_names_are_cut_and_cleaned_in_paths() {
+        let long = "n".repeat(1000);
+        let error = DecodeError::new(DecodeErrorKind::Empty, 0).at_field("a\u{0}b").at_field(&long);
+        assert_eq!(
+            error.path_string("$"),
+            format!("${}.a\u{FFFD}b", ".".to_owned() + &"n".repeat(MAX_PATH_NAME_CHARS))
+        );
     }
 
     #[test]

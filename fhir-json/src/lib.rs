@@ -6,9 +6,16 @@
 //!   numbers are kept as their exact source text (so FHIR decimals keep their precision), nesting
 //!   is bounded ([`MAX_DEPTH`]), and every error is a [`DecodeError`] with a byte offset and a
 //!   path that the caller's decoders extend as the error bubbles up ([`DecodeError::at_field`]).
+//!   A caller can bound a nesting of its own over the JSON as well
+//!   ([`JsonReader::enter_nested`]; `fhir-models` bounds resources within resources so).
 //! - [`JsonWriter`] writes compact or indented JSON with RFC 8785 string escaping.
 //! - [`canonicalize`] gives the canonical form (RFC 8785 member order, no whitespace, no empty
 //!   elements, numbers as written) and [`content_hash`] its domain-separated SHA-256.
+//!
+//! # Limits
+//! Every recursion over input is bounded by [`MAX_DEPTH`] (64 levels of objects and arrays): the
+//! reader's skipping and peeking, [`canonicalize`], and the decoders built on the reader. The
+//! writer does not recurse. Its reason, with measured stack costs, is on [`MAX_DEPTH`].
 //!
 //! This crate knows nothing of FHIR types; it is JSON only. Error messages never quote values
 //! from the document, which may be patient data.
@@ -25,6 +32,6 @@ mod reader;
 mod writer;
 
 pub use canonical::{canonicalize, content_hash, CONTENT_HASH_DOMAIN};
-pub use error::{DecodeError, DecodeErrorKind, PathSegment};
+pub use error::{DecodeError, DecodeErrorKind, PathSegment, MAX_PATH_NAME_CHARS};
 pub use reader::{JsonKind, JsonReader, MAX_DEPTH};
 pub use writer::JsonWriter;

@@ -15,6 +15,20 @@
 //! - [`to_canonical_json`] gives the canonical form used for hashing and signing, and
 //!   [`content_hash`] its domain-separated SHA-256.
 //!
+//! # Limits
+//! Input is bounded so that no document, however small, can exhaust a thread's stack (a stack
+//! overflow aborts the process; nothing can catch it):
+//! - [`MAX_RESOURCE_DEPTH`] (8): resources within resources (`Bundle.entry.resource`,
+//!   `Parameters.parameter.resource`, `contained`); deeper input is a decode error at the path of
+//!   the first resource too deep, and the [`Validator`](validate::Validator) stops there too.
+//! - [`fhir_json::MAX_DEPTH`] (64): JSON objects and arrays, which bounds every other recursion of
+//!   decoding, validation, encoding and canonical JSON over a decoded resource.
+//!
+//! At both limits together a debug build needs well under 1 MiB of stack (the tests in
+//! `tests/limits.rs` run on 256 KiB to 1 MiB threads). Encoding recurses as deep as the value it
+//! is given: every decoded value is within the limits, a value built in code is its builder's
+//! responsibility.
+//!
 //! This crate knows nothing of ledgers, message buses or HTTP.
 //!
 //! # Example
@@ -38,11 +52,11 @@ pub use api::{
     content_hash, outcome_for_decode_error, parse_and_validate, parse_resource, to_canonical_json, to_json,
     to_json_pretty, validate,
 };
-pub use codec::{FhirDecode, FhirEncode, PrimitiveValue};
+pub use codec::{FhirDecode, FhirEncode, PrimitiveValue, MAX_RESOURCE_DEPTH};
 pub use fhir_json::{DecodeError, DecodeErrorKind, PathSegment};
 pub use generated::valuesets;
 pub use generated::*;
-pub use primitive::{Decimal, Primitive, PrimitiveExtension};
+pub use primitive::{Decimal, Primitive, PrimitiveExtension, MAX_DECIMAL_DIGITS, MAX_DECIMAL_EXPONENT};
 
 /// The FHIR version the models are generated from.
 pub const FHIR_VERSION: &str = "4.0.1";

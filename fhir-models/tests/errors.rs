@@ -45,6 +45,16 @@ fn decode_errors_name_the_path() {
     );
     check(r#"{"resourceType":"Patient","multipleBirthInteger":1.5}"#, "Patient.multipleBirthInteger", "value");
     check(r#"{"id":"x"}"#, "Resource", "value");
+    // Decimals out of range or with absurd precision.
+    let observation = |value: &str| {
+        format!(
+            r#"{{"resourceType":"Observation","status":"final","code":{{"text":"x"}},"valueQuantity":{{"value":{value}}}}}"#
+        )
+    };
+    for value in ["1e999999".to_owned(), "-1E+308".to_owned(), "1e-400".to_owned(), "1".repeat(100_000)] {
+        check(&observation(&value), "Observation.valueQuantity.value", "value");
+    }
+    check(r#"{"resourceType":"Patient","multipleBirthInteger":2147483648}"#, "Patient.multipleBirthInteger", "value");
     check(r#"{"resourceType":"Patient","id":"x""#, "Patient", "structure");
 }
 
@@ -60,10 +70,116 @@ fn validation_errors_name_the_path() {
         "invalid",
     );
     check(r#"{"resourceType":"Patient","id":"not valid!"}"#, "Patient.id", "value");
+    // Control characters other than tab, CR and LF, in any string type.
+    check(r#"{"resourceType":"Patient","name":[{"family":"a\u0000b"}]}"#, "Patient.name[0].family", "value");
+    check(r#"{"resourceType":"Patient","gender":"male\u0007"}"#, "Patient.gender", "value");
+    check(
+        r#"{"resourceType":"Patient","extension":[{"url":"http://x\u001f","valueCode":"a"}]}"#,
+        "Patient.extension[0].url",
+        "value",
+    );
+    check(r#"{"resourceType":"Patient","_active":{"id":"a\u0001"}}"#, "Patient.active.id", "value");
     check(r#"{"resourceType":"Patient","extension":[{"url":"http://x.org/e"}]}"#, "Patient.extension[0]", "invariant");
     check(
         r#"{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"period":{"start":"2020-02-02","end":"2020-01-01"}}"#,
         "Encounter.period",
+        "invariant",
+    );
+}
+
+/// Asserts `json` parses and validates.
+fn valid(json: &str) {
+    if let Err(outcome) = fhir_models::parse_and_validate(json.as_bytes()) {
+        panic!("{json}: {}", String::from_utf8_lossy(&fhir_models::to_json(outcome.as_ref())));
+    }
+}
+
+#[test]
+fn contained_resources_and_local_references() {
+    // dom-3: a contained resource nothing refers to, or without an id.
+    check(
+        r##"{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o","name":"x"}]}"##,
+        "Patient.contained[0]",
+        "invariant",
+    );
+    check(
+        r##"{"resourceType":"Patient","contained":[{"resourceType":"Organization","name":"x"}],"managingOrganization":{"reference":"#"}}"##,
+        "Patient.contained[0]",
+        "invariant",
+    );
+    // ref-1: a local reference that names no contained resource.
+    check(
+        r##"{"resourceType":"Patient","managingOrganization":{"reference":"#nope"}}"##,
+        "Patient.managingOrganization.reference",
+        "invariant",
+    );
+    check(
+        r##"{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o","name":"x"}],"managingOrganization":{"reference":"#p"}}}]}"##,
+        "Bundle.entry[0].resource.managingOrganization.reference",
+        "invariant",
+    );
+    // Referenced from the container, from another contained resource, by a canonical, or
+    // referring to the container: all valid.
+    valid(
+        r##"{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o","name":"x"}],"managingOrganization":{"reference":"#o"}}"##,
+    );
+    valid(
+        r##"{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"a","name":"x"},{"resourceType":"Organization","id":"b","partOf":{"reference":"#a"}}],"managingOrganization":{"reference":"#b"}}"##,
+    );
+    valid(
+        r##"{"resourceType":"Questionnaire","status":"draft","contained":[{"resourceType":"ValueSet","id":"vs","status":"draft"}],"item":[{"linkId":"1","type":"choice","answerValueSet":"#vs"}]}"##,
+    );
+    valid(
+        r##"{"resourceType":"Patient","contained":[{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"#"}}]}"##,
+    );
+    // A reference inside one Bundle entry cannot name what another entry contains.
+    check(
+        r##"{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o","name":"x"}],"managingOrganization":{"reference":"#o"}}},{"resource":{"resourceType":"Patient","managingOrganization":{"reference":"#o"}}}]}"##,
+        "Bundle.entry[1].resource.managingOrganization.reference",
+        "invariant",
+    );
+}
+
+#[test]
+fn bundle_invariants() {
+    let patient = r#"{"resourceType":"Patient"}"#;
+    let post = r#"{"method":"POST","url":"Patient"}"#;
+    // bdl-3: a transaction or batch entry without a request, a collection entry with one.
+    for bundle_type in ["transaction", "batch"] {
+        check(
+            &format!(r#"{{"resourceType":"Bundle","type":"{bundle_type}","entry":[{{"resource":{patient}}}]}}"#),
+            "Bundle.entry[0]",
+            "invariant",
+        );
+    }
+    check(
+        &format!(
+            r#"{{"resourceType":"Bundle","type":"collection","entry":[{{"resource":{patient},"request":{post}}}]}}"#
+        ),
+        "Bundle.entry[0]",
+        "invariant",
+    );
+    // bdl-7: the same fullUrl twice, which would store two versions of one resource.
+    let url = "urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0";
+    let entry = format!(r#"{{"fullUrl":"{url}","resource":{patient},"request":{post}}}"#);
+    check(
+        &format!(r#"{{"resourceType":"Bundle","type":"transaction","entry":[{entry},{entry}]}}"#),
+        "Bundle.entry[1].fullUrl",
+        "invariant",
+    );
+    valid(&format!(
+        r#"{{"resourceType":"Bundle","type":"collection","entry":[{{"fullUrl":"{url}","resource":{{"resourceType":"Patient","meta":{{"versionId":"1"}}}}}},{{"fullUrl":"{url}","resource":{{"resourceType":"Patient","meta":{{"versionId":"2"}}}}}}]}}"#
+    ));
+    valid(&format!(r#"{{"resourceType":"Bundle","type":"transaction","entry":[{entry}]}}"#));
+    // bdl-11, bdl-12: what a document and a message begin with.
+    check(
+        &format!(r#"{{"resourceType":"Bundle","type":"document","entry":[{{"resource":{patient}}}]}}"#),
+        "Bundle",
+        "invariant",
+    );
+    check(
+        &format!(r#"{{"resourceType":"Bundle","type":"message","entry":[{{"resource":{patient}}}]}}"#),
+        "Bundle",
         "invariant",
     );
 }
@@ -76,6 +192,7 @@ fn messages_never_quote_values() {
         format!(r#"{{"resourceType":"Patient","birthDate":"{secret}"}}"#),
         format!(r#"{{"resourceType":"Patient","gender":"{secret}"}}"#),
         format!(r#"{{"resourceType":"Patient","active":"{secret}"}}"#),
+        format!(r#"{{"resourceType":"Patient","name":[{{"family":"{secret}\u0000"}}]}}"#),
     ];
     for case in &cases {
         let outcome = fhir_models::parse_and_validate(case.as_bytes()).expect_err("invalid");
@@ -110,4 +227,15 @@ fn canonical_json_known_answer() {
     // sha256("fhir-ledger-bridge/content/v1\0" || canonical), computed with sha256sum.
     let hex: String = fhir_models::content_hash(&resource).iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(hex, "9d94f1dc8e37825c9fb957162bfd47c0ec114d7f2288417f2433ddec7d93cd4f");
+}
+
+#[test]
+fn every_resource_type_decodes_as_itself() {
+    // Resources decode through a table in the order of RESOURCE_TYPES; a slip there would decode
+    // one type as another.
+    for name in fhir_models::RESOURCE_TYPES {
+        let json = format!(r#"{{"resourceType":"{name}","id":"a"}}"#);
+        let resource = fhir_models::parse_resource(json.as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(resource.resource_type(), *name);
+    }
 }

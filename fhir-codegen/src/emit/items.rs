@@ -201,10 +201,12 @@ fn emit_validate(out: &mut String, s: &StructDef) {
 /// Structs whose validation also runs a hand-written invariant check in
 /// `fhir-models/src/validate/invariants.rs` (struct name, function name).
 const INVARIANT_HOOKS: &[(&str, &str)] = &[
+    ("Bundle", "bundle"),
     ("Extension", "extension"),
     ("Observation", "observation"),
     ("PatientContact", "patient_contact"),
     ("Period", "period"),
+    ("Reference", "reference"),
 ];
 
 fn emit_choice(out: &mut String, c: &ChoiceEnum) {

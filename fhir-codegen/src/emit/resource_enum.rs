@@ -67,11 +67,15 @@ pub fn emit(model: &Model) -> String {
     out.push_str("        }\n    }\n\n");
     out.push_str("    /// Whether `name` is a FHIR R4 resource type.\n    pub fn is_resource_type(name: &str) -> bool {\n        RESOURCE_TYPES.binary_search(&name).is_ok()\n    }\n}\n\n");
 
-    out.push_str("impl FhirDecode for Resource {\n    fn decode(r: &mut JsonReader<'_>) -> Result<Self, DecodeError> {\n        let resource_type = de::find_resource_type(r)?;\n        Ok(match &*resource_type {\n");
+    // Decoding goes through a table of one small function per type, not a `match` with an arm per
+    // type: an unoptimised build reserves stack for every arm's value at once, which made each
+    // nested resource cost about 350 KiB of stack. `de::resource` also bounds resource nesting.
+    out.push_str("/// One decoder per resource type, in the order of [`RESOURCE_TYPES`].\nstatic RESOURCE_DECODERS: &[de::ResourceDecoder] = &[\n");
     for n in &names {
-        let _ = writeln!(out, "            \"{n}\" => Self::{n}(Box::new({n}::decode(r)?)),");
+        let _ = writeln!(out, "    |r| Ok(Resource::{n}(Box::new({n}::decode(r)?))),");
     }
-    out.push_str("            _ => return Err(de::unknown_resource_type(r)),\n        })\n    }\n}\n\n");
+    out.push_str("];\n\n");
+    out.push_str("impl FhirDecode for Resource {\n    fn decode(r: &mut JsonReader<'_>) -> Result<Self, DecodeError> {\n        de::resource(r, RESOURCE_TYPES, RESOURCE_DECODERS)\n    }\n}\n\n");
 
     out.push_str("impl FhirEncode for Resource {\n    fn encode(&self, w: &mut JsonWriter) {\n        match self {\n");
     for n in &names {
@@ -79,7 +83,10 @@ pub fn emit(model: &Model) -> String {
     }
     out.push_str("        }\n    }\n}\n\n");
 
-    out.push_str("impl Validate for Resource {\n    fn validate(&self, v: &mut Validator) {\n        match self {\n");
+    // The Validator sees every resource it enters (nesting bound, checks that span a resource and
+    // its contained resources), then the resource's own elements.
+    out.push_str("impl Validate for Resource {\n    fn validate(&self, v: &mut Validator) {\n        v.resource(self);\n    }\n}\n\n");
+    out.push_str("impl Resource {\n    /// Validates the elements of the resource itself (called by [`Validator::resource`]).\n    pub(crate) fn validate_elements(&self, v: &mut Validator) {\n        match self {\n");
     for n in &names {
         let _ = writeln!(out, "            Self::{n}(r) => r.validate(v),");
     }

@@ -7,8 +7,13 @@ use std::borrow::Cow;
 
 use fhir_json::{DecodeError, DecodeErrorKind, JsonKind, JsonReader};
 
-use super::{FhirDecode, PrimitiveValue};
+use super::{FhirDecode, PrimitiveValue, MAX_RESOURCE_DEPTH};
+use crate::generated::Resource;
 use crate::primitive::{Primitive, PrimitiveExtension};
+
+/// Decodes the resource at the reader's position as one concrete type (the generated table holds
+/// one per resource type).
+pub(crate) type ResourceDecoder = fn(&mut JsonReader<'_>) -> Result<Resource, DecodeError>;
 
 fn error(r: &JsonReader<'_>, kind: DecodeErrorKind) -> DecodeError {
     DecodeError::new(kind, r.offset())
@@ -18,9 +23,11 @@ fn duplicate(r: &JsonReader<'_>, key: &str) -> DecodeError {
     error(r, DecodeErrorKind::DuplicateElement(key.to_owned())).at_field(key)
 }
 
-/// An unknown member: an error naming it (truncated: names are not data, but stay bounded).
+/// An unknown member: an error naming it (names are not data, but a hostile one is cut to
+/// `MAX_PATH_NAME_CHARS` and loses its control characters, as in paths).
 pub(crate) fn unknown(r: &JsonReader<'_>, key: &str) -> DecodeError {
-    let name: String = key.chars().take(64).collect();
+    let name: String =
+        key.chars().take(fhir_json::MAX_PATH_NAME_CHARS).map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect();
     error(r, DecodeErrorKind::UnknownElement(name)).at_field(key)
 }
 
@@ -51,6 +58,26 @@ pub(crate) fn find_resource_type<'a>(r: &mut JsonReader<'a>) -> Result<Cow<'a, s
     }
     r.peek_object_string_member("resourceType")?
         .ok_or_else(|| error(r, DecodeErrorKind::InvalidValue("missing resourceType".into())))
+}
+
+/// Any resource: finds its `resourceType`, counts one level of resource nesting (refusing more
+/// than [`MAX_RESOURCE_DEPTH`]) and decodes it with the decoder of its type (`decoders[i]` for
+/// `types[i]`).
+pub(crate) fn resource(
+    r: &mut JsonReader<'_>,
+    types: &[&str],
+    decoders: &[ResourceDecoder],
+) -> Result<Resource, DecodeError> {
+    let resource_type = find_resource_type(r)?;
+    let decode = types
+        .binary_search(&&*resource_type)
+        .ok()
+        .and_then(|i| decoders.get(i))
+        .ok_or_else(|| unknown_resource_type(r))?;
+    r.enter_nested(MAX_RESOURCE_DEPTH, "resources")?;
+    let resource = decode(r)?;
+    r.leave_nested();
+    Ok(resource)
 }
 
 /// A `resourceType` that names no R4 resource.

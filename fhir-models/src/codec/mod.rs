@@ -12,6 +12,18 @@ use fhir_json::{DecodeError, DecodeErrorKind, JsonReader, JsonWriter};
 use crate::primitive::Decimal;
 use crate::validate::{format, PrimitiveKind};
 
+/// How deep resources may nest inside resources (`Bundle.entry.resource`,
+/// `Parameters.parameter.resource`, `contained`, any element of type Resource), the outermost
+/// resource counting as the first level.
+///
+/// Each level of resource nesting costs far more stack than a level of JSON nesting (a resource's
+/// decoder and validator frames), so [`fhir_json::MAX_DEPTH`] alone lets a small document of
+/// nested Bundles overflow a thread's stack. Real content nests 3 deep at most (a message Bundle
+/// holding a document Bundle holding a Composition, or a Bundle entry with contained resources;
+/// the official examples and Synthea bundles nest at most 3); deeper input is refused with a
+/// decode error at the path of the first resource too deep.
+pub const MAX_RESOURCE_DEPTH: u32 = 8;
+
 /// Decodes a value of this type from FHIR JSON.
 pub trait FhirDecode: Sized {
     /// Reads one value (an object for structs) at the reader's position.
@@ -32,6 +44,10 @@ pub trait PrimitiveValue: Sized {
     fn encode_value(&self, w: &mut JsonWriter);
     /// Checks the lexical rules of `kind`; the reason never contains the value.
     fn check(&self, kind: PrimitiveKind) -> Result<(), &'static str>;
+    /// The value as text, for the string-based types.
+    fn as_text(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl PrimitiveValue for String {
@@ -43,6 +59,9 @@ impl PrimitiveValue for String {
     }
     fn check(&self, kind: PrimitiveKind) -> Result<(), &'static str> {
         format::check(kind, self)
+    }
+    fn as_text(&self) -> Option<&str> {
+        Some(self)
     }
 }
 
@@ -106,7 +125,9 @@ impl PrimitiveValue for u32 {
 
 impl PrimitiveValue for Decimal {
     fn decode_value(r: &mut JsonReader<'_>) -> Result<Self, DecodeError> {
-        Ok(Decimal::from_raw(r.read_number_raw()?))
+        let offset = r.offset();
+        let text = r.read_number_raw()?;
+        Decimal::from_raw(text).map_err(|why| DecodeError::new(DecodeErrorKind::InvalidValue(why.into()), offset))
     }
     fn encode_value(&self, w: &mut JsonWriter) {
         w.number_raw(self.as_str());

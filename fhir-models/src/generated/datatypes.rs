@@ -5628,6 +5628,7 @@ impl Validate for Reference {
         v.prim(&self.r#type, "type", PrimitiveKind::Uri);
         v.boxed(&self.identifier, "identifier");
         v.prim(&self.display, "display", PrimitiveKind::String);
+        crate::validate::invariants::reference(self, v);
     }
 }
 

@@ -5,6 +5,13 @@
 //! straight-line check of a date is an order of magnitude cheaper than a regex match. Each matcher
 //! names the regex it implements; the tests below exercise each against accepted and refused text.
 //! Beyond the regexes, dates must exist (`2023-02-30` is refused) and strings are at most 1 MiB.
+//!
+//! No string of any type may hold a control character (U+0000 to U+001F) other than tab, carriage
+//! return and line feed, which JSON can smuggle in as `\u0000`. R4 says (datatypes, `string`)
+//! that strings should not contain code points below 32 other than these three, and XML 1.0, FHIR's
+//! other format, cannot carry them at all, so a resource holding one could not be exchanged as
+//! XML; NUL also truncates the text in C-based consumers, so it is refused rather than passed on.
+//!
 //! Reasons never contain the value (it may be patient data).
 
 /// The lexical kind a primitive is checked as.
@@ -55,8 +62,14 @@ pub enum PrimitiveKind {
 /// The largest string FHIR allows (R4 datatypes: "strings SHALL NOT exceed 1MB").
 const MAX_STRING_BYTES: usize = 1024 * 1024;
 
+/// Why a string with a control character is refused, whatever its type.
+const CONTROL_CHARACTER: &str = "control characters other than tab, carriage return and line feed are not allowed";
+
 /// Checks `text` against the rules of `kind`; the error is a reason that never quotes the value.
 pub fn check(kind: PrimitiveKind, text: &str) -> Result<(), &'static str> {
+    if text.bytes().any(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) {
+        return Err(CONTROL_CHARACTER);
+    }
     let ok = match kind {
         PrimitiveKind::String => {
             return string(text);
@@ -120,8 +133,7 @@ fn reason(kind: PrimitiveKind) -> &'static str {
     }
 }
 
-/// `[ \r\n\t\S]+` (with XML Schema's `\s`, this admits any non-empty text), at most 1 MiB.
-/// Control characters are only discouraged by the specification (SHOULD NOT), so not refused.
+/// `[ \r\n\t\S]+`, at most 1 MiB; control characters are refused for every type by `check`.
 fn string(text: &str) -> Result<(), &'static str> {
     if text.is_empty() {
         return Err("not a valid string: must not be empty");
@@ -327,8 +339,20 @@ mod tests {
 
     #[test]
     fn strings_and_binary() {
-        accepts(String, &["x", "line\nbreak\ttab", "nbsp\u{a0}"], &["", &"x".repeat(MAX_STRING_BYTES + 1)]);
+        accepts(
+            String,
+            &["x", "line\nbreak\ttab\r\n", "nbsp\u{a0}"],
+            &["", &"x".repeat(MAX_STRING_BYTES + 1), "nul\u{0}", "bell\u{7}", "esc\u{1b}", "\u{1f}"],
+        );
         accepts(Base64Binary, &["AAAA", "aGk/+A==", "AAAA\nBBBB"], &["", "AAA", "AA*A"]);
         accepts(Xhtml, &["<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"], &["plain text"]);
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_every_string_type() {
+        for kind in [Markdown, Code, Uri, Url, Canonical, Xhtml, Base64Binary, Id, Oid, Uuid, Date] {
+            assert_eq!(check(kind, "a\u{0}b"), Err(CONTROL_CHARACTER), "{kind:?}");
+        }
+        accepts(Markdown, &["# title\n\ttext\r\n"], &["a\u{0}", "a\u{8}b"]);
     }
 }

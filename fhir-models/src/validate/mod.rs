@@ -15,6 +15,15 @@
 //! - `ext-1` an extension has either nested extensions or a value, not both,
 //! - `dom-2`, `dom-4`, `dom-5` contained resources contain nothing, carry no `meta.versionId`,
 //!   `meta.lastUpdated` or `meta.security`,
+//! - `dom-3` every contained resource is referenced from elsewhere in its resource by `#id`, or
+//!   refers to its container by `#` (so one without an id must do the latter), and `ref-1` every
+//!   local reference `#id` names a contained resource (see `scope.rs`),
+//! - `bdl-3`, `bdl-4` entries of batch, transaction and history Bundles have a `request`, those
+//!   of their responses and history a `response`, and no others have either,
+//! - `bdl-7` `fullUrl` is unique in a Bundle unless the entries' `meta.versionId` differ (not
+//!   checked in history Bundles),
+//! - `bdl-11`, `bdl-12` a document Bundle begins with a Composition, a message with a
+//!   MessageHeader,
 //! - `per-1` a period's start is not after its end (when both have the same precision),
 //! - `pat-1` a patient contact has a name, telecom, address or organization,
 //! - `obs-6` an observation has no `dataAbsentReason` when it has a value.
@@ -28,11 +37,12 @@ pub mod format;
 pub(crate) mod invariants;
 pub(crate) mod outcome;
 mod reference;
+mod scope;
 
 pub use format::PrimitiveKind;
 pub use outcome::{to_operation_outcome, IssueType, Severity, ValidationIssue};
 
-use crate::codec::PrimitiveValue;
+use crate::codec::{PrimitiveValue, MAX_RESOURCE_DEPTH};
 use crate::generated::{CodeableConcept, Coding, Reference, Resource};
 use crate::primitive::Primitive;
 
@@ -78,12 +88,27 @@ impl ValueSet {
 pub struct Validator {
     path: String,
     issues: Vec<ValidationIssue>,
+    // How many resources enclose the element being validated (see `resource`).
+    resource_depth: u32,
+    // One per enclosing resource that is not contained, innermost last (dom-3, ref-1).
+    scopes: Vec<scope::Scope>,
+    // The index of the contained resource being walked in the innermost scope, if any.
+    in_contained: Option<usize>,
+    // Set by `contained` for the `resource` call that follows: the resource is contained.
+    pending_contained: Option<usize>,
 }
 
 impl Validator {
     /// A validator whose paths start at `root` (a resource type name, e.g. `Patient`).
     pub fn new(root: &str) -> Self {
-        Self { path: root.to_owned(), issues: Vec::new() }
+        Self {
+            path: root.to_owned(),
+            issues: Vec::new(),
+            resource_depth: 0,
+            scopes: Vec::new(),
+            in_contained: None,
+            pending_contained: None,
+        }
     }
 
     /// The issues found so far.
@@ -182,6 +207,12 @@ impl Validator {
             Some(v) => {
                 if let Err(reason) = v.check(kind) {
                     self.report(IssueType::Value, reason);
+                }
+                // dom-3 counts canonical, uri and url values of '#id' as references too.
+                if matches!(kind, PrimitiveKind::Canonical | PrimitiveKind::Uri | PrimitiveKind::Url) {
+                    if let Some(target) = v.as_text().and_then(|t| t.strip_prefix('#')) {
+                        self.note_local_reference(target, None, false);
+                    }
                 }
             }
             None if p.extension.is_none() => {
@@ -327,10 +358,59 @@ impl Validator {
         self.leave(mark);
     }
 
+    /// A resource, wherever it occurs (the root, a Bundle entry, a contained resource).
+    ///
+    /// Resource nesting is bounded here as when decoding ([`MAX_RESOURCE_DEPTH`]): a decoded
+    /// resource never exceeds it, but one built in code may, and the walk must not overflow the
+    /// stack on it.
+    pub fn resource(&mut self, resource: &Resource) {
+        if self.resource_depth >= MAX_RESOURCE_DEPTH {
+            self.report(IssueType::Structure, format!("resources nest deeper than {MAX_RESOURCE_DEPTH}"));
+            return;
+        }
+        self.resource_depth += 1;
+        match self.pending_contained.take() {
+            // A contained resource belongs to its container's scope.
+            Some(index) => {
+                let outer = self.in_contained.replace(index);
+                resource.validate_elements(self);
+                self.in_contained = outer;
+            }
+            None => {
+                let outer = self.in_contained.take();
+                self.scopes.push(scope::Scope::new(&self.path, resource));
+                resource.validate_elements(self);
+                if let Some(scope) = self.scopes.pop() {
+                    self.issues.extend(scope.finish());
+                }
+                self.in_contained = outer;
+            }
+        }
+        self.resource_depth -= 1;
+    }
+
+    /// Notes a local reference (`#` and `target`) met at the member `name` of the current element,
+    /// for the dom-3 and ref-1 checks of the enclosing resource (see [`Validator::resource`]).
+    pub(crate) fn note_local_reference(&mut self, target: &str, name: Option<&str>, is_reference: bool) {
+        let path = match name {
+            Some(name) => format!("{}.{name}", self.path),
+            None => self.path.clone(),
+        };
+        let in_contained = self.in_contained;
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.note(target, path, in_contained, is_reference);
+        }
+    }
+
     /// Contained resources, with the invariants on them (dom-2, dom-4, dom-5).
     pub fn contained(&mut self, values: &[Resource]) {
         for (i, r) in values.iter().enumerate() {
             let mark = self.enter_index("contained", i);
+            // Contained resources share their container's scope; those nested in a contained
+            // resource (already a dom-2 error) get their own.
+            if self.in_contained.is_none() && !self.scopes.is_empty() {
+                self.pending_contained = Some(i);
+            }
             r.validate(self);
             invariants::contained(r, self);
             self.leave(mark);

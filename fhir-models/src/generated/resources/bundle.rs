@@ -103,6 +103,7 @@ impl Validate for Bundle {
         v.many(&self.link, "link");
         v.many(&self.entry, "entry");
         v.boxed(&self.signature, "signature");
+        crate::validate::invariants::bundle(self, v);
     }
 }
 
