@@ -46,7 +46,7 @@ fn reads_and_denials_are_on_the_ledger_and_shown_as_audit_events() {
     assert_eq!(call(&bridge, "GET", "/fhir/Patient/a1", READ_PATIENTS_ONLY, None).0, 200);
     let (status, body) = call(&bridge, "GET", "/fhir/Observation/ao1", READ_PATIENTS_ONLY, None);
     assert_eq!(status, 403, "{body}");
-    // A resource that does not exist makes no Access record (there is no patient to tell).
+    // A resource that does not exist makes no Access record for a caller who may read it.
     assert_eq!(call(&bridge, "GET", "/fhir/Observation/none", DEV_TOKEN, None).0, 404);
 
     let (status, body) = call(&bridge, "GET", "/fhir/AuditEvent?patient=a1", DEV_TOKEN, None);
@@ -147,6 +147,33 @@ fn reads_and_denials_are_on_the_ledger_and_shown_as_audit_events() {
         ],
         "{bundle:#}"
     );
+
+    // A caller who may not read the type learns nothing of what exists: the same 403, and the
+    // ledger grows by one Access record either way.
+    let size = |bridge: &Bridge| {
+        let (_, head) = call(bridge, "GET", "/ledger/head", DEV_TOKEN, None);
+        serde_json::from_str::<Value>(&head).expect("head")["tree_size"].as_u64().expect("tree_size")
+    };
+    let mut answers = Vec::new();
+    for path in [
+        "/fhir/Observation/ao1",
+        "/fhir/Observation/none",
+        "/fhir/Observation/ao1/_history/1",
+        "/fhir/Observation/none/_history/1",
+    ] {
+        let before = size(&bridge);
+        let (status, body) = call(&bridge, "GET", path, READ_PATIENTS_ONLY, None);
+        let outcome: Value = serde_json::from_str(&body).expect("an OperationOutcome");
+        answers.push((
+            status,
+            outcome["issue"][0]["code"].clone(),
+            outcome["issue"][0]["diagnostics"].clone(),
+            size(&bridge) - before,
+        ));
+    }
+    assert!(answers.windows(2).all(|pair| pair[0] == pair[1]), "{answers:?}");
+    assert_eq!(answers[0].0, 403);
+    assert_eq!(answers[0].3, 1);
 
     assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
     verify_ok(data.path(), "after audited reads");

@@ -142,3 +142,44 @@ fn a_consent_grants_a_peer_the_patient_key_and_its_revocation_rotates_it() {
     assert_eq!(status.code(), Some(0));
     verify_ok(data.path(), "after consent");
 }
+
+#[test]
+fn a_consent_that_cannot_be_enforced_is_refused_and_one_that_grants_nothing_says_so() {
+    let data = temp_dir();
+    let peer = NodeKeyPair::generate().expect("peer key");
+    let peers = format!(r#"[{{ organization = "Organization/hospital-b", public_key = "{}" }}]"#, peer.public_key());
+    let env = [("FHIR_BRIDGE__PEERS".to_owned(), peers)];
+    let mut bridge = Bridge::start(data.path(), &env, &data.path().join("serve.log"));
+    bridge.wait_healthy(Duration::from_secs(20));
+    assert_eq!(post(&bridge, "POST", "/fhir/Patient", &json!({"resourceType":"Patient","id":"p1"})).0, 201);
+
+    // A consent for one Observation: the bridge cannot share single resources, so it refuses
+    // rather than open every type.
+    let mut one_record = consent("active", "Organization/hospital-b");
+    one_record["provision"]["data"] = json!([{"meaning": "instance", "reference": {"reference": "Observation/o1"}}]);
+    let (status, body) = post(&bridge, "POST", "/fhir/Consent", &one_record);
+    assert_eq!(status, 422, "{body}");
+    let outcome: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(outcome["issue"][0]["expression"][0], "Consent.provision.data", "{outcome:#}");
+    // A class code of another system is no resource type.
+    let mut loinc = consent("active", "Organization/hospital-b");
+    loinc["provision"]["class"] = json!([{"system": "http://loinc.org", "code": "Condition"}]);
+    assert_eq!(post(&bridge, "POST", "/fhir/Consent", &loinc).0, 422);
+
+    // An organisation that is no peer: stored, nothing granted, and the answer says why.
+    let (status, body) = post(&bridge, "POST", "/fhir/Consent", &consent("active", "Organization/nobody"));
+    assert_eq!(status, 201, "{body}");
+    let answer: Value = serde_json::from_str(&body).expect("JSON");
+    let notes = answer["outcome"]["issue"].as_array().expect("an outcome with issues");
+    assert!(
+        notes.iter().any(|n| n["diagnostics"]
+            .as_str()
+            .is_some_and(|d| d.contains("Organization/nobody") && d.contains("no configured peer"))),
+        "{answer:#}"
+    );
+    let records = ledger_records(&bridge);
+    assert!(!records.iter().any(|r| r["kind"] == "Grant"), "{records:#?}");
+
+    assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
+    verify_ok(data.path(), "after refused consents");
+}

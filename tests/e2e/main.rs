@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod consent;
 mod crash;
+mod hostile;
 mod idempotency;
 mod peers;
 mod rejects;

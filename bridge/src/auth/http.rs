@@ -16,6 +16,7 @@ use super::authenticator::Authenticator;
 use super::error::{AuthError, OAuthErrorCode};
 use super::form::TokenRequest;
 use super::principal::Principal;
+use super::rate_limit::RateLimiter;
 
 /// The realm named in `WWW-Authenticate`.
 const REALM: &str = "fhir-bridge";
@@ -73,11 +74,19 @@ pub fn oauth_error_response(error: &AuthError) -> HttpResponse {
 pub struct Authenticated(pub Principal);
 
 impl FromRequest for Authenticated {
-    type Error = AuthError;
-    type Future = Ready<Result<Authenticated, AuthError>>;
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Authenticated, actix_web::Error>>;
 
+    /// Authenticates, then spends one request of the client's budget (when the app has a
+    /// [`RateLimiter`]), before the handler reads anything.
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(authenticate_request(request).map(Authenticated))
+        let result = authenticate_request(request).map_err(actix_web::Error::from).and_then(|principal| {
+            if let Some(limiter) = request.app_data::<web::Data<RateLimiter>>() {
+                limiter.check(&principal.client_id)?;
+            }
+            Ok(Authenticated(principal))
+        });
+        ready(result)
     }
 }
 

@@ -23,6 +23,7 @@ mod http;
 mod jwt;
 mod keys;
 mod principal;
+mod rate_limit;
 mod scope;
 mod store;
 
@@ -34,6 +35,7 @@ pub use http::{authenticate_request, oauth_error_response, token, Authenticated}
 pub use jwt::{client_assertion_es256k, client_assertion_es384};
 pub use keys::Algorithm;
 pub use principal::Principal;
+pub use rate_limit::{RateLimited, RateLimiter};
 pub use scope::{Permissions, Scope, ScopeSyntaxError, Scopes, ServiceScope};
 
 #[cfg(test)]

@@ -99,16 +99,25 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
         .context("loading the auth configuration")?,
     );
     let max_body = config.http.max_body_bytes;
+    let limiter = (config.http.rate_limit_per_s > 0).then(|| {
+        actix_web::web::Data::new(crate::auth::RateLimiter::new(
+            config.http.rate_limit_per_s,
+            config.http.rate_limit_burst,
+        ))
+    });
     let workers = config.http.workers;
     tracing::info!(%listen, data_dir = %config.data_dir.display(), key_id = %node.key_id, "Serving.");
     actix_web::rt::System::new().block_on(async move {
         let mut server = actix_web::HttpServer::new(move || {
-            actix_web::App::new()
+            let mut app = actix_web::App::new()
                 .wrap(crate::http::error_outcomes())
                 .app_data(actix_web::web::Data::new(state.clone()))
                 .app_data(actix_web::web::Data::new(authenticator.clone()))
-                .app_data(actix_web::web::PayloadConfig::new(max_body))
-                .configure(routes)
+                .app_data(actix_web::web::PayloadConfig::new(max_body));
+            if let Some(limiter) = &limiter {
+                app = app.app_data(limiter.clone());
+            }
+            app.configure(routes)
         })
         .shutdown_timeout(30)
         .bind(listen)

@@ -49,6 +49,7 @@ pub async fn record(
 
 /// Query of `GET /fhir/AuditEvent`.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     patient: Option<String>,
 }
@@ -60,7 +61,7 @@ pub async fn audit_events(
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let Some(patient_id) = query.patient.clone() else {
-        return Err(ApiError::NotSupported("AuditEvent search needs patient=ID"));
+        return Err(ApiError::BadRequest("AuditEvent search needs patient=ID".into()));
     };
     // Who looked at the patient's audit trail is itself on it.
     let pseudonym = state.node.patient_pseudonym(&patient_id).to_string();

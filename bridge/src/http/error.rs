@@ -22,9 +22,6 @@ pub enum ApiError {
     /// The resource is deleted.
     #[error("gone")]
     Gone,
-    /// The request is not supported.
-    #[error("not supported")]
-    NotSupported(&'static str),
     /// The request is malformed (a search parameter, a query); the text says what.
     #[error("bad request: {0}")]
     BadRequest(String),
@@ -75,7 +72,6 @@ impl ResponseError for ApiError {
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Gone => StatusCode::GONE,
-            Self::NotSupported(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -92,7 +88,6 @@ impl ResponseError for ApiError {
             Self::Auth(error) => return error.error_response(),
             Self::NotFound(what) => outcome(IssueType::NotFound, what),
             Self::Gone => outcome(IssueType::Deleted, "the resource is deleted"),
-            Self::NotSupported(what) => outcome(IssueType::NotSupported, what),
             Self::BadRequest(what) => outcome(IssueType::Invalid, what),
             Self::Forbidden(why) => outcome(IssueType::Forbidden, why),
             Self::UnsupportedMediaType => outcome(

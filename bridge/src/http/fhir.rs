@@ -310,8 +310,13 @@ fn refuse_bundle_as_resource(resource_type: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A read, audited: every read and every denial (missing scope) of an existing resource is an
-/// `Access` record on the ledger before the answer goes out.
+/// A read, audited: every read of an existing resource, and every denial, is an `Access` record
+/// on the ledger before the answer goes out.
+///
+/// Authorization is decided before existence: a caller without the read scope for the type gets
+/// the same 403 and the same one Access record whether `Type/id` exists or not (the record names
+/// the patient when there is one, so the patient sees the attempt), so neither the answer nor the
+/// ledger's growth tells it what exists.
 async fn read_resource(
     state: &AppState,
     caller: &Principal,
@@ -322,36 +327,39 @@ async fn read_resource(
     if !fhir_models::Resource::is_resource_type(&resource_type) {
         return Err(ApiError::NotFound("not an R4 resource type"));
     }
-    let permitted = caller.require_read(&resource_type);
+    let resource = state.node.resource_pseudonym(&resource_type, &id).to_string();
+    if let Err(denied) = caller.require_read(&resource_type) {
+        let (node, rt) = (state.node.clone(), resource_type.clone());
+        let patient = web::block(move || node.locate(&rt, &id, version).ok().and_then(|(_, record)| record.patient))
+            .await
+            .map_err(internal)?;
+        super::audit::record(state, caller, "read", false, patient, Some(resource_type), Some(resource)).await?;
+        return Err(denied.into());
+    }
+    if !crate::pipeline::is_fhir_id(&id) {
+        return Err(ApiError::NotFound("no such resource"));
+    }
     let node = state.node.clone();
-    let allowed = permitted.is_ok();
-    let (rt, rid) = (resource_type.clone(), id.clone());
+    let rt = resource_type.clone();
     let result = web::block(move || {
-        let (seq, record) = node.locate(&rt, &rid, version)?;
-        let meta = (record.patient.clone(), record.resource.clone());
-        if !allowed {
-            return Ok((None, meta));
-        }
+        let (seq, record) = node.locate(&rt, &id, version)?;
+        let patient = record.patient.clone();
         let opened = node.open_record(seq, record)?;
-        Ok::<_, ReadError>((Some((opened.resource()?, opened.record.version)), meta))
+        Ok::<_, ReadError>((opened.resource()?, opened.record.version, patient))
     })
     .await
     .map_err(internal)?;
-    let (found, (patient, resource)) = match result {
+    let (found, version, patient) = match result {
         Ok(found) => found,
-        Err(ReadError::NotFound) => {
-            return Err(permitted.err().map_or(ApiError::NotFound("no such resource"), ApiError::Auth))
-        }
-        Err(ReadError::Deleted) => return Err(permitted.err().map_or(ApiError::Gone, ApiError::Auth)),
+        Err(ReadError::NotFound) => return Err(ApiError::NotFound("no such resource")),
+        Err(ReadError::Deleted) => return Err(ApiError::Gone),
         Err(error) => return Err(internal(error)),
     };
-    super::audit::record(state, caller, "read", allowed, patient, Some(resource_type), Some(resource)).await?;
-    permitted?;
-    let Some((resource, version)) = found else { return Err(ApiError::Internal("read without content".into())) };
+    super::audit::record(state, caller, "read", true, patient, Some(resource_type), Some(resource)).await?;
     Ok(HttpResponse::Ok()
         .content_type(fhir_models::JSON_MIME_TYPE)
         .insert_header(("ETag", format!("W/\"{version}\"")))
-        .body(fhir_models::to_json(&resource)))
+        .body(fhir_models::to_json(&found)))
 }
 
 /// `GET /fhir/{type}/{id}`.

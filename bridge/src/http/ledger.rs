@@ -65,6 +65,7 @@ pub async fn proof(
 
 /// Query of `GET /ledger/consistency`.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConsistencyQuery {
     first: u64,
     second: u64,

@@ -12,6 +12,7 @@ use crate::pipeline::commit::now_ms;
 
 /// Query of `GET /peer/records`.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PeerRecordsQuery {
     patient: String,
     #[serde(rename = "type")]

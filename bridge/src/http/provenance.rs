@@ -15,6 +15,7 @@ use crate::records::{Operation, ResourceVersion};
 
 /// Query of `GET /fhir/Provenance`.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProvenanceQuery {
     target: Option<String>,
 }
@@ -29,7 +30,7 @@ pub async fn provenance(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_search("Provenance")?;
     let Some((resource_type, id)) = query.target.as_deref().and_then(|t| t.split_once('/')) else {
-        return Err(ApiError::NotSupported("Provenance search needs target=TYPE/ID"));
+        return Err(ApiError::BadRequest("Provenance search needs target=TYPE/ID".into()));
     };
     if !fhir_models::Resource::is_resource_type(resource_type) {
         return Err(ApiError::NotFound("not an R4 resource type"));

@@ -26,6 +26,13 @@ pub enum SearchError {
     /// `patient` is missing.
     #[error("a search needs `patient`: records are found through the patient they belong to")]
     NoPatient,
+    /// `patient=a,b`: FHIR reads a comma as OR; a search here is of one patient.
+    #[error("search parameter `{0}` lists several values (OR); search one patient at a time")]
+    Or(&'static str),
+    /// `patient=a&patient=b` (or `subject=`): FHIR reads repeats as AND, and no record belongs to
+    /// two patients; or `_count`/`_offset` given twice.
+    #[error("search parameter `{0}` is repeated with another value")]
+    Repeated(&'static str),
 }
 
 /// A comparison of `_lastUpdated`.
@@ -91,22 +98,42 @@ impl SearchQuery {
         let mut last_updated = Vec::new();
         let mut count = DEFAULT_COUNT;
         let mut offset = 0;
+        let (mut count_given, mut offset_given) = (None, None);
         for (name, value) in pairs {
             match name.as_str() {
                 "patient" | "subject" => {
+                    if value.contains(',') {
+                        return Err(SearchError::Or("patient"));
+                    }
                     let id = value.strip_prefix("Patient/").unwrap_or(value);
                     if id.is_empty() || id.contains('/') {
                         return Err(SearchError::Invalid("patient"));
                     }
+                    // Repeats are AND: the same patient again is harmless, another matches nothing,
+                    // which a caller relying on either value would not expect: refused.
+                    if patient.as_deref().is_some_and(|known| known != id) {
+                        return Err(SearchError::Repeated("patient"));
+                    }
                     patient = Some(id.to_owned());
                 }
                 "_lastUpdated" => {
+                    if value.contains(',') {
+                        return Err(SearchError::Or("_lastUpdated"));
+                    }
                     last_updated.push(LastUpdated::parse(value).ok_or(SearchError::Invalid("_lastUpdated"))?)
                 }
                 "_count" => {
+                    if count_given.replace(value).is_some_and(|earlier| earlier != value) {
+                        return Err(SearchError::Repeated("_count"));
+                    }
                     count = value.parse::<usize>().map_err(|_| SearchError::Invalid("_count"))?.min(MAX_COUNT);
                 }
-                "_offset" => offset = value.parse().map_err(|_| SearchError::Invalid("_offset"))?,
+                "_offset" => {
+                    if offset_given.replace(value).is_some_and(|earlier| earlier != value) {
+                        return Err(SearchError::Repeated("_offset"));
+                    }
+                    offset = value.parse().map_err(|_| SearchError::Invalid("_offset"))?
+                }
                 "_format" if value.contains("json") => {}
                 other => return Err(SearchError::Unsupported(other.to_owned())),
             }
@@ -159,5 +186,29 @@ mod tests {
             Err(SearchError::Invalid("_lastUpdated"))
         );
         assert_eq!(SearchQuery::parse(&pairs(&[("patient", "Group/g")])), Err(SearchError::Invalid("patient")));
+    }
+
+    #[test]
+    fn repeats_are_and_and_commas_are_or_as_fhir_reads_them() {
+        assert_eq!(
+            SearchQuery::parse(&pairs(&[("patient", "a"), ("patient", "b")])),
+            Err(SearchError::Repeated("patient"))
+        );
+        assert_eq!(
+            SearchQuery::parse(&pairs(&[("patient", "a"), ("subject", "b")])),
+            Err(SearchError::Repeated("patient"))
+        );
+        assert_eq!(SearchQuery::parse(&pairs(&[("patient", "a,b")])), Err(SearchError::Or("patient")));
+        assert_eq!(
+            SearchQuery::parse(&pairs(&[("patient", "a"), ("_count", "1"), ("_count", "2")])),
+            Err(SearchError::Repeated("_count"))
+        );
+        assert_eq!(
+            SearchQuery::parse(&pairs(&[("patient", "p1"), ("_lastUpdated", "ge2026-01-01,lt2026-02")])),
+            Err(SearchError::Or("_lastUpdated"))
+        );
+        // The same patient twice is the same search.
+        let same = SearchQuery::parse(&pairs(&[("patient", "a"), ("subject", "Patient/a")])).expect("valid");
+        assert_eq!(same.patient, "a");
     }
 }

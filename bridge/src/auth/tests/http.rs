@@ -98,7 +98,7 @@ fn extractor_refuses_with_401_and_a_bearer_challenge() {
         .insert_header(("Authorization", "Bearer nope"))
         .to_http_request();
     let error = Authenticated::from_request(&request, &mut actix_web::dev::Payload::None).into_inner().unwrap_err();
-    assert_eq!(error, AuthError::UnknownToken);
+    assert_eq!(error.as_error::<AuthError>(), Some(&AuthError::UnknownToken));
     let response = error.error_response();
     assert_eq!(response.status(), 401);
     let challenge = response.headers().get("WWW-Authenticate").unwrap().to_str().unwrap().to_owned();
@@ -123,6 +123,29 @@ fn insufficient_scope_is_403_forbidden() {
 fn without_an_authenticator_everything_is_refused() {
     let request = actix_test::TestRequest::default().insert_header(("Authorization", "Bearer x")).to_http_request();
     let error = Authenticated::from_request(&request, &mut actix_web::dev::Payload::None).into_inner().unwrap_err();
-    assert_eq!(error, AuthError::NotConfigured);
+    assert_eq!(error.as_error::<AuthError>(), Some(&AuthError::NotConfigured));
     assert_eq!(error.error_response().status(), 503);
+}
+
+#[test]
+fn a_client_over_its_rate_limit_gets_429_with_retry_after_before_its_handler() {
+    const DEV_TOKEN: &str = "rate-limited-dev-token-1";
+    let dev = DevStaticTokenConfig { token: DEV_TOKEN.into(), client_id: HOSPITAL.into(), scopes: vec![] };
+    let (authenticator, _clock) = authenticator_with(&AuthConfig { dev_static_tokens: vec![dev], ..config() });
+    let request = actix_test::TestRequest::default()
+        .app_data(web::Data::new(Arc::new(authenticator)))
+        .app_data(web::Data::new(crate::auth::RateLimiter::new(1, 2)))
+        .insert_header(("Authorization", format!("Bearer {DEV_TOKEN}")))
+        .to_http_request();
+    let extract = || Authenticated::from_request(&request, &mut actix_web::dev::Payload::None).into_inner();
+    assert!(extract().is_ok() && extract().is_ok(), "the burst");
+    let error = extract().expect_err("over the limit");
+    let response = error.error_response();
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers().get("Retry-After").unwrap(), "1");
+    let body = body_json(response);
+    assert_eq!(
+        (body["resourceType"].as_str(), body["issue"][0]["code"].as_str()),
+        (Some("OperationOutcome"), Some("throttled"))
+    );
 }
