@@ -9,8 +9,22 @@ use crate::require_data;
 use crate::support::{bridge, files_under, key_of, ndjson, rejected_paths, strip_meta, summary, temp_dir, verify_ok};
 
 /// The example files the bridge must reject (and only these).
-const REJECTED: [&str; 5] = [
+/// The official examples the bridge refuses: a conditional PUT, four examples that break the
+/// spec's own rules, and every Consent example, since each is in force and holds what a peer
+/// read cannot check (`data`, `purpose`, `securityLabel`, `code`, a person as actor) or leaves the
+/// base rule's decision to be guessed (no `provision.type`).
+const REJECTED: [&str; 15] = [
     "Bundle-bundle-transaction.json",
+    "Consent-consent-example-Emergency.json",
+    "Consent-consent-example-Out.json",
+    "Consent-consent-example-grantor.json",
+    "Consent-consent-example-notAuthor.json",
+    "Consent-consent-example-notThem.json",
+    "Consent-consent-example-notThis.json",
+    "Consent-consent-example-notTime.json",
+    "Consent-consent-example-pkb.json",
+    "Consent-consent-example-signature.json",
+    "Consent-consent-example-smartonfhir.json",
     "DeviceMetric-example.json",
     "DeviceUseStatement-example.json",
     "MedicationRequest-medrx0301.json",
@@ -149,7 +163,7 @@ fn everything_ingested_is_exported_unchanged() {
     for path in rejected_paths(&ingest.stderr) {
         assert!(Path::new(&path).starts_with(root.join("examples")), "{path} is not one of the examples");
     }
-    assert_eq!(counts.rejected, 5, "{counts:?}");
+    assert_eq!(counts.rejected, REJECTED.len() as u64, "{counts:?}");
     assert_eq!(ingest.stdout.lines().count(), 5, "one OperationOutcome per reject on stdout");
 
     verify_ok(data.path(), "after the full ingest");

@@ -50,6 +50,11 @@ fn with_peer_clients(auth: &AuthConfig, peers: &[Peer]) -> AuthConfig {
 /// what the writer holds, and exits.
 pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let node = Arc::new(Node::open(config).context("opening the data dir")?);
+    // Before anything is served: grants an earlier version made under looser consent rules end.
+    let reconciled = node.reconcile_grants().context("checking the grants in force against the consents")?;
+    if reconciled > 0 {
+        tracing::warn!(records = reconciled, "Grants that the patients' consents no longer make were revoked.");
+    }
     // A broken mapping file stops start-up here, naming the file, the line and the reason.
     let mappings =
         Arc::new(V2Mappings::load(config.hl7v2.mappings_dir.as_deref()).context("loading the HL7 v2 mappings")?);

@@ -4,9 +4,8 @@
 //! element, so that a Consent never grants more (or less) than it says.
 //!
 //! The R4 provision model, as the bridge enforces it for reads by peer institutions:
-//! - The base rule is `Consent.provision`; its decision is its `type`, or, where absent, the
-//!   opposite of the base policy (`policyRule` `OPTIN`: the provision is a deny exception;
-//!   `OPTOUT`: a permit exception). Neither given: refused.
+//! - The base rule is `Consent.provision`; its decision is its `type` (absent: refused, since
+//!   reading it from `policyRule` is ambiguous and a wrong guess grants what was withheld).
 //! - Nested provisions are exceptions to the base rule: one level, of the opposite type.
 //! - A rule applies to reads when it names no `action` or an action that covers reading
 //!   (`access`, `disclose`; for a deny also `use`).
@@ -45,8 +44,6 @@ pub const RESOURCE_TYPES_SYSTEM: &str = "http://hl7.org/fhir/resource-types";
 pub const ACTION_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/consentaction";
 /// The code system of `provision.actor.role`.
 pub const PARTICIPATION_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType";
-/// The code system of `policyRule` codes (`OPTIN`, `OPTOUT`).
-pub const ACT_CODE_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 
 /// Actor roles that receive what a permit shares.
 const RECIPIENT_ROLES: &[&str] = &["IRCP", "PRCP"];
@@ -164,19 +161,14 @@ pub fn read(consent: &Consent) -> Result<Option<ConsentTerms>, ConsentRefusal> {
         return Ok(Some(terms));
     };
     let base_path = "Consent.provision";
-    let base_type = match base.r#type.as_ref().and_then(|t| t.as_str()) {
-        Some(t) => t.to_owned(),
-        None => match policy_base(consent.policy_rule.as_deref()) {
-            // The provision is an exception to the base policy: the opposite decision.
-            Some("permit") => "deny".to_owned(),
-            Some(_) => "permit".to_owned(),
-            None => {
-                return Err(refuse(
-                    format!("{base_path}.type"),
-                    "neither provision.type nor a policyRule of OPTIN or OPTOUT says whether it permits or denies",
-                ))
-            }
-        },
+    // R4 leaves the base rule's decision to `policyRule` and the official examples disagree on
+    // how to read an untyped base rule (`consent-example-Out` means "withhold" with OPTOUT): the
+    // bridge does not guess which way a patient meant it.
+    let Some(base_type) = base.r#type.as_ref().and_then(|t| t.as_str()).map(str::to_owned) else {
+        return Err(refuse(
+            format!("{base_path}.type"),
+            "say permit or deny: the bridge does not infer the decision of the base rule",
+        ));
     };
     let base_rule = Rule::read(base, base_path, &base_type)?;
     let mut exceptions = Vec::new();
@@ -196,18 +188,30 @@ pub fn read(consent: &Consent) -> Result<Option<ConsentTerms>, ConsentRefusal> {
     if base_type == "permit" {
         terms.permits = permits_of(&base_rule, &exceptions, &mut terms.notes, base_path)?;
     } else {
+        // An exception holds only within its base rule: it permits what the deny would have
+        // closed (its types within the deny's, to organisations the deny names), nothing more.
         let mut except = Vec::new();
         for (index, permit) in exceptions.iter().enumerate() {
             let path = format!("{base_path}.provision[{index}]");
-            for found in permits_of(permit, &[], &mut terms.notes, &path)? {
-                add_permit(&mut except, found, &path)?;
+            for mut found in permits_of(permit, &[], &mut terms.notes, &path)? {
+                if base_rule.organizations.as_ref().is_some_and(|orgs| !orgs.contains(&found.organization)) {
+                    terms.notes.push(format!("{path}: {} is outside the deny it excepts from", found.organization));
+                    continue;
+                }
+                found.types = found.types.intersect(&base_rule.types);
+                if !found.types.is_empty() {
+                    add_permit(&mut except, found, &path)?;
+                }
             }
         }
         if base_rule.applies_to_reads {
+            // An exception with a period excuses nothing of the patient's other consents: they
+            // would outlive its period.
+            let carved = except.iter().filter(|p| p.start.is_none() && p.end.is_none()).cloned().collect();
             terms.denies.push(Deny {
                 organizations: base_rule.organizations.clone(),
                 types: base_rule.types.clone(),
-                except: except.clone(),
+                except: carved,
             });
         } else {
             terms.notes.push(format!("{base_path}.action: denies no read"));
@@ -217,14 +221,8 @@ pub fn read(consent: &Consent) -> Result<Option<ConsentTerms>, ConsentRefusal> {
     Ok(Some(terms))
 }
 
-/// The decision of the base policy (`policyRule`): `permit` for opt-in, `deny` for opt-out.
-fn policy_base(rule: Option<&CodeableConcept>) -> Option<&'static str> {
-    let codes = rule?.coding.iter().filter(|c| c.system.as_ref().and_then(|s| s.as_str()) == Some(ACT_CODE_SYSTEM));
-    codes.filter_map(|c| c.code.as_ref()?.as_str()).find_map(|code| match code {
-        "OPTIN" | "OPTINR" => Some("permit"),
-        "OPTOUT" | "OPTOUTE" => Some("deny"),
-        _ => None,
-    })
+fn is_organization_reference(reference: &str) -> bool {
+    reference.strip_prefix("Organization/").is_some_and(crate::pipeline::is_fhir_id)
 }
 
 fn has_coding(concept: Option<&CodeableConcept>, system: &str, code: &str) -> bool {
@@ -320,6 +318,14 @@ impl Rule {
                 RECIPIENT_ROLES.iter().any(|code| has_coding(Some(role), PARTICIPATION_SYSTEM, code))
             });
             match reference {
+                // Absolute, versioned or otherwise spelt references would never match a peer or a
+                // permit, so a deny written so would deny nothing: refused, as is any odd form.
+                Some(org) if org.starts_with("Organization/") && !is_organization_reference(org) => {
+                    return Err(refuse(
+                        format!("{actor_path}.reference"),
+                        "an organisation is named as Organization/{id}, relative and without a version",
+                    ))
+                }
                 Some(org) if org.starts_with("Organization/") => {
                     named.push(org.to_owned());
                     if recipient {

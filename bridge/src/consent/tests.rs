@@ -133,7 +133,7 @@ fn nested_denies_are_exceptions_to_the_permit() {
 #[test]
 fn a_deny_base_with_permit_exceptions_grants_only_the_exceptions() {
     let provision = format!(
-        r#"{{"type":"deny","provision":[{{"type":"permit","actor":[{b}],"class":[{obs}],"period":{{"end":"2030-01-01"}}}}]}}"#,
+        r#"{{"type":"deny","provision":[{{"type":"permit","actor":[{b}],"class":[{obs}]}}]}}"#,
         b = recipient(B),
         obs = class("Observation")
     );
@@ -146,16 +146,57 @@ fn a_deny_base_with_permit_exceptions_grants_only_the_exceptions() {
 }
 
 #[test]
-fn the_base_policy_decides_an_untyped_base_rule() {
-    let optout = format!(
-        r#"{{"resourceType":"Consent","id":"c1","status":"active","scope":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}}]}},"category":[{{"text":"x"}}],"patient":{{"reference":"Patient/p1"}},"policyRule":{{"coding":[{{"system":"{ACT_CODE_SYSTEM}","code":"OPTOUT"}}]}},"provision":{{"actor":[{}]}}}}"#,
-        recipient(B)
+fn an_untyped_base_rule_is_refused_whatever_the_policy() {
+    // R4's consent-example-Out: an OPTOUT policy and an untyped provision naming an actor, meant
+    // as "withhold from this actor". Read as a permit it would grant what was withheld.
+    for policy in ["OPTOUT", "OPTIN"] {
+        let json = format!(
+            r#"{{"resourceType":"Consent","id":"c1","status":"active","scope":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}}]}},"category":[{{"text":"x"}}],"patient":{{"reference":"Patient/p1"}},"policyRule":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"{policy}"}}]}},"provision":{{"actor":[{}]}}}}"#,
+            recipient(B)
+        );
+        let Ok(Resource::Consent(consent)) = fhir_models::parse_and_validate(json.as_bytes()) else { panic!("valid") };
+        assert_eq!(read(&consent).expect_err("refused").path, "Consent.provision.type", "{policy}");
+    }
+}
+
+#[test]
+fn an_exception_permits_only_within_the_deny_it_excepts_from() {
+    // Deny B the Conditions, except ... A everything: A is outside the deny, so it gets nothing.
+    let provision = format!(
+        r#"{{"type":"deny","actor":[{b}],"class":[{cond}],"provision":[{{"type":"permit","actor":[{c}]}},{{"type":"permit","actor":[{b}]}}]}}"#,
+        b = recipient(B),
+        c = recipient(C),
+        cond = class("Condition")
     );
-    let t = terms(optout.as_bytes()).expect("terms");
-    assert_eq!(t.permits.len(), 1, "an opt-out base with a provision naming B permits B");
-    let optin = optout.replace("OPTOUT", "OPTIN");
-    let t = terms(optin.as_bytes()).expect("terms");
-    assert!(t.permits.is_empty() && t.denies.len() == 1, "an opt-in base with a provision is a deny exception");
+    let t = read_terms(&provision).expect("enforceable");
+    assert_eq!(t.permits.len(), 1, "{:?}", t.permits);
+    assert_eq!((t.permits[0].organization.as_str(), &t.permits[0].types), (B, &types(&["Condition"])));
+}
+
+#[test]
+fn an_exception_with_a_period_excuses_no_other_consent() {
+    let permit_all = read_terms(&format!(r#"{{"type":"permit","actor":[{}]}}"#, recipient(B))).unwrap();
+    let deny_but_2020 = read_terms(&format!(
+        r#"{{"type":"deny","provision":[{{"type":"permit","actor":[{}],"class":[{}],"period":{{"start":"2020-01-01","end":"2020-12-31"}}}}]}}"#,
+        recipient(B),
+        class("Observation")
+    ))
+    .unwrap();
+    let grants = effective_grants(&[("p".into(), permit_all), ("d".into(), deny_but_2020)]);
+    // Only the deny's own exception, with its period: the older permit is closed entirely.
+    assert_eq!(grants.len(), 1, "{grants:?}");
+    assert_eq!(grants[0].consent, "d");
+    assert_eq!(grants[0].end.as_deref(), Some("2020-12-31"));
+}
+
+#[test]
+fn organisations_are_named_relative_and_unversioned() {
+    for reference in ["https://b.example/fhir/Organization/peer", "Organization/peer/_history/1", "Organization/"] {
+        let deny = format!(
+            r#"{{"type":"deny","actor":[{{"role":{{"text":"x"}},"reference":{{"reference":"{reference}"}}}}]}}"#
+        );
+        assert_eq!(refused_at(&deny), "Consent.provision.actor[0].reference", "{reference}");
+    }
 }
 
 #[test]

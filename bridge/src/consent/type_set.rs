@@ -55,6 +55,11 @@ impl TypeSet {
         }
     }
 
+    /// The types in both.
+    pub fn intersect(&self, other: &TypeSet) -> TypeSet {
+        self.minus(&TypeSet::all().minus(other))
+    }
+
     /// The types in either.
     pub fn union(&self, other: &TypeSet) -> TypeSet {
         match (self, other) {
@@ -108,6 +113,9 @@ mod tests {
         assert_eq!(only(&["A"]).union(&all_but(&["A", "B"])), all_but(&["B"]));
         assert_eq!(all_but(&["A", "B"]).union(&all_but(&["B", "C"])), all_but(&["B"]));
         assert!(all_but(&["B"]).contains("A") && !all_but(&["B"]).contains("B"));
+        assert_eq!(only(&["A", "B"]).intersect(&all_but(&["B"])), only(&["A"]));
+        assert_eq!(all_but(&["A"]).intersect(&all_but(&["B"])), all_but(&["A", "B"]));
+        assert_eq!(TypeSet::all().intersect(&only(&["C"])), only(&["C"]));
     }
 
     #[test]

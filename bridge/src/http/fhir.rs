@@ -314,9 +314,9 @@ fn refuse_bundle_as_resource(resource_type: &str) -> Result<(), ApiError> {
 /// on the ledger before the answer goes out.
 ///
 /// Authorization is decided before existence: a caller without the read scope for the type gets
-/// the same 403 and the same one Access record whether `Type/id` exists or not (the record names
-/// the patient when there is one, so the patient sees the attempt), so neither the answer nor the
-/// ledger's growth tells it what exists.
+/// the same 403 and the same one Access record whether `Type/id` exists or not, and the record
+/// names no patient, so neither the answer, the ledger's growth nor the record's content tells
+/// anyone what exists.
 async fn read_resource(
     state: &AppState,
     caller: &Principal,
@@ -329,11 +329,9 @@ async fn read_resource(
     }
     let resource = state.node.resource_pseudonym(&resource_type, &id).to_string();
     if let Err(denied) = caller.require_read(&resource_type) {
-        let (node, rt) = (state.node.clone(), resource_type.clone());
-        let patient = web::block(move || node.locate(&rt, &id, version).ok().and_then(|(_, record)| record.patient))
-            .await
-            .map_err(internal)?;
-        super::audit::record(state, caller, "read", false, patient, Some(resource_type), Some(resource)).await?;
+        // Nothing is looked up: the record names the type and the (keyed, existence-blind)
+        // pseudonym of `Type/id`, never a patient, so no reader of it learns what exists.
+        super::audit::record(state, caller, "read", false, None, Some(resource_type), Some(resource)).await?;
         return Err(denied.into());
     }
     if !crate::pipeline::is_fhir_id(&id) {

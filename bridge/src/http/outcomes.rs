@@ -4,7 +4,8 @@
 //! route does not take (405), and extractor failures. Their bodies are replaced by an outcome
 //! whose text never quotes the request (a path or query value may be patient data).
 //!
-//! `/auth/token` is left alone: OAuth 2.0 clients expect its errors as RFC 6749 JSON.
+//! `/auth/token` is left alone (OAuth 2.0 clients expect its errors as RFC 6749 JSON), and so is
+//! `/healthz` (its 503 says what is degraded, for orchestration).
 
 use actix_web::body::EitherBody;
 use actix_web::dev::ServiceResponse;
@@ -44,7 +45,7 @@ fn is_outcome<B>(response: &HttpResponse<B>) -> bool {
 }
 
 fn replace_with_outcome<B>(response: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    if is_outcome(response.response()) || response.request().path() == "/auth/token" {
+    if is_outcome(response.response()) || matches!(response.request().path(), "/auth/token" | "/healthz") {
         return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
     }
     let (request, original) = response.into_parts();

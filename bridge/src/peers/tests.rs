@@ -2,6 +2,7 @@
 //! and each kind of forgery or mismatch is refused with its reason.
 
 use data_encoding::BASE64;
+use ledger_adapter::{LedgerReader, LedgerWriter};
 use record_crypto::NodeKeyPair;
 
 use super::{verify_peer_records, PeerRecords, PeerServeError, VerifyPeerError};
@@ -329,4 +330,49 @@ fn a_consent_the_bridge_cannot_enforce_is_refused_at_ingest() {
     let rejection = prepared.rejections.first().expect("refused");
     assert_eq!(rejection.outcome.issue[0].expression[0].as_str(), Some("Consent.provision.data"));
     assert_eq!(rejection.outcome.issue[0].code.as_ref().and_then(|c| c.as_str()), Some("not-supported"));
+}
+
+#[test]
+fn grants_an_earlier_version_made_too_broadly_are_revoked_before_serving() {
+    // A grant of every type for c1, as a looser reading of its Consent once made it (c1 permits
+    // Observations only): written straight to the ledger and the index.
+    let setup = setup();
+    let node = &setup.custodian;
+    let pseudonym = node.patient_pseudonym("p1");
+    let entry = node.index.grants_of(pseudonym.as_bytes()).expect("index")[0];
+    let crate::records::LedgerRecord::Grant(mut broad) = node.any_record_at(entry.seq).expect("grant") else {
+        panic!("not a grant")
+    };
+    broad.types = vec!["*".into()];
+    let seq = node.ledger.tree_size().expect("size");
+    let block = node
+        .ledger
+        .append_block(&[crate::records::LedgerRecord::Grant(broad.clone()).encode()], now_ms())
+        .expect("append");
+    let epoch = broad.epoch;
+    let grant = crate::store::GrantEntry { seq, ..entry };
+    node.index
+        .apply(&[crate::store::IndexEntry::Grant { patient: *pseudonym.as_bytes(), grant, epoch }], block.seqs.end)
+        .expect("index");
+    assert_eq!(read_of(&setup, "p1", "Condition").expect("the broad grant opens Conditions"), 0);
+
+    assert!(node.reconcile_grants().expect("reconcile") >= 2, "a Revoke and the Grant c1 makes");
+    assert!(matches!(read_of(&setup, "p1", "Condition"), Err(PeerServeError::TypeNotGranted(_))));
+    assert_eq!(read_of(&setup, "p1", "Observation").expect("c1's own grant"), 2);
+    assert!(grant_epochs(&setup, "p1")[0] > epoch, "rotated past the broad grant's epoch");
+    // Once in line, nothing more to do.
+    assert_eq!(node.reconcile_grants().expect("reconcile"), 0);
+}
+
+#[test]
+fn deleting_a_deny_restores_the_permits_it_narrowed() {
+    let setup = setup();
+    let deny = format!(r#"{{"type":"deny","actor":[{B_RECIPIENT}]}}"#);
+    submit(&setup.custodian, &consent("c-no", "p1", "active", &deny));
+    assert!(matches!(read_of(&setup, "p1", "Observation"), Err(PeerServeError::NoGrant)));
+    submit(
+        &setup.custodian,
+        r#"{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"DELETE","url":"Consent/c-no"}}]}"#,
+    );
+    assert_eq!(read_of(&setup, "p1", "Observation").expect("the deny is gone"), 2);
 }

@@ -20,7 +20,7 @@ use super::decode::RequestedChange;
 use super::grants::{GrantChange, GrantsInBatch};
 use super::normalise::Normalised;
 use crate::records::{LedgerRecord, Operation, ResourceVersion};
-use crate::store::{GrantEntry, IndexEntry, Latest, Node, PatientKeyError, SeenContent};
+use crate::store::{IndexEntry, Latest, Node, PatientKeyError, SeenContent};
 
 /// Why a batch could not be committed. Nothing of it is acknowledged; the caller retries or
 /// fails, and re-submitting is safe (duplicates are recognised).
@@ -295,7 +295,7 @@ impl Node {
             let seq = next_seq + planned.len() as u64;
             let new_latest = Latest { version, seq, deleted: operation == Operation::Delete };
             latest_in_batch.insert(rid, new_latest);
-            planned_of.insert(rid, planned.len());
+            let planned_of_before = planned_of.insert(rid, planned.len());
             for key in dedup.iter().chain(&dedup_message) {
                 seen_in_batch.insert(*key, planned.len());
             }
@@ -322,9 +322,25 @@ impl Node {
                 dedup_message,
             });
             if item.resource_type == "Consent" {
-                // Every version counts: one that names no patient any more ends what it granted.
+                // Every version counts: one that names no patient any more ends what it granted,
+                // and the patient of the version it replaces is recomputed too (a deny moved or
+                // deleted narrows that patient's permits no longer).
                 let terms = planned.last().and_then(|p| p.canonical.as_deref()).and_then(crate::consent::terms);
-                consent_records.extend(self.plan_consent(&rid, terms.as_ref(), time_ms, &mut grants_in_batch)?);
+                let previous = match planned_of_before {
+                    Some(earlier) => planned[earlier].record.patient.as_deref().and_then(crate::store::hex32),
+                    None => latest
+                        .filter(|l| !l.deleted)
+                        .and_then(|l| self.record_at(l.seq).ok())
+                        .and_then(|r| r.patient)
+                        .and_then(|p| crate::store::hex32(&p)),
+                };
+                consent_records.extend(self.plan_consent(
+                    &rid,
+                    terms.as_ref(),
+                    previous,
+                    time_ms,
+                    &mut grants_in_batch,
+                )?);
             }
         }
 
@@ -369,14 +385,8 @@ impl Node {
             })
             .collect();
         for (record, change) in consent_records {
-            let seq = next_seq + records.len() as u64;
+            entries.push(change.index_entry(next_seq + records.len() as u64));
             records.push(record.encode());
-            entries.push(match change {
-                GrantChange::Grant { patient, grantee, consent, epoch } => {
-                    IndexEntry::Grant { patient, grant: GrantEntry { grantee, consent, seq }, epoch }
-                }
-                GrantChange::Revoke { patient, grantee, consent } => IndexEntry::Revoke { patient, grantee, consent },
-            });
         }
         for record in extra {
             let seq = next_seq + records.len() as u64;

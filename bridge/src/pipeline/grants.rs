@@ -17,12 +17,13 @@
 
 use std::collections::HashMap;
 
+use ledger_adapter::{LedgerReader, LedgerWriter};
 use record_crypto::{wrap_patient_key, PatientKey};
 
 use super::commit::CommitError;
 use crate::consent::{effective_grants, ConsentTerms, EffectiveGrant};
 use crate::records::{Grant, LedgerRecord, Revoke};
-use crate::store::{hex32, GrantEntry, Node};
+use crate::store::{hex32, GrantEntry, IndexEntry, Node};
 
 /// A change to the grant index that a planned record makes; its seq is known once it is placed.
 #[derive(Debug, Clone)]
@@ -31,6 +32,18 @@ pub(crate) enum GrantChange {
     Grant { patient: [u8; 32], grantee: [u8; 32], consent: [u8; 32], epoch: u32 },
     /// A consent's grant ended by this record.
     Revoke { patient: [u8; 32], grantee: [u8; 32], consent: [u8; 32] },
+}
+
+impl GrantChange {
+    /// The index entry this change makes once its record is at `seq`.
+    pub(crate) fn index_entry(self, seq: u64) -> IndexEntry {
+        match self {
+            GrantChange::Grant { patient, grantee, consent, epoch } => {
+                IndexEntry::Grant { patient, grant: GrantEntry { grantee, consent, seq }, epoch }
+            }
+            GrantChange::Revoke { patient, grantee, consent } => IndexEntry::Revoke { patient, grantee, consent },
+        }
+    }
 }
 
 /// Grants and consents of the patients touched in this batch, as the index and store will hold
@@ -102,20 +115,26 @@ impl Node {
     }
 
     /// Plans the grant records a stored Consent makes. `consent` is its resource pseudonym;
-    /// `terms` is `None` for a deleted Consent (which then counts for nothing).
+    /// `terms` is `None` for a deleted Consent (which then counts for nothing); `previous` is the
+    /// patient of the version it replaces.
     pub(crate) fn plan_consent(
         &self,
         consent: &[u8; 32],
         terms: Option<&ConsentTerms>,
+        previous: Option<[u8; 32]>,
         time_ms: u64,
         batch: &mut GrantsInBatch,
     ) -> Result<Vec<(LedgerRecord, GrantChange)>, CommitError> {
         let consent_hex = data_encoding::HEXLOWER.encode(consent);
-        // The patients whose grants this consent may touch: the one it names now, and every one
-        // it granted for before (in the index, or earlier in this batch).
+        // The patients whose grants this consent may touch: the one it names now, the one its
+        // previous version named, and every one it granted for before (in the index, or earlier
+        // in this batch).
         let mut patients: Vec<[u8; 32]> = Vec::new();
         if let Some(terms) = terms {
             patients.push(*self.patient_pseudonym(&terms.patient_id).as_bytes());
+        }
+        if let Some(previous) = previous.filter(|p| !patients.contains(p)) {
+            patients.push(previous);
         }
         for (patient, entry) in self.index.grants_by_consent(consent)? {
             if entry.consent == *consent && !patients.contains(&patient) {
@@ -134,6 +153,33 @@ impl Node {
             out.extend(self.plan_patient_grants(&patient, time_ms, batch)?);
         }
         Ok(out)
+    }
+
+    /// Brings every patient's grants in line with the consent rules this build enforces, before
+    /// the node serves: a grant committed by an earlier version, which read Consents more loosely
+    /// (any actor role, any class system, ignored `data` or `purpose`), is revoked with a key
+    /// rotation when the patient's consents, read now, do not make it. One block, or none when
+    /// every grant holds. Gives the number of records committed.
+    pub fn reconcile_grants(&self) -> Result<usize, CommitError> {
+        let time_ms = super::commit::now_ms();
+        let mut batch = GrantsInBatch::default();
+        let mut planned = Vec::new();
+        for patient in self.index.patients_with_grants()? {
+            planned.extend(self.plan_patient_grants(&patient, time_ms, &mut batch)?);
+        }
+        if planned.is_empty() {
+            return Ok(0);
+        }
+        let next_seq = self.ledger.tree_size()?;
+        let mut records = Vec::with_capacity(planned.len());
+        let mut entries = Vec::with_capacity(planned.len());
+        for (record, change) in planned {
+            entries.push(change.index_entry(next_seq + records.len() as u64));
+            records.push(record.encode());
+        }
+        let block = self.ledger.append_block(&records, time_ms)?;
+        self.index.apply(&entries, block.seqs.end)?;
+        Ok(records.len())
     }
 
     /// Brings `patient`'s grants in line with the patient's consents.

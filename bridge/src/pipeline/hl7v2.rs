@@ -213,6 +213,7 @@ pub fn prepare_v2(bytes: &[u8], mappings: &V2Mappings, node: &Node) -> PreparedV
         return refused(Some(header), rejection(IssueType::Required, "", error.to_string()), V2Refusal::STRUCTURE);
     }
     let mut mapped = mapped;
+    keep_last_of_each(&mut mapped.resources);
     let mut merges: Vec<(String, String, Merge)> = Vec::new();
     for resource in &mut mapped.resources {
         if !MERGED_TYPES.contains(&resource.resource_type.as_str()) {
@@ -258,6 +259,22 @@ pub fn prepare_v2(bytes: &[u8], mappings: &V2Mappings, node: &Node) -> PreparedV
         node.warm_patient_keys(&prepared.resources);
     }
     PreparedV2 { header: Some(header), prepared, refusal: None }
+}
+
+/// One entry per resource: a message whose segments map to the same resource twice (a repeated
+/// DG1, an A41's PID and MRG of one patient) leaves what its last one says. FHIR refuses a
+/// transaction that names a resource twice, and one message is one version of each resource.
+fn keep_last_of_each(resources: &mut Vec<hl7v2_fhir::MappedResource>) {
+    let mut last: std::collections::HashMap<(String, String), usize> = std::collections::HashMap::new();
+    for (index, resource) in resources.iter().enumerate() {
+        last.insert((resource.resource_type.clone(), resource.id.clone()), index);
+    }
+    let mut index = 0;
+    resources.retain(|resource| {
+        let keep = last.get(&(resource.resource_type.clone(), resource.id.clone())) == Some(&index);
+        index += 1;
+        keep
+    });
 }
 
 #[cfg(test)]

@@ -239,6 +239,20 @@ impl Index {
         Ok(out)
     }
 
+    /// Every patient with a grant in force.
+    pub fn patients_with_grants(&self) -> sled::Result<Vec<[u8; 32]>> {
+        let mut out: Vec<[u8; 32]> = Vec::new();
+        for item in self.tree.scan_prefix(b"G") {
+            let (k, _) = item?;
+            if let Some(patient) = k.get(1..33).and_then(|p| <[u8; 32]>::try_from(p).ok()) {
+                if out.last() != Some(&patient) {
+                    out.push(patient);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Every grant in force that comes from `consent`, with its patient.
     pub fn grants_by_consent(&self, consent: &[u8; 32]) -> sled::Result<Vec<([u8; 32], GrantEntry)>> {
         let mut out = Vec::new();
