@@ -43,9 +43,9 @@ fn kafka_ingest_produces_receipts_dead_letters_and_recognises_duplicates() {
     bridge.wait_healthy(Duration::from_secs(60));
 
     let bundle = json!({"resourceType":"Bundle","type":"transaction","entry":[
-        {"fullUrl":"urn:uuid:kafka-p2","resource":patient("kafka-p2","1980-02-02"),
+        {"fullUrl":"urn:uuid:6b0f9a52-1c1e-4a3a-9d1e-2f7a6c0e0a02","resource":patient("kafka-p2","1980-02-02"),
          "request":{"method":"PUT","url":"Patient/kafka-p2"}},
-        {"fullUrl":"urn:uuid:kafka-o2","resource":observation("kafka-o2","kafka-p2"),
+        {"fullUrl":"urn:uuid:6b0f9a52-1c1e-4a3a-9d1e-2f7a6c0e0b02","resource":observation("kafka-o2","kafka-p2"),
          "request":{"method":"PUT","url":"Observation/kafka-o2"}}]});
     let ndjson = [
         patient("kafka-p3", "1990-03-03").to_string(),
