@@ -11,6 +11,10 @@
 //!
 //! Value sets of required bindings are expanded here from the code systems in the same
 //! package, so the generated validator can check codes without a terminology server.
+//!
+//! The Patient compartment (`CompartmentDefinition-patient.json`) is kept with each of its search
+//! parameters replaced by the parts of that SearchParameter's expression (`SearchParameter-*.json`,
+//! same package) that apply to the resource type, so the generator can resolve them to elements.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -19,8 +23,8 @@ use anyhow::{anyhow, bail, Context};
 use serde_json::Value;
 
 use crate::ir::{
-    Element, ElementType, ExpandedValueSet, NotExpandable, Structure, StructuresFile, SystemCodes, ValueSetsFile,
-    STRUCTURES_FILE, VALUE_SETS_FILE,
+    CompartmentFile, CompartmentParam, CompartmentResource, Element, ElementType, ExpandedValueSet, NotExpandable,
+    Structure, StructuresFile, SystemCodes, ValueSetsFile, COMPARTMENT_FILE, STRUCTURES_FILE, VALUE_SETS_FILE,
 };
 
 const FHIR_TYPE_EXTENSION: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type";
@@ -45,6 +49,9 @@ pub fn extract(source: &Path) -> anyhow::Result<Vec<(String, String)>> {
 
     let mut structures = Vec::new();
     let mut terminology = Terminology::default();
+    let mut compartment = None;
+    // (base resource type, code) → the SearchParameter's expression.
+    let mut search_parameters: BTreeMap<(String, String), String> = BTreeMap::new();
     for path in json_files(&package)? {
         let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         match file_name.split_once('-').map(|(kind, _)| kind) {
@@ -54,6 +61,29 @@ pub fn extract(source: &Path) -> anyhow::Result<Vec<(String, String)>> {
                 }
             }
             Some("ValueSet" | "CodeSystem") => terminology.add(load(&path)?),
+            Some("CompartmentDefinition") => {
+                let definition = load(&path)?;
+                if definition["url"] == PATIENT_COMPARTMENT_URL {
+                    compartment = Some(definition);
+                }
+            }
+            Some("SearchParameter") => {
+                let parameter = load(&path)?;
+                // Examples and extension search parameters are experimental; the core ones are not.
+                if parameter["experimental"] == true {
+                    continue;
+                }
+                let (Some(code), Some(expression)) = (parameter["code"].as_str(), parameter["expression"].as_str())
+                else {
+                    continue;
+                };
+                for base in parameter["base"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+                    let key = (base.to_owned(), code.to_owned());
+                    if search_parameters.insert(key, expression.to_owned()).is_some() {
+                        bail!("two SearchParameters define {base}.{code} ({file_name})");
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -83,9 +113,96 @@ pub fn extract(source: &Path) -> anyhow::Result<Vec<(String, String)>> {
         }
     }
 
+    let compartment = compartment
+        .ok_or_else(|| anyhow!("no CompartmentDefinition {PATIENT_COMPARTMENT_URL} in {}", package.display()))?;
+    let compartment = patient_compartment(&compartment, &search_parameters).context("in the Patient compartment")?;
+
     let structures = StructuresFile { fhir_version: FHIR_VERSION.to_owned(), structures };
     let value_sets = ValueSetsFile { value_sets, not_expandable };
-    Ok(vec![(STRUCTURES_FILE.to_owned(), to_json(&structures)?), (VALUE_SETS_FILE.to_owned(), to_json(&value_sets)?)])
+    Ok(vec![
+        (COMPARTMENT_FILE.to_owned(), to_json(&compartment)?),
+        (STRUCTURES_FILE.to_owned(), to_json(&structures)?),
+        (VALUE_SETS_FILE.to_owned(), to_json(&value_sets)?),
+    ])
+}
+
+/// The canonical URL of the official Patient compartment.
+const PATIENT_COMPARTMENT_URL: &str = "http://hl7.org/fhir/CompartmentDefinition/patient";
+
+/// Trims the Patient CompartmentDefinition: the resource types with parameters, each parameter
+/// with the parts of its SearchParameter's expression that start with the resource type.
+fn patient_compartment(
+    definition: &Value,
+    search_parameters: &BTreeMap<(String, String), String>,
+) -> anyhow::Result<CompartmentFile> {
+    let code = definition["code"].as_str().ok_or_else(|| anyhow!("CompartmentDefinition without code"))?;
+    let mut resources = Vec::new();
+    for resource in definition["resource"].as_array().into_iter().flatten() {
+        let resource_type = resource["code"].as_str().ok_or_else(|| anyhow!("a resource without code"))?;
+        let mut params = Vec::new();
+        for param in resource["param"].as_array().into_iter().flatten() {
+            let param = param.as_str().ok_or_else(|| anyhow!("{resource_type}: a param that is no string"))?;
+            let expression = search_parameters
+                .get(&(resource_type.to_owned(), param.to_owned()))
+                .ok_or_else(|| anyhow!("{resource_type}: no SearchParameter {param} for it"))?;
+            let prefix = format!("{resource_type}.");
+            let expressions: Vec<String> =
+                union_parts(expression).into_iter().filter(|part| part.starts_with(&prefix)).collect();
+            if expressions.is_empty() {
+                bail!("{resource_type}: SearchParameter {param} has no expression for it: {expression:?}");
+            }
+            params.push(CompartmentParam { code: param.to_owned(), expressions });
+        }
+        if !params.is_empty() {
+            resources.push(CompartmentResource { resource_type: resource_type.to_owned(), params });
+        }
+    }
+    resources.sort_by(|a, b| a.resource_type.cmp(&b.resource_type));
+    Ok(CompartmentFile { url: PATIENT_COMPARTMENT_URL.to_owned(), code: code.to_owned(), resources })
+}
+
+/// Whether every `)` in `text` closes an earlier `(` and every `(` is closed.
+fn balanced(text: &str) -> bool {
+    let mut depth = 0usize;
+    for ch in text.chars() {
+        match ch {
+            '(' => depth += 1,
+            ')' if depth == 0 => return false,
+            ')' => depth -= 1,
+            _ => {}
+        }
+    }
+    depth == 0
+}
+
+/// The operands of a FHIRPath union (`a | b | (c as T)`), split outside parentheses, each trimmed
+/// and without enclosing parentheses.
+fn union_parts(expression: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    for (index, ch) in expression.char_indices() {
+        match ch {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            '|' if depth == 0 => {
+                parts.push(&expression[start..index]);
+                start = index + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&expression[start..]);
+    parts
+        .into_iter()
+        .map(|part| {
+            let part = part.trim();
+            match part.strip_prefix('(').and_then(|p| p.strip_suffix(')')).filter(|inner| balanced(inner)) {
+                Some(inner) => inner.trim().to_owned(),
+                None => part.to_owned(),
+            }
+        })
+        .collect()
 }
 
 /// The directory with `package.json`: `source` itself or its `package` subdirectory.
@@ -355,4 +472,18 @@ fn filter_concepts(system: &str, all: &[(String, Vec<String>)], filters: &[Value
         selected.retain(|c| keep.contains(c));
     }
     Ok(selected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn union_parts_split_outside_parentheses() {
+        assert_eq!(
+            union_parts("Observation.subject | (Observation.value as Reference) | List.subject"),
+            ["Observation.subject", "Observation.value as Reference", "List.subject"]
+        );
+        assert_eq!(union_parts("(a).where(b | c)"), ["(a).where(b | c)"]);
+    }
 }

@@ -13,12 +13,15 @@ use serde::{Deserialize, Serialize};
 pub const STRUCTURES_FILE: &str = "structures.json";
 /// File name of the vendored, expanded value sets.
 pub const VALUE_SETS_FILE: &str = "valuesets.json";
+/// File name of the vendored Patient compartment definition.
+pub const COMPARTMENT_FILE: &str = "compartment-patient.json";
 
 /// Everything the generator reads.
 #[derive(Debug)]
 pub struct Definitions {
     pub structures: StructuresFile,
     pub value_sets: ValueSetsFile,
+    pub compartment: CompartmentFile,
 }
 
 impl Definitions {
@@ -29,6 +32,7 @@ impl Definitions {
         Ok(Self {
             structures: serde_json::from_str(&read(STRUCTURES_FILE)?)?,
             value_sets: serde_json::from_str(&read(VALUE_SETS_FILE)?)?,
+            compartment: serde_json::from_str(&read(COMPARTMENT_FILE)?)?,
         })
     }
 }
@@ -113,4 +117,31 @@ pub struct SystemCodes {
 pub struct NotExpandable {
     pub url: String,
     pub reason: String,
+}
+
+/// The Patient compartment (`CompartmentDefinition-patient.json`), with each search parameter
+/// replaced by the parts of its FHIRPath expression that apply to the resource type.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CompartmentFile {
+    /// The CompartmentDefinition's canonical URL.
+    pub url: String,
+    /// The compartment's resource type (`Patient`): its instances are in their own compartment.
+    pub code: String,
+    /// The resource types in the compartment (those with at least one parameter), by name.
+    pub resources: Vec<CompartmentResource>,
+}
+
+/// A resource type in the compartment and the search parameters that put it there.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CompartmentResource {
+    pub resource_type: String,
+    pub params: Vec<CompartmentParam>,
+}
+
+/// One search parameter of the compartment: its code and the parts of its SearchParameter's
+/// expression that start with the resource type (`Encounter.subject.where(resolve() is Patient)`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CompartmentParam {
+    pub code: String,
+    pub expressions: Vec<String>,
 }

@@ -3,7 +3,8 @@
 //! Two steps, each a small pipeline stage:
 //! 1. `extract [DIR]` reads the official FHIR 4.0.1 package and writes the trimmed, vendored copy
 //!    under `fhir-codegen/definitions/r4/`: only what the models need (element paths,
-//!    cardinalities, types, target profiles, required bindings with their expanded codes).
+//!    cardinalities, types, target profiles, required bindings with their expanded codes, the
+//!    Patient compartment with the expressions of its search parameters).
 //! 2. `generate` (the default) reads the vendored copy and writes `fhir-models/src/generated/`.
 //!
 //! A mere `cargo run -p fhir-codegen` regenerates the models. Tests fail when regenerating would
@@ -13,8 +14,9 @@
 //!
 //! The input of `extract` is the npm package `hl7.fhir.r4.examples@4.0.1`, the FHIR
 //! specification's own package, unpacked: its `package/` directory has a
-//! `StructureDefinition-<Type>.json` for every resource and datatype and the `ValueSet-*.json`
-//! and `CodeSystem-*.json` files the required bindings need. Get it with
+//! `StructureDefinition-<Type>.json` for every resource and datatype, the `ValueSet-*.json`
+//! and `CodeSystem-*.json` files the required bindings need, `CompartmentDefinition-patient.json`
+//! and the `SearchParameter-*.json` files its parameters name. Get it with
 //!
 //! ```sh
 //! dir=~/.cache/fhir-ledger-bridge/hl7.fhir.r4.examples-4.0.1
@@ -176,7 +178,7 @@ mod tests {
             return;
         }
         let files = extract::extract(&source).expect("extraction succeeds");
-        assert_eq!(files.len(), 2, "expected structures and value sets");
+        assert_eq!(files.len(), 3, "expected the Patient compartment, structures and value sets");
         for (relative, contents) in &files {
             let committed = std::fs::read_to_string(vendored_dir().join(relative)).unwrap_or_default();
             assert!(&committed == contents, "vendored {relative} is stale; run `cargo run -p fhir-codegen -- extract`");

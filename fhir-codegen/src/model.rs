@@ -20,6 +20,31 @@ pub struct Model {
     pub value_sets: Vec<ValueSetDef>,
     /// Required bindings that could not be expanded, documented in the generated code.
     pub not_expandable: Vec<(String, String)>,
+    /// The Patient compartment, its parameters resolved to element paths.
+    pub compartment: CompartmentDef,
+}
+
+/// The Patient compartment.
+pub struct CompartmentDef {
+    pub url: String,
+    /// The compartment's resource type (`Patient`).
+    pub code: String,
+    /// Resource types in the compartment, by name.
+    pub resources: Vec<CompartmentResourceDef>,
+}
+
+/// A resource type in the compartment.
+pub struct CompartmentResourceDef {
+    pub resource_type: String,
+    pub params: Vec<CompartmentParamDef>,
+}
+
+/// A search parameter of the compartment and the Reference elements it searches, as paths
+/// relative to the resource (`participant.actor`). `{def}`, the compartment's own resource type
+/// being in its own compartment, has none.
+pub struct CompartmentParamDef {
+    pub code: String,
+    pub paths: Vec<String>,
 }
 
 /// One resource type and the structs generated for it.
@@ -272,8 +297,55 @@ impl Model {
             resources,
             value_sets,
             not_expandable: defs.value_sets.not_expandable.iter().map(|n| (n.url.clone(), n.reason.clone())).collect(),
+            compartment: compartment(defs)?,
         })
     }
+}
+
+/// The suffix of a search parameter expression that restricts it to Patient targets; the patient
+/// finder only follows references to Patients anyway.
+const WHERE_PATIENT: &str = ".where(resolve() is Patient)";
+
+/// Resolves the vendored Patient compartment: each expression must be a path of elements of its
+/// resource type ending in a Reference, optionally restricted to Patient targets.
+fn compartment(defs: &Definitions) -> anyhow::Result<CompartmentDef> {
+    let file = &defs.compartment;
+    let structures: BTreeMap<&str, &Structure> =
+        defs.structures.structures.iter().filter(|s| s.kind == "resource").map(|s| (s.name.as_str(), s)).collect();
+    let mut resources = Vec::new();
+    for resource in &file.resources {
+        let structure = structures
+            .get(resource.resource_type.as_str())
+            .ok_or_else(|| anyhow!("compartment: {} is no resource type", resource.resource_type))?;
+        let mut params = Vec::new();
+        if resource.resource_type == file.code {
+            params.push(CompartmentParamDef { code: "{def}".to_owned(), paths: Vec::new() });
+        }
+        for param in &resource.params {
+            let mut paths = Vec::new();
+            for expression in &param.expressions {
+                let path = expression.strip_suffix(WHERE_PATIENT).unwrap_or(expression);
+                let element = structure
+                    .elements
+                    .iter()
+                    .find(|e| e.path == path)
+                    .ok_or_else(|| anyhow!("compartment: {expression:?} ({}) is no element path", param.code))?;
+                if !element.types.iter().any(|t| t.code == "Reference") {
+                    bail!("compartment: {path} ({}) is no Reference", param.code);
+                }
+                let relative = path.strip_prefix(&format!("{}.", resource.resource_type)).unwrap_or(path);
+                if !paths.iter().any(|p| p == relative) {
+                    paths.push(relative.to_owned());
+                }
+            }
+            params.push(CompartmentParamDef { code: param.code.clone(), paths });
+        }
+        resources.push(CompartmentResourceDef { resource_type: resource.resource_type.clone(), params });
+    }
+    if !resources.windows(2).all(|w| w[0].resource_type < w[1].resource_type) {
+        bail!("compartment: resource types are not sorted and unique");
+    }
+    Ok(CompartmentDef { url: file.url.clone(), code: file.code.clone(), resources })
 }
 
 struct Builder<'a> {

@@ -12,6 +12,8 @@
 //! - [`validate()`] checks cardinality, required bindings, primitive formats, reference targets and
 //!   a documented subset of invariants (see [`validate`]); [`OperationOutcome`]s report errors with
 //!   FHIRPath-like locations (`Patient.contact[0].name.family`).
+//! - [`compartment`] is the Patient compartment: which elements of a resource name the patients
+//!   whose compartment it is in.
 //! - [`to_canonical_json`] gives the canonical form used for hashing and signing, and
 //!   [`content_hash`] its domain-separated SHA-256.
 //!
@@ -41,6 +43,7 @@
 
 mod api;
 mod codec;
+pub mod compartment;
 #[rustfmt::skip]
 #[allow(missing_docs, reason = "generated code documents items from the spec where the spec has text")]
 #[allow(clippy::all, reason = "generated code")]

@@ -8,13 +8,20 @@ use serde_json::Value;
 use crate::require_data;
 use crate::support::{bridge, files_under, key_of, ndjson, rejected_paths, strip_meta, summary, temp_dir, verify_ok};
 
-/// The example files the bridge must reject (and only these).
-/// The official examples the bridge refuses: a conditional PUT, four examples that break the
-/// spec's own rules, and every Consent example, since each is in force and holds what a peer
-/// read cannot check (`data`, `purpose`, `securityLabel`, `code`, a person as actor) or leaves the
-/// base rule's decision to be guessed (no `provision.type`).
-const REJECTED: [&str; 15] = [
+/// The example files the bridge must reject (and only these):
+/// - invalid: Bundle-bundle-transaction, DeviceMetric-example, DeviceUseStatement-example,
+///   MedicationRequest-medrx0301, Questionnaire-qs1;
+/// - every Consent example: each is in force and holds what a peer read cannot check (persons
+///   as actors, data, purposes, security labels, codes) or leaves the base rule's decision to be
+///   guessed (no `provision.type`): `consent::read`;
+/// - not sealable under one patient's key (`pipeline::patient`): a contained Patient is the only
+///   patient of the Claims, the Apgar Observations and QuestionnaireResponse-3141; Group-102 and
+///   Person-pp name several patients.
+const REJECTED: [&str; 26] = [
     "Bundle-bundle-transaction.json",
+    "Claim-100152.json",
+    "Claim-100155.json",
+    "Claim-MED-00050.json",
     "Consent-consent-example-Emergency.json",
     "Consent-consent-example-Out.json",
     "Consent-consent-example-grantor.json",
@@ -27,8 +34,16 @@ const REJECTED: [&str; 15] = [
     "Consent-consent-example-smartonfhir.json",
     "DeviceMetric-example.json",
     "DeviceUseStatement-example.json",
+    "Group-102.json",
     "MedicationRequest-medrx0301.json",
+    "Observation-10minute-apgar-score.json",
+    "Observation-1minute-apgar-score.json",
+    "Observation-20minute-apgar-score.json",
+    "Observation-2minute-apgar-score.json",
+    "Observation-5minute-apgar-score.json",
+    "Person-pp.json",
     "Questionnaire-qs1.json",
+    "QuestionnaireResponse-3141.json",
 ];
 
 /// What the inputs say the store should hold.
@@ -150,7 +165,7 @@ fn everything_ingested_is_exported_unchanged() {
     let data = temp_dir();
     let inputs = [root.join("examples"), root.join("synthea"), root.join("bulk-ndjson")];
     let ingest = bridge(data.path(), std::iter::once("ingest".as_ref()).chain(inputs.iter().map(|p| p.as_os_str())))
-        .expect_code(1, "ingest of all the data (5 examples are invalid)");
+        .expect_code(1, "ingest of all the data (24 examples are refused)");
     let counts = summary(&ingest.stderr);
     eprintln!("round trip ingest: {counts:?}");
 
@@ -164,7 +179,7 @@ fn everything_ingested_is_exported_unchanged() {
         assert!(Path::new(&path).starts_with(root.join("examples")), "{path} is not one of the examples");
     }
     assert_eq!(counts.rejected, REJECTED.len() as u64, "{counts:?}");
-    assert_eq!(ingest.stdout.lines().count(), 5, "one OperationOutcome per reject on stdout");
+    assert_eq!(ingest.stdout.lines().count(), REJECTED.len(), "one OperationOutcome per reject on stdout");
 
     verify_ok(data.path(), "after the full ingest");
 

@@ -60,6 +60,8 @@ pub struct Decoded {
     pub items: Vec<Result<Candidate, Rejection>>,
     /// Entries that carry no data (reads in a batch).
     pub skipped: usize,
+    /// Whether it is a transaction: all or nothing, also for what later stages refuse.
+    pub transaction: bool,
 }
 
 /// Assigns a logical id to a resource that came without one. It must be deterministic in the
@@ -82,11 +84,13 @@ fn reject(location: Option<String>, outcome: Box<OperationOutcome>) -> Rejection
 pub fn decode_submission(bytes: &[u8], ids: &dyn IdAssigner) -> Decoded {
     let resource = match fhir_models::parse_and_validate(bytes) {
         Ok(resource) => resource,
-        Err(outcome) => return Decoded { items: vec![Err(reject(None, outcome))], skipped: 0 },
+        Err(outcome) => return Decoded { items: vec![Err(reject(None, outcome))], ..Decoded::default() },
     };
     match resource {
         Resource::Bundle(bundle) => expand_bundle(*bundle, ids),
-        resource => Decoded { items: vec![identify(resource, None, None, ids).and_then(enforceable)], skipped: 0 },
+        resource => {
+            Decoded { items: vec![identify(resource, None, None, ids).and_then(enforceable)], ..Decoded::default() }
+        }
     }
 }
 
@@ -163,7 +167,7 @@ fn type_and_id(url: &str) -> Option<(&'static str, &str)> {
 
 fn expand_bundle(bundle: Bundle, ids: &dyn IdAssigner) -> Decoded {
     let transaction = bundle.r#type.as_ref().and_then(|t| t.as_str()) == Some("transaction");
-    let mut decoded = Decoded::default();
+    let mut decoded = Decoded { transaction, ..Decoded::default() };
 
     // First pass: the identity of every entry, so references between entries can be resolved.
     let mut resolved: HashMap<String, String> = HashMap::new();

@@ -1,6 +1,6 @@
 //! The ingest pipeline, one small stage per module:
 //! [`decode`] (bytes → typed, validated candidates; Bundles expanded) → [`normalise`] (canonical
-//! JSON, content hash, patient) → [`commit`] (dedup, version, seal, store, ledger append, index).
+//! JSON, content hash, patient by the Patient compartment: [`patient`]) → [`commit`] (dedup, version, seal, store, ledger append, index).
 //!
 //! Decode and normalise are pure and run in parallel over a batch ([`prepare`]); commit runs once
 //! per batch and makes one ledger block.
@@ -12,6 +12,7 @@ pub(crate) mod grants;
 pub mod hl7v2;
 pub mod merge;
 pub mod normalise;
+pub mod patient;
 
 use rayon::prelude::*;
 
@@ -46,10 +47,16 @@ pub fn prepare_one(bytes: &[u8], ids: &dyn IdAssigner) -> Prepared {
     let decoded = decode::decode_submission(bytes, ids);
     let mut prepared = Prepared { skipped: decoded.skipped, ..Prepared::default() };
     for item in decoded.items {
-        match item {
-            Ok(candidate) => prepared.resources.push(normalise::normalise(candidate)),
+        match item.and_then(normalise::normalise) {
+            Ok(normalised) => prepared.resources.push(normalised),
             Err(rejection) => prepared.rejections.push(rejection),
         }
+    }
+    if decoded.transaction && !prepared.rejections.is_empty() {
+        // All or nothing, as decode does for its own refusals: the first stands for the Bundle.
+        prepared.resources.clear();
+        prepared.rejections.truncate(1);
+        prepared.skipped = 0;
     }
     prepared
 }

@@ -1,15 +1,12 @@
 //! Normalise stage: a decoded candidate → canonical JSON, its content hash and the patient it
-//! belongs to. Pure and independent per resource, so callers run it in parallel.
+//! belongs to ([`super::patient`], by the FHIR Patient compartment), or a rejection when no one
+//! patient's key can hold it. Pure and independent per resource, so callers run it in parallel.
 
 use fhir_json::JsonReader;
+use fhir_models::validate::{IssueType, Severity, ValidationIssue};
 
-use super::decode::{Candidate, RequestedChange};
-
-/// Top-level elements that name the patient a resource belongs to, in the order tried. They
-/// cover the Patient compartment of the resources hospitals send most (`Observation.subject`,
-/// `Claim.patient`, `Coverage.beneficiary`, ...); a resource without one belongs to no patient
-/// and is sealed under the institution's key.
-const PATIENT_ELEMENTS: &[&str] = &["patient", "subject", "beneficiary", "individual"];
+use super::decode::{Candidate, Rejection, RequestedChange};
+use super::patient::find_patient;
 
 /// A candidate in canonical form.
 #[derive(Debug, Clone)]
@@ -35,16 +32,36 @@ pub struct Normalised {
     pub merge: Option<super::merge::Merge>,
 }
 
-/// Normalises one candidate.
-pub fn normalise(candidate: Candidate) -> Normalised {
+/// Normalises one candidate. Refuses a resource that no one patient's key can hold: one that
+/// names two patients, or whose only patient has no id (see [`super::patient`]); the outcome
+/// names the path, never a value, and answers 422 over HTTP (`not-supported`).
+pub fn normalise(candidate: Candidate) -> Result<Normalised, Rejection> {
     let canonical = candidate.resource.as_ref().map(fhir_models::to_canonical_json);
     let content_hash = canonical.as_deref().map(fhir_json::content_hash);
-    let patient_id = match (&candidate.change, candidate.resource_type) {
-        (_, "Patient") => Some(candidate.id.clone()),
-        (RequestedChange::Upsert, _) => canonical.as_deref().and_then(patient_of),
-        (RequestedChange::Delete, _) => None,
+    let patient_id = match (&candidate.change, canonical.as_deref()) {
+        (RequestedChange::Upsert, Some(canonical)) => {
+            let root = match &candidate.location {
+                Some(location) => format!("{location}.resource"),
+                None => candidate.resource_type.to_owned(),
+            };
+            match find_patient(canonical, &root, Some(&candidate.id)) {
+                Ok(patient) => patient,
+                Err(refusal) => {
+                    let message = format!("the bridge cannot seal this under one patient's key: {}", refusal.reason);
+                    let issue = ValidationIssue {
+                        severity: Severity::Error,
+                        code: IssueType::NotSupported,
+                        path: refusal.path,
+                        message,
+                    };
+                    let outcome = Box::new(fhir_models::validate::to_operation_outcome(std::slice::from_ref(&issue)));
+                    return Err(Rejection { outcome, location: candidate.location });
+                }
+            }
+        }
+        _ => None,
     };
-    Normalised {
+    Ok(Normalised {
         resource_type: candidate.resource_type,
         id: candidate.id,
         change: candidate.change,
@@ -54,69 +71,58 @@ pub fn normalise(candidate: Candidate) -> Normalised {
         location: candidate.location,
         source: std::sync::Arc::from(""),
         merge: None,
-    }
+    })
 }
 
 /// The patient a resource in canonical form belongs to, by the rule [`normalise`] applies when
-/// it stores it: a Patient is its own, anything else the one [`patient_of`] finds. A reader that
-/// has only the content (a grantee checking a custodian's answer) calls this.
+/// it stores it (a Patient is its own). `None` also when the content is one `normalise` refuses.
+/// A reader that has only the content (a grantee checking a custodian's answer) calls this.
 pub fn owning_patient(resource_type: &str, canonical: &[u8]) -> Option<String> {
-    if resource_type == "Patient" {
-        JsonReader::new(canonical).peek_object_string_member("id").ok().flatten().map(String::from)
-    } else {
-        patient_of(canonical)
-    }
-}
-
-/// The id of the patient named by the first of [`PATIENT_ELEMENTS`] that references a Patient.
-pub fn patient_of(canonical: &[u8]) -> Option<String> {
-    let mut found: Option<(usize, String)> = None;
-    let mut r = JsonReader::new(canonical);
-    r.begin_object().ok()?;
-    while let Some(key) = r.next_key().ok()? {
-        let rank = PATIENT_ELEMENTS.iter().position(|e| *e == key);
-        match rank {
-            Some(rank) if found.as_ref().is_none_or(|(best, _)| rank < *best) => match reference_of(&mut r)? {
-                Some(id) => found = Some((rank, id)),
-                None => continue,
-            },
-            _ => r.skip_value().ok()?,
-        }
-    }
-    found.map(|(_, id)| id)
-}
-
-/// Reads a Reference object and gives the id when it is `Patient/{id}`.
-fn reference_of(r: &mut JsonReader<'_>) -> Option<Option<String>> {
-    if r.peek_kind().ok()? != fhir_json::JsonKind::Object {
-        r.skip_value().ok()?;
-        return Some(None);
-    }
-    let mut id = None;
-    r.begin_object().ok()?;
-    while let Some(key) = r.next_key().ok()? {
-        if key == "reference" {
-            let text = r.read_str().ok()?;
-            id = text.strip_prefix("Patient/").map(|rest| rest.split('/').next().unwrap_or(rest).to_owned());
-        } else {
-            r.skip_value().ok()?;
-        }
-    }
-    Some(id)
+    let own_id = JsonReader::new(canonical).peek_object_string_member("id").ok().flatten();
+    find_patient(canonical, resource_type, own_id.as_deref()).ok().flatten()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    struct FixedIds;
+    impl super::super::IdAssigner for FixedIds {
+        fn assign_id(&self, canonical: &[u8]) -> String {
+            format!("assigned-{}", canonical.len())
+        }
+    }
+
+    fn normalised(json: &str) -> Vec<Result<Normalised, Rejection>> {
+        let decoded = super::super::decode::decode_submission(json.as_bytes(), &FixedIds);
+        decoded.items.into_iter().map(|item| item.and_then(normalise)).collect()
+    }
+
     #[test]
-    fn finds_the_patient_of_a_resource() {
-        assert_eq!(patient_of(br#"{"code":{},"subject":{"reference":"Patient/p1"}}"#), Some("p1".into()));
-        assert_eq!(
-            patient_of(br#"{"patient":{"reference":"Patient/p2/_history/3"},"subject":{"reference":"Patient/p1"}}"#),
-            Some("p2".into())
+    fn a_resource_gets_its_patient_and_a_patient_itself() {
+        let items = normalised(
+            r#"{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}"#,
         );
-        assert_eq!(patient_of(br#"{"subject":{"reference":"Group/g"}}"#), None);
-        assert_eq!(patient_of(br#"{"name":[{"family":"x"}]}"#), None);
+        assert_eq!(items[0].as_ref().unwrap().patient_id.as_deref(), Some("p1"));
+        let items = normalised(
+            r#"{"resourceType":"Patient","id":"p9","link":[{"other":{"reference":"Patient/p8"},"type":"seealso"}]}"#,
+        );
+        assert_eq!(items[0].as_ref().unwrap().patient_id.as_deref(), Some("p9"));
+        let items = normalised(r#"{"resourceType":"Organization","id":"org","name":"x"}"#);
+        assert_eq!(items[0].as_ref().unwrap().patient_id, None);
+    }
+
+    #[test]
+    fn a_contained_patient_without_a_subject_is_refused_with_its_path() {
+        let items = normalised(
+            r##"{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0","resource":{"resourceType":"Observation","id":"o1","contained":[{"resourceType":"Patient","id":"baby","name":[{"family":"Secret"}]}],"status":"final","code":{"text":"x"},"subject":{"reference":"#baby"}}}]}"##,
+        );
+        let rejection = items[0].as_ref().unwrap_err();
+        let issue = &rejection.outcome.issue[0];
+        assert_eq!(issue.expression[0].as_str(), Some("Bundle.entry[0].resource.subject.reference"));
+        assert_eq!(issue.code.as_ref().and_then(|c| c.as_str()), Some("not-supported"));
+        let text = issue.diagnostics.as_ref().and_then(|d| d.as_str()).unwrap_or_default();
+        assert!(!text.contains("Secret") && !text.contains("baby"), "{text}");
+        assert_eq!(rejection.location.as_deref(), Some("Bundle.entry[0]"));
     }
 }

@@ -1,0 +1,144 @@
+//! Patient keys by the Patient compartment, end to end through `serve`: a Bundle stored inside a
+//! Bundle, and a resource of no patient that holds a patient's record, are sealed under that
+//! patient's key (the ledger record names the patient's pseudonym, and a revocation moves them to
+//! the new epoch); a Patient contained in an Observation without a subject, and a Bundle holding
+//! two patients' records, are refused with an OperationOutcome naming the path, never a value.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::server::Bridge;
+use crate::support::{temp_dir, verify_ok};
+
+/// Every ledger record so far, by seq, as JSON.
+fn ledger_records(bridge: &Bridge) -> Vec<Value> {
+    let (_, head) = bridge.get("/ledger/head").expect("head");
+    let size = serde_json::from_str::<Value>(&head).expect("JSON")["tree_size"].as_u64().expect("tree_size");
+    (0..size)
+        .map(|seq| {
+            let (status, body) = bridge.get(&format!("/ledger/proof/{seq}")).expect("proof");
+            assert_eq!(status, 200, "{body}");
+            serde_json::from_str::<Value>(&body).expect("JSON")["record"].clone()
+        })
+        .collect()
+}
+
+/// The latest ledger record of `Type`.
+fn latest<'a>(records: &'a [Value], resource_type: &str) -> &'a Value {
+    records
+        .iter()
+        .rev()
+        .find(|r| r["kind"] == "ResourceVersion" && r["type"] == resource_type)
+        .unwrap_or_else(|| panic!("no {resource_type} record: {records:#?}"))
+}
+
+fn consent(status: &str) -> Value {
+    json!({
+        "resourceType": "Consent", "id": "c1", "status": status,
+        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "patient": {"reference": "Patient/p1"},
+        "provision": {
+            "type": "permit",
+            "period": {"start": "2026-01-01"},
+            "actor": [{"role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]}, "reference": {"reference": "Organization/hospital-b"}}]
+        }
+    })
+}
+
+fn observation(id: &str, patient: &str) -> Value {
+    json!({"resourceType": "Observation", "id": id, "status": "final", "code": {"text": "pulse"},
+           "subject": {"reference": format!("Patient/{patient}")}, "valueQuantity": {"value": 72, "unit": "/min"}})
+}
+
+/// A batch whose one entry is a collection Bundle (stored as one resource) of `entries`.
+fn bundle_in_bundle(id: &str, entries: Vec<Value>) -> Value {
+    let entries: Vec<Value> = entries.into_iter().map(|resource| json!({"resource": resource})).collect();
+    json!({"resourceType": "Bundle", "type": "batch", "entry": [{
+        "resource": {"resourceType": "Bundle", "id": id, "type": "collection", "entry": entries},
+        "request": {"method": "PUT", "url": format!("Bundle/{id}")}
+    }]})
+}
+
+/// The one issue of a refusal: its path and diagnostics.
+fn refusal(status: u16, body: &str) -> (String, String) {
+    assert_eq!(status, 422, "{body}");
+    let outcome: Value = serde_json::from_str(body).expect("OperationOutcome");
+    let issue = &outcome["issue"][0];
+    (
+        issue["expression"][0].as_str().unwrap_or_default().to_owned(),
+        issue["diagnostics"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+#[test]
+fn nested_and_contained_patient_data_is_sealed_under_the_patient_key_or_refused() {
+    let data = temp_dir();
+    let peer = record_crypto::NodeKeyPair::generate().expect("peer key");
+    let peers = format!(r#"[{{ organization = "Organization/hospital-b", public_key = "{}" }}]"#, peer.public_key());
+    let env = [("FHIR_BRIDGE__PEERS".to_owned(), peers)];
+    let mut bridge = Bridge::start(data.path(), &env, &data.path().join("serve.log"));
+    bridge.wait_healthy(Duration::from_secs(20));
+
+    assert_eq!(bridge.send("POST", "/fhir/Patient", &json!({"resourceType":"Patient","id":"p1"})).0, 201);
+    assert_eq!(bridge.send("POST", "/fhir/Patient", &json!({"resourceType":"Patient","id":"p2"})).0, 201);
+    let (status, body) = bridge.send("POST", "/fhir/Consent", &consent("active"));
+    assert_eq!(status, 201, "{body}");
+    let records = ledger_records(&bridge);
+    let grant = records.iter().find(|r| r["kind"] == "Grant").expect("a grant");
+    let p1 = grant["patient"].as_str().expect("patient pseudonym").to_owned();
+
+    // A Bundle inside a Bundle belongs to its entries' patient.
+    let (status, body) = bridge.send("POST", "/fhir", &bundle_in_bundle("b1", vec![observation("o1", "p1")]));
+    assert_eq!(status, 200, "{body}");
+    let records = ledger_records(&bridge);
+    let nested = latest(&records, "Bundle");
+    assert_eq!((nested["patient"].as_str(), &nested["epoch"]), (Some(p1.as_str()), &json!(0)), "{nested}");
+
+    // An Organization holding a patient's Observation is that patient's record.
+    let organization = json!({"resourceType": "Organization", "id": "org1", "name": "Ward",
+        "contained": [observation("o2", "p1")]});
+    let (status, body) = bridge.send("POST", "/fhir/Organization", &organization);
+    assert_eq!(status, 201, "{body}");
+    let records = ledger_records(&bridge);
+    assert_eq!(latest(&records, "Organization")["patient"].as_str(), Some(p1.as_str()));
+    let plain = json!({"resourceType": "Organization", "id": "org2", "name": "Lab"});
+    assert_eq!(bridge.send("POST", "/fhir/Organization", &plain).0, 201);
+    assert_eq!(latest(&ledger_records(&bridge), "Organization")["patient"], Value::Null, "no patient: institution key");
+
+    // A Patient contained in an Observation without a subject: refused, naming the path only.
+    let before = ledger_records(&bridge).len();
+    let contained = json!({"resourceType": "Observation", "id": "o3", "status": "final", "code": {"text": "apgar"},
+        "contained": [{"resourceType": "Patient", "id": "newborn", "name": [{"family": "Zyxwvut"}]}]});
+    let (status, body) = bridge.send("POST", "/fhir/Observation", &contained);
+    let (path, diagnostics) = refusal(status, &body);
+    assert_eq!(path, "Observation.contained[0]");
+    assert!(!body.contains("Zyxwvut") && !body.contains("newborn"), "{body}");
+    assert!(diagnostics.contains("patient"), "{diagnostics}");
+    let mut subject_contained = contained.clone();
+    subject_contained["subject"] = json!({"reference": "#newborn"});
+    let (status, body) = bridge.send("POST", "/fhir/Observation", &subject_contained);
+    let (path, _) = refusal(status, &body);
+    assert_eq!(path, "Observation.subject.reference");
+
+    // A Bundle holding two patients' records: refused, all of the batch.
+    let two = bundle_in_bundle("b2", vec![observation("o4", "p1"), observation("o5", "p2")]);
+    let (status, body) = bridge.send("POST", "/fhir", &two);
+    let (path, _) = refusal(status, &body);
+    assert_eq!(path, "Bundle.entry[0].resource.entry[1].resource.subject.reference");
+    assert_eq!(ledger_records(&bridge).len(), before, "nothing refused reached the ledger");
+
+    // Revocation reaches the nested Bundle: its next version is sealed under the new epoch.
+    let (status, body) = bridge.send("PUT", "/fhir/Consent/c1", &consent("inactive"));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) =
+        bridge.send("POST", "/fhir", &bundle_in_bundle("b1", vec![observation("o1", "p1"), observation("o6", "p1")]));
+    assert_eq!(status, 200, "{body}");
+    let records = ledger_records(&bridge);
+    let nested = latest(&records, "Bundle");
+    assert_eq!((nested["patient"].as_str(), &nested["epoch"]), (Some(p1.as_str()), &json!(1)), "{nested}");
+
+    bridge.terminate(Duration::from_secs(20));
+    verify_ok(data.path(), "after the compartment test");
+}
