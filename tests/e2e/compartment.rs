@@ -11,19 +11,6 @@ use serde_json::{json, Value};
 use crate::server::Bridge;
 use crate::support::{temp_dir, verify_ok};
 
-/// Every ledger record so far, by seq, as JSON.
-fn ledger_records(bridge: &Bridge) -> Vec<Value> {
-    let (_, head) = bridge.get("/ledger/head").expect("head");
-    let size = serde_json::from_str::<Value>(&head).expect("JSON")["tree_size"].as_u64().expect("tree_size");
-    (0..size)
-        .map(|seq| {
-            let (status, body) = bridge.get(&format!("/ledger/proof/{seq}")).expect("proof");
-            assert_eq!(status, 200, "{body}");
-            serde_json::from_str::<Value>(&body).expect("JSON")["record"].clone()
-        })
-        .collect()
-}
-
 /// The latest ledger record of `Type`.
 fn latest<'a>(records: &'a [Value], resource_type: &str) -> &'a Value {
     records
@@ -85,38 +72,48 @@ fn nested_and_contained_patient_data_is_sealed_under_the_patient_key_or_refused(
     assert_eq!(bridge.send("POST", "/fhir/Patient", &json!({"resourceType":"Patient","id":"p2"})).0, 201);
     let (status, body) = bridge.send("POST", "/fhir/Consent", &consent("active"));
     assert_eq!(status, 201, "{body}");
-    let records = ledger_records(&bridge);
+    let records = bridge.ledger_records();
     let grant = records.iter().find(|r| r["kind"] == "Grant").expect("a grant");
     let p1 = grant["patient"].as_str().expect("patient pseudonym").to_owned();
 
     // A Bundle inside a Bundle belongs to its entries' patient.
     let (status, body) = bridge.send("POST", "/fhir", &bundle_in_bundle("b1", vec![observation("o1", "p1")]));
     assert_eq!(status, 200, "{body}");
-    let records = ledger_records(&bridge);
+    let records = bridge.ledger_records();
     let nested = latest(&records, "Bundle");
     assert_eq!((nested["patient"].as_str(), &nested["epoch"]), (Some(p1.as_str()), &json!(0)), "{nested}");
 
     // An Organization holding a patient's Observation is that patient's record.
+    // (The contained Observation names its container as performer, `#`, as dom-3 asks.)
+    let mut contained_observation = observation("o2", "p1");
+    contained_observation["performer"] = json!([{"reference": "#"}]);
     let organization = json!({"resourceType": "Organization", "id": "org1", "name": "Ward",
-        "contained": [observation("o2", "p1")]});
+        "contained": [contained_observation]});
     let (status, body) = bridge.send("POST", "/fhir/Organization", &organization);
     assert_eq!(status, 201, "{body}");
-    let records = ledger_records(&bridge);
+    let records = bridge.ledger_records();
     assert_eq!(latest(&records, "Organization")["patient"].as_str(), Some(p1.as_str()));
     let plain = json!({"resourceType": "Organization", "id": "org2", "name": "Lab"});
     assert_eq!(bridge.send("POST", "/fhir/Organization", &plain).0, 201);
-    assert_eq!(latest(&ledger_records(&bridge), "Organization")["patient"], Value::Null, "no patient: institution key");
+    assert_eq!(latest(&bridge.ledger_records(), "Organization")["patient"], Value::Null, "no patient: institution key");
 
     // A Patient contained in an Observation without a subject: refused, naming the path only.
-    let before = ledger_records(&bridge).len();
-    let contained = json!({"resourceType": "Observation", "id": "o3", "status": "final", "code": {"text": "apgar"},
+    let before = bridge.ledger_records().len();
+    // (Unreferenced, it breaks dom-3 and is refused as invalid; referenced as a performer, it
+    // is valid FHIR, and the refusal is the compartment's.)
+    let unreferenced = json!({"resourceType": "Observation", "id": "o3", "status": "final", "code": {"text": "apgar"},
         "contained": [{"resourceType": "Patient", "id": "newborn", "name": [{"family": "Zyxwvut"}]}]});
+    let (status, body) = bridge.send("POST", "/fhir/Observation", &unreferenced);
+    assert_eq!(status, 400, "{body}");
+    assert!(!body.contains("Zyxwvut"), "{body}");
+    let mut contained = unreferenced.clone();
+    contained["performer"] = json!([{"reference": "#newborn"}]);
     let (status, body) = bridge.send("POST", "/fhir/Observation", &contained);
     let (path, diagnostics) = refusal(status, &body);
-    assert_eq!(path, "Observation.contained[0]");
+    assert!(path.starts_with("Observation."), "{path}");
     assert!(!body.contains("Zyxwvut") && !body.contains("newborn"), "{body}");
     assert!(diagnostics.contains("patient"), "{diagnostics}");
-    let mut subject_contained = contained.clone();
+    let mut subject_contained = unreferenced.clone();
     subject_contained["subject"] = json!({"reference": "#newborn"});
     let (status, body) = bridge.send("POST", "/fhir/Observation", &subject_contained);
     let (path, _) = refusal(status, &body);
@@ -127,7 +124,7 @@ fn nested_and_contained_patient_data_is_sealed_under_the_patient_key_or_refused(
     let (status, body) = bridge.send("POST", "/fhir", &two);
     let (path, _) = refusal(status, &body);
     assert_eq!(path, "Bundle.entry[0].resource.entry[1].resource.subject.reference");
-    assert_eq!(ledger_records(&bridge).len(), before, "nothing refused reached the ledger");
+    assert_eq!(bridge.ledger_records().len(), before, "nothing refused reached the ledger");
 
     // Revocation reaches the nested Bundle: its next version is sealed under the new epoch.
     let (status, body) = bridge.send("PUT", "/fhir/Consent/c1", &consent("inactive"));
@@ -135,7 +132,7 @@ fn nested_and_contained_patient_data_is_sealed_under_the_patient_key_or_refused(
     let (status, body) =
         bridge.send("POST", "/fhir", &bundle_in_bundle("b1", vec![observation("o1", "p1"), observation("o6", "p1")]));
     assert_eq!(status, 200, "{body}");
-    let records = ledger_records(&bridge);
+    let records = bridge.ledger_records();
     let nested = latest(&records, "Bundle");
     assert_eq!((nested["patient"].as_str(), &nested["epoch"]), (Some(p1.as_str()), &json!(1)), "{nested}");
 

@@ -15,17 +15,14 @@ fn post(bridge: &Bridge, method: &str, path: &str, body: &Value) -> (u16, String
     bridge.send(method, path, body)
 }
 
-/// Every ledger record so far, by seq, as JSON.
-fn ledger_records(bridge: &Bridge) -> Vec<Value> {
-    let (_, head) = bridge.get("/ledger/head").expect("head");
-    let size = serde_json::from_str::<Value>(&head).expect("JSON")["tree_size"].as_u64().expect("tree_size");
-    (0..size)
-        .map(|seq| {
-            let (status, body) = bridge.get(&format!("/ledger/proof/{seq}")).expect("proof");
-            assert_eq!(status, 200, "{body}");
-            serde_json::from_str::<Value>(&body).expect("JSON")["record"].clone()
-        })
-        .collect()
+/// `serve` with one peer, `Organization/hospital-b`, whose node key is returned.
+fn serve_with_peer(data: &std::path::Path) -> (Bridge, NodeKeyPair) {
+    let peer = NodeKeyPair::generate().expect("peer key");
+    let peers = format!(r#"[{{ organization = "Organization/hospital-b", public_key = "{}" }}]"#, peer.public_key());
+    let env = [("FHIR_BRIDGE__PEERS".to_owned(), peers)];
+    let mut bridge = Bridge::start(data, &env, &data.join("serve.log"));
+    bridge.wait_healthy(Duration::from_secs(20));
+    (bridge, peer)
 }
 
 fn consent(status: &str, organization: &str) -> Value {
@@ -51,11 +48,7 @@ fn observation(id: &str) -> Value {
 #[test]
 fn a_consent_grants_a_peer_the_patient_key_and_its_revocation_rotates_it() {
     let data = temp_dir();
-    let peer = NodeKeyPair::generate().expect("peer key");
-    let peers = format!(r#"[{{ organization = "Organization/hospital-b", public_key = "{}" }}]"#, peer.public_key());
-    let env = [("FHIR_BRIDGE__PEERS".to_owned(), peers)];
-    let mut bridge = Bridge::start(data.path(), &env, &data.path().join("serve.log"));
-    bridge.wait_healthy(Duration::from_secs(20));
+    let (mut bridge, peer) = serve_with_peer(data.path());
 
     let (status, body) = post(&bridge, "POST", "/fhir/Patient", &json!({"resourceType":"Patient","id":"p1"}));
     assert_eq!(status, 201, "{body}");
@@ -64,7 +57,7 @@ fn a_consent_grants_a_peer_the_patient_key_and_its_revocation_rotates_it() {
     let (status, body) = post(&bridge, "POST", "/fhir/Observation", &observation("o1"));
     assert_eq!(status, 201, "{body}");
 
-    let records = ledger_records(&bridge);
+    let records = bridge.ledger_records();
     let grants: Vec<&Value> = records.iter().filter(|r| r["kind"] == "Grant").collect();
     assert_eq!(grants.len(), 1, "{records:#?}");
     let grant = grants[0];
@@ -98,7 +91,7 @@ fn a_consent_grants_a_peer_the_patient_key_and_its_revocation_rotates_it() {
     assert_eq!(status, 200, "{body}");
     let (status, body) = post(&bridge, "POST", "/fhir/Observation", &observation("o2"));
     assert_eq!(status, 201, "{body}");
-    let records = ledger_records(&bridge);
+    let records = bridge.ledger_records();
     assert_eq!(records.iter().filter(|r| r["kind"] == "Grant").count(), 1, "no grant for the unknown organisation");
     let revokes: Vec<&Value> = records.iter().filter(|r| r["kind"] == "Revoke").collect();
     assert_eq!(revokes.len(), 1, "{records:#?}");
@@ -111,7 +104,7 @@ fn a_consent_grants_a_peer_the_patient_key_and_its_revocation_rotates_it() {
 
     // Sending the same inactive consent again changes nothing.
     assert_eq!(post(&bridge, "PUT", "/fhir/Consent/c1", &consent("inactive", "Organization/hospital-b")).0, 200);
-    assert_eq!(ledger_records(&bridge).len(), records.len());
+    assert_eq!(bridge.ledger_records().len(), records.len());
 
     // Deleting a Consent revokes as setting it inactive does: a new consent grants again
     // (the current epoch, 1), and its DELETE commits a Revoke and moves the patient to epoch 2.
@@ -124,7 +117,7 @@ fn a_consent_grants_a_peer_the_patient_key_and_its_revocation_rotates_it() {
     assert_eq!((receipt["operation"].as_str(), &receipt["version"]), (Some("delete"), &json!(2)), "{body}");
     let (status, _) = post(&bridge, "POST", "/fhir/Observation", &observation("o3"));
     assert_eq!(status, 201);
-    let records = ledger_records(&bridge);
+    let records = bridge.ledger_records();
     let grants: Vec<&Value> = records.iter().filter(|r| r["kind"] == "Grant").collect();
     assert_eq!(grants.len(), 2, "{records:#?}");
     assert_eq!(grants[1]["epoch"], 1);
@@ -136,7 +129,7 @@ fn a_consent_grants_a_peer_the_patient_key_and_its_revocation_rotates_it() {
     // The deleted consent reads as gone; deleting it again changes nothing.
     assert_eq!(bridge.get("/fhir/Consent/c3").map(|(status, _)| status), Some(410));
     assert_eq!(bridge.delete("/fhir/Consent/c3").0, 200);
-    assert_eq!(ledger_records(&bridge).len(), records.len());
+    assert_eq!(bridge.ledger_records().len(), records.len());
 
     let status = bridge.terminate(Duration::from_secs(30));
     assert_eq!(status.code(), Some(0));
@@ -146,11 +139,7 @@ fn a_consent_grants_a_peer_the_patient_key_and_its_revocation_rotates_it() {
 #[test]
 fn a_consent_that_cannot_be_enforced_is_refused_and_one_that_grants_nothing_says_so() {
     let data = temp_dir();
-    let peer = NodeKeyPair::generate().expect("peer key");
-    let peers = format!(r#"[{{ organization = "Organization/hospital-b", public_key = "{}" }}]"#, peer.public_key());
-    let env = [("FHIR_BRIDGE__PEERS".to_owned(), peers)];
-    let mut bridge = Bridge::start(data.path(), &env, &data.path().join("serve.log"));
-    bridge.wait_healthy(Duration::from_secs(20));
+    let (mut bridge, _peer) = serve_with_peer(data.path());
     assert_eq!(post(&bridge, "POST", "/fhir/Patient", &json!({"resourceType":"Patient","id":"p1"})).0, 201);
 
     // A consent for one Observation: the bridge cannot share single resources, so it refuses
@@ -177,7 +166,7 @@ fn a_consent_that_cannot_be_enforced_is_refused_and_one_that_grants_nothing_says
             .is_some_and(|d| d.contains("Organization/nobody") && d.contains("no configured peer"))),
         "{answer:#}"
     );
-    let records = ledger_records(&bridge);
+    let records = bridge.ledger_records();
     assert!(!records.iter().any(|r| r["kind"] == "Grant"), "{records:#?}");
 
     assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));

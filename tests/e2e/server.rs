@@ -86,6 +86,19 @@ impl Bridge {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Every ledger record so far, by seq, as JSON (through `/ledger/proof/{seq}`).
+    pub fn ledger_records(&self) -> Vec<serde_json::Value> {
+        let (_, head) = self.get("/ledger/head").expect("head");
+        let size = serde_json::from_str::<serde_json::Value>(&head).expect("JSON")["tree_size"].as_u64().unwrap_or(0);
+        (0..size)
+            .map(|seq| {
+                let (status, body) = self.get(&format!("/ledger/proof/{seq}")).expect("proof");
+                assert_eq!(status, 200, "{body}");
+                serde_json::from_str::<serde_json::Value>(&body).expect("JSON")["record"].clone()
+            })
+            .collect()
+    }
+
     /// `GET path`: status and body (any status; `None` when nothing answers).
     pub fn get(&self, path: &str) -> Option<(u16, String)> {
         let request = ureq::get(&format!("{}{path}", self.base()))
