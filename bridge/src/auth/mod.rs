@@ -32,7 +32,9 @@ pub use config::{AuthConfig, ClientConfig, DevStaticTokenConfig};
 pub use error::{AssertionSignError, AuthConfigError, AuthError, OAuthErrorCode};
 pub use form::{TokenRequest, ASSERTION_TYPE_JWT_BEARER, GRANT_TYPE_CLIENT_CREDENTIALS};
 pub use http::{authenticate_request, oauth_error_response, token, Authenticated};
-pub use jwt::{client_assertion_es256k, client_assertion_es384};
+// `DecodedAssertion` and `ClaimPolicy` are public for the fuzz target `jwt` (`fuzz/`), which checks
+// the claims of assertions it cannot sign; the bridge itself uses them only through `Authenticator`.
+pub use jwt::{client_assertion_es256k, client_assertion_es384, ClaimPolicy, DecodedAssertion};
 pub use keys::Algorithm;
 pub use principal::Principal;
 pub use rate_limit::{RateLimited, RateLimiter};

@@ -110,12 +110,22 @@ fn parse_time(text: &str) -> Option<(i64, i64)> {
     let offset_ms = match zone {
         "Z" => 0,
         _ => {
-            let sign = if zone.starts_with('-') { -1 } else { 1 };
-            let (zh, zm) = zone.get(1..)?.split_once(':')?;
+            // `Z` followed by anything is no zone; an offset is `±hh:mm` within FHIR's range,
+            // `(0[0-9]|1[0-3]):[0-5][0-9]` or `14:00`.
+            let (sign, offset) = match (zone.strip_prefix('+'), zone.strip_prefix('-')) {
+                (Some(offset), _) => (1, offset),
+                (_, Some(offset)) => (-1, offset),
+                _ => return None,
+            };
+            let (zh, zm) = offset.split_once(':')?;
             if zh.len() != 2 || zm.len() != 2 {
                 return None;
             }
-            sign * (i64::from(number(zh)?) * 3_600_000 + i64::from(number(zm)?) * 60_000)
+            let (zh, zm) = (number(zh)?, number(zm)?);
+            if zm > 59 || zh > 14 || (zh == 14 && zm != 0) {
+                return None;
+            }
+            sign * (i64::from(zh) * 3_600_000 + i64::from(zm) * 60_000)
         }
     };
     let local = i64::from(h) * 3_600_000 + i64::from(m) * 60_000 + i64::from(s) * 1000 + fraction_ms;
@@ -146,5 +156,20 @@ mod tests {
         assert_eq!(plus_one, TimeRange { start_ms: 951_782_400_000, end_ms: 951_782_401_000 });
         assert_eq!(parse("2000-02-29T00:00:00").map(|r| r.start_ms), None, "a time needs a zone");
         assert_eq!(parse("2000-02-29T24:00:00Z"), None);
+    }
+
+    #[test]
+    fn offsets_are_signed_and_within_fhirs_range() {
+        // Found by the fuzz target `search_params`: offsets with minutes over 59 or beyond
+        // ±14:00, and `Z` followed by an offset, were taken as offsets.
+        assert_eq!(parse("1998-12-31T23:59:60.999999999-14:14"), None);
+        assert_eq!(parse("2000-02-29T00:00:00+05:99"), None);
+        assert_eq!(parse("2000-02-29T00:00:00+15:00"), None);
+        assert_eq!(parse("2000-02-29T01:00:00Z01:00"), None);
+        let east = parse("2000-02-29T14:00:00+14:00").expect("+14:00 is the furthest east");
+        assert_eq!(east.start_ms, 951_782_400_000);
+        let west = parse("2000-02-28T10:01:00-13:59").expect("-13:59");
+        assert_eq!(west.start_ms, 951_782_400_000);
+        assert!(parse("1998-12-31T23:59:60.999999999-14:00").is_some(), "a leap second");
     }
 }

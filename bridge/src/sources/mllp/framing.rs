@@ -1,13 +1,16 @@
 //! MLLP framing: a message travels as `0x0B message 0x1C 0x0D`; bytes outside frames are
 //! dropped. The framer cuts frames from a byte stream and stops a frame that passes the size
 //! limit, keeping only what a dead letter needs of it.
+//!
+//! Public (through `fhir_bridge::sources::mllp::framing`) only so that the fuzz target
+//! `mllp_framing` (`fuzz/`) can drive it; the listener is its one user in the bridge.
 
 use sha2::{Digest, Sha256};
 
 /// Start of an MLLP block.
-pub(super) const START: u8 = 0x0B;
+pub const START: u8 = 0x0B;
 /// End of an MLLP block (followed by a carriage return).
-pub(super) const END: u8 = 0x1C;
+pub const END: u8 = 0x1C;
 
 /// How much of an oversized frame is read for its MSH (to answer it).
 const HEAD_BYTES: usize = 64 * 1024;
@@ -18,7 +21,7 @@ pub(super) const KEPT_PREFIX_BYTES: usize = 4 * 1024;
 
 /// What the framer found.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Framed {
+pub enum Framed {
     /// A complete message (the frame's content).
     Message(Vec<u8>),
     /// A frame over the size limit. The connection ends.
@@ -27,7 +30,7 @@ pub(super) enum Framed {
 
 /// What is known of a frame over the size limit.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) struct Oversized {
+pub struct Oversized {
     /// Its first bytes (up to 64 KiB), to read the MSH from.
     pub head: Vec<u8>,
     /// How many bytes of it were received before it was refused.
@@ -51,7 +54,7 @@ impl Oversized {
 
 /// Frames of a byte stream: what lies between START and END CR (bytes outside frames are
 /// dropped). Each byte is scanned for the end block once, however the frame is split into reads.
-pub(super) struct Framer {
+pub struct Framer {
     /// From a frame's START on (when `in_frame`); else nothing.
     pub(super) buffer: Vec<u8>,
     in_frame: bool,
@@ -61,21 +64,29 @@ pub(super) struct Framer {
 }
 
 impl Framer {
-    pub(super) fn new(max_message_bytes: usize) -> Framer {
+    /// A framer that refuses frames whose content is over `max_message_bytes`.
+    pub fn new(max_message_bytes: usize) -> Framer {
         Framer { buffer: Vec::new(), in_frame: false, scanned: 0, max_message_bytes }
     }
 
-    pub(super) fn push(&mut self, bytes: &[u8]) {
+    /// Adds bytes read from the stream.
+    pub fn push(&mut self, bytes: &[u8]) {
         self.buffer.extend_from_slice(bytes);
     }
 
     /// Whether a frame has begun and is not complete yet.
-    pub(super) fn in_frame(&self) -> bool {
+    pub fn in_frame(&self) -> bool {
         self.in_frame
     }
 
+    /// How many bytes the framer holds. After [`Framer::next_frame`] gave `None`: none outside
+    /// a frame, at most `max_message_bytes + 2` inside one.
+    pub fn buffered_len(&self) -> usize {
+        self.buffer.len()
+    }
+
     /// The next complete frame, or an oversized one, if the buffer holds one.
-    pub(super) fn next_frame(&mut self) -> Option<Framed> {
+    pub fn next_frame(&mut self) -> Option<Framed> {
         if !self.in_frame {
             match self.buffer.iter().position(|b| *b == START) {
                 Some(start) => {
@@ -122,7 +133,7 @@ impl Framer {
 }
 
 /// `message` framed for the wire.
-pub(super) fn frame(message: &str) -> Vec<u8> {
+pub fn frame(message: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(message.len() + 3);
     out.push(START);
     out.extend_from_slice(message.as_bytes());

@@ -23,7 +23,7 @@
 //! (senders), [`tls`] (mutual TLS).
 
 mod ack;
-mod framing;
+pub mod framing;
 mod handle;
 mod limits;
 mod tls;
