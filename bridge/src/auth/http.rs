@@ -32,6 +32,19 @@ pub async fn token(
         tracing::error!("The token endpoint has no Authenticator in the app data.");
         return oauth_error_response(&AuthError::NotConfigured);
     };
+    // Each assertion costs a signature check: the endpoint's budget is per address, since one
+    // per client id would let anyone spend a registered client's.
+    if let Some(limiter) = request.app_data::<web::Data<RateLimiter>>() {
+        let address = request.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+        if let Err(limited) = limiter.check(&format!("token endpoint from {address}")) {
+            return HttpResponse::TooManyRequests()
+                .insert_header((header::RETRY_AFTER, limited.retry_after_s.to_string()))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(
+                    serde_json::json!({"error": "temporarily_unavailable", "error_description": limited.to_string()}),
+                );
+        }
+    }
     let form_encoded = request
         .headers()
         .get(header::CONTENT_TYPE)

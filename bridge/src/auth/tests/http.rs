@@ -149,3 +149,24 @@ fn a_client_over_its_rate_limit_gets_429_with_retry_after_before_its_handler() {
         (Some("OperationOutcome"), Some("throttled"))
     );
 }
+
+#[test]
+fn the_token_endpoint_is_rate_limited_per_address() {
+    let (authenticator, _clock) = authenticator();
+    let authenticator = web::Data::new(Arc::new(authenticator));
+    let limiter = web::Data::new(crate::auth::RateLimiter::new(1, 1));
+    let from = |ip: &str| {
+        actix_test::TestRequest::post()
+            .app_data(limiter.clone())
+            .peer_addr(format!("{ip}:4000").parse().unwrap())
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+            .to_http_request()
+    };
+    let call = |ip: &str| run(token(Some(authenticator.clone()), from(ip), web::Bytes::from_static(b"grant_type=x")));
+    assert_eq!(call("10.0.0.1").status(), 400, "the first request is read (and refused for its grant type)");
+    let limited = call("10.0.0.1");
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().get("Retry-After").is_some());
+    assert_eq!(body_json(limited)["error"], "temporarily_unavailable");
+    assert_eq!(call("10.0.0.2").status(), 400, "another address has its own budget");
+}
