@@ -21,17 +21,7 @@ fn latest<'a>(records: &'a [Value], resource_type: &str) -> &'a Value {
 }
 
 fn consent(status: &str) -> Value {
-    json!({
-        "resourceType": "Consent", "id": "c1", "status": status,
-        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
-        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
-        "patient": {"reference": "Patient/p1"},
-        "provision": {
-            "type": "permit",
-            "period": {"start": "2026-01-01"},
-            "actor": [{"role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]}, "reference": {"reference": "Organization/hospital-b"}}]
-        }
-    })
+    crate::support::permit_consent(status, "Organization/hospital-b", None)
 }
 
 fn observation(id: &str, patient: &str) -> Value {

@@ -26,18 +26,7 @@ fn serve_with_peer(data: &std::path::Path) -> (Bridge, NodeKeyPair) {
 }
 
 fn consent(status: &str, organization: &str) -> Value {
-    json!({
-        "resourceType": "Consent", "id": "c1", "status": status,
-        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
-        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
-        "patient": {"reference": "Patient/p1"},
-        "provision": {
-            "type": "permit",
-            "period": {"start": "2026-01-01"},
-            "actor": [{"role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]}, "reference": {"reference": organization}}],
-            "class": [{"system": "http://hl7.org/fhir/resource-types", "code": "Observation"}]
-        }
-    })
+    crate::support::permit_consent(status, organization, Some("Observation"))
 }
 
 fn observation(id: &str) -> Value {

@@ -236,3 +236,24 @@ pub fn dev_token_env() -> (&'static str, String) {
         ),
     )
 }
+
+/// An active-or-not Consent `c1` of Patient `p1` permitting `organization` (a recipient, IRCP)
+/// from 2026 on, for `class` (a resource type) or, with `None`, every type.
+pub fn permit_consent(status: &str, organization: &str, class: Option<&str>) -> Value {
+    let mut consent = serde_json::json!({
+        "resourceType": "Consent", "id": "c1", "status": status,
+        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "patient": {"reference": "Patient/p1"},
+        "provision": {
+            "type": "permit",
+            "period": {"start": "2026-01-01"},
+            "actor": [{"role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]}, "reference": {"reference": organization}}]
+        }
+    });
+    if let Some(class) = class {
+        consent["provision"]["class"] =
+            serde_json::json!([{"system": "http://hl7.org/fhir/resource-types", "code": class}]);
+    }
+    consent
+}
