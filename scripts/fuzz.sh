@@ -12,7 +12,9 @@
 # out-of-memory input is written to fuzz/artifacts/<target>/ and the script exits non-zero at the
 # end; reproduce it with `cargo fuzz run -s none -a <target> <file>` (see FUZZING.md).
 #
-# Environment: FUZZ_JOBS (build jobs, default 2), FUZZ_SHARED_DATA (default ../shared/data),
+# Environment: FUZZ_JOBS (build jobs, default 2), FUZZ_WORKERS (fuzzing processes per target,
+# default 1; more share the target's corpus directory, as libFuzzer's -jobs does, and their
+# executions are added up), FUZZ_SHARED_DATA (default ../shared/data),
 # FUZZ_TARGET_DIR (default fuzz/target), FUZZ_REBUILD_CORPUS=1 to rebuild the corpora.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +44,8 @@ target_dir="${FUZZ_TARGET_DIR:-$root/fuzz/target}"
 corpus="$root/fuzz/corpus"
 artifacts="$root/fuzz/artifacts"
 export CARGO_BUILD_JOBS="${FUZZ_JOBS:-2}"
+workers="${FUZZ_WORKERS:-1}"
+[[ "$workers" =~ ^[1-9][0-9]*$ ]] || { echo "FUZZ_WORKERS must be a positive number: $workers" >&2; exit 2; }
 
 echo "== cargo-fuzz $CARGO_FUZZ_VERSION"
 if [ "$(cargo fuzz --version 2>/dev/null || true)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
@@ -77,17 +81,34 @@ for target in "${targets[@]}"; do
   args=(-max_total_time="$seconds" -max_len="${MAX_LEN[$target]}" -timeout=10 -rss_limit_mb=2048
         -print_final_stats=1 -artifact_prefix="$artifacts/$target/")
   [ -f "$corpus/$target.dict" ] && args+=(-dict="$corpus/$target.dict")
-  log="$artifacts/$target.log"
+  # Each worker has its own log; they share the corpus directory, so what one finds the others
+  # pick up when they rescan it.
+  pids=()
+  for ((worker = 1; worker <= workers; worker++)); do
+    log="$artifacts/$target.$worker.log"
+    cargo fuzz run "${fuzz_flags[@]}" "$target" "${dirs[@]}" -- "${args[@]}" >"$log" 2>&1 &
+    pids+=("$!")
+  done
   status=0
-  cargo fuzz run "${fuzz_flags[@]}" "$target" "${dirs[@]}" -- "${args[@]}" >"$log" 2>&1 || status=$?
-  executions="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
-  rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)"
-  found="$(grep -E -m1 -o '(Test unit written to|==[0-9]+== ERROR: libFuzzer: [a-z-]+).*' "$log" || true)"
-  if [ "$status" != 0 ]; then
-    failed=1
-    echo "$target FAILED (exit $status): ${found:-see $log}"
-    tail -40 "$log"
-  fi
+  executions=0
+  rate=0
+  found=""
+  for ((worker = 1; worker <= workers; worker++)); do
+    log="$artifacts/$target.$worker.log"
+    worker_status=0
+    wait "${pids[$((worker - 1))]}" || worker_status=$?
+    worker_executions="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
+    worker_rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)"
+    executions=$((executions + ${worker_executions:-0}))
+    rate=$((rate + ${worker_rate:-0}))
+    if [ "$worker_status" != 0 ]; then
+      status="$worker_status"
+      found="$(grep -E -m1 -o '(Test unit written to|==[0-9]+== ERROR: libFuzzer: [a-z-]+).*' "$log" || true)"
+      echo "$target worker $worker FAILED (exit $worker_status): ${found:-see $log}"
+      tail -40 "$log"
+    fi
+  done
+  [ "$status" = 0 ] || failed=1
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$target" "$seconds" "${executions:-0}" "${rate:-0}" \
     "$([ "$status" = 0 ] && echo ok || echo "found")" >>fuzz/runs.tsv
   summary+=("$(printf '%-16s %8ss %14s executions %8s exec/s  %s' "$target" "$seconds" "${executions:-?}" "${rate:-?}" \

@@ -18,7 +18,7 @@ peer_line="$("$py_bin/python" benches/hl7v2/peer_parse.py "$samples" 50)"
 echo "$peer_line"
 
 echo "== ours: parse, and parse + map (criterion)"
-cargo bench --quiet -p fhir-bridge --bench v2_map -- --noplot hl7v2/
+cargo bench --quiet -p ingest-pipeline --bench v2_map -- --noplot hl7v2/
 target_dir="$(cargo metadata --format-version 1 --no-deps | "$py_bin/python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 
 "$py_bin/python" - "$target_dir/criterion/hl7v2" "$samples" "$peer_line" <<'EOF'

@@ -172,11 +172,11 @@ fn main() {
         .expect("hex")
         .try_into()
         .expect("32 bytes");
-    let b_id = fhir_bridge::peers::PeerClient::new(
+    let b_id = exchange::PeerClient::new(
         record_crypto::NodeKeyPair::from_secret_bytes(&secret).expect("key"),
         Duration::from_secs(10),
     );
-    let peer = fhir_bridge::store::Peer {
+    let peer = node_store::Peer {
         organization: "Organization/hospital-a".into(),
         public_key: a_key.parse().expect("A's key"),
         key_id_hex: a_key.parse::<record_crypto::NodePublicKey>().expect("A's key").key_id().to_string(),

@@ -5,10 +5,15 @@
 //! environment into the file's TOML table, then serde turns that into the typed [`BridgeConfig`] with
 //! `deny_unknown_fields`, so a misspelt key in either place is an error, never ignored.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+pub use http_api::HttpConfig;
+pub use node_store::{KeysConfig, NodeConfig, PeerConfig};
+pub use smart_auth::AuthConfig;
+pub use source_connectors::kafka::KafkaConfig;
+pub use source_connectors::mllp::{MllpConfig, MllpTlsConfig};
 
 /// The prefix of environment overrides.
 pub const ENV_PREFIX: &str = "FHIR_BRIDGE__";
@@ -58,7 +63,7 @@ pub struct BridgeConfig {
     /// Authentication of the HTTP API (SMART Backend Services). Without clients or development
     /// tokens, every route but `/healthz` and `/fhir/metadata` answers 401.
     #[serde(default)]
-    pub auth: crate::auth::AuthConfig,
+    pub auth: AuthConfig,
     /// HL7 v2 input: where the mappings to FHIR are.
     #[serde(default)]
     pub hl7v2: Hl7v2Config,
@@ -77,98 +82,6 @@ pub struct Hl7v2Config {
     pub mappings_dir: Option<PathBuf>,
 }
 
-/// The MLLP listener.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MllpConfig {
-    /// Address and port (`127.0.0.1:2575`). Plaintext on an address other than loopback is
-    /// logged as a warning at start: set `tls` there.
-    pub listen: SocketAddr,
-    /// Most connections served at once; a connection beyond them is accepted and closed at once.
-    #[serde(default = "default_mllp_max_connections")]
-    pub max_connections: usize,
-    /// Most connections one sender may hold at once (a sender: the peer IP address, or with
-    /// `tls` its client certificate), so one sender cannot take every slot; beyond them its new
-    /// connection is closed at once.
-    #[serde(default = "default_mllp_max_connections_per_sender")]
-    pub max_connections_per_sender: usize,
-    /// Largest message accepted, in bytes; a larger frame is refused (`AR`, when its MSH can be
-    /// read), kept as a dead letter (its first 4 KiB, its size and SHA-256), and the connection closed.
-    #[serde(default = "default_mllp_max_message_bytes")]
-    pub max_message_bytes: usize,
-    /// A connection with no message under way for this long (seconds) is closed, freeing its slot.
-    #[serde(default = "default_mllp_idle_timeout_s")]
-    pub idle_timeout_s: u64,
-    /// A message begun (its start block received) must be complete within this many seconds,
-    /// however its bytes trickle in; else the connection is closed. It also bounds a TLS handshake.
-    #[serde(default = "default_mllp_message_timeout_s")]
-    pub message_timeout_s: u64,
-    /// Sending facilities accepted (MSH-4, its first component), each `FACILITY` or
-    /// `APPLICATION/FACILITY` (MSH-3/MSH-4). Empty: any. A message from another is refused
-    /// `AR` and kept as a dead letter.
-    #[serde(default)]
-    pub allowed_facilities: Vec<String>,
-    /// MLLP over TLS with client certificates (mutual TLS); absent = plaintext.
-    #[serde(default)]
-    pub tls: Option<MllpTlsConfig>,
-}
-
-/// TLS for the MLLP listener: the server's certificate and key, and the CAs whose client
-/// certificates are accepted; a client without one is refused during the handshake.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MllpTlsConfig {
-    /// The server certificate chain, PEM.
-    pub cert_file: PathBuf,
-    /// The server's private key, PEM (PKCS#8, PKCS#1 or SEC1).
-    pub key_file: PathBuf,
-    /// The CA certificates that sign client certificates, PEM.
-    pub client_ca_file: PathBuf,
-    /// Binds sending facilities to client certificates: a certificate's subjectAltName DNS name
-    /// → the facilities (as in `allowed_facilities`) it may send as. When set, a certificate may
-    /// send only as the facilities listed for its names (one not listed sends nothing), so a
-    /// valid certificate of hospital X cannot send as facility Y. Empty: not bound.
-    #[serde(default)]
-    pub facilities_by_certificate: std::collections::BTreeMap<String, Vec<String>>,
-}
-
-const fn default_mllp_max_connections() -> usize {
-    1024
-}
-
-const fn default_mllp_max_connections_per_sender() -> usize {
-    8
-}
-
-const fn default_mllp_max_message_bytes() -> usize {
-    16 * 1024 * 1024
-}
-
-// Short: an idle connection holds a slot; senders reconnect when they have a message.
-const fn default_mllp_idle_timeout_s() -> u64 {
-    30
-}
-
-const fn default_mllp_message_timeout_s() -> u64 {
-    30
-}
-
-impl MllpConfig {
-    /// A listener on `listen` with the defaults.
-    pub fn new(listen: SocketAddr) -> MllpConfig {
-        MllpConfig {
-            listen,
-            max_connections: default_mllp_max_connections(),
-            max_connections_per_sender: default_mllp_max_connections_per_sender(),
-            max_message_bytes: default_mllp_max_message_bytes(),
-            idle_timeout_s: default_mllp_idle_timeout_s(),
-            message_timeout_s: default_mllp_message_timeout_s(),
-            allowed_facilities: Vec::new(),
-            tls: None,
-        }
-    }
-}
-
 impl Default for BridgeConfig {
     fn default() -> Self {
         Self {
@@ -177,7 +90,7 @@ impl Default for BridgeConfig {
             ingest: IngestConfig::default(),
             keys: KeysConfig::default(),
             kafka: None,
-            auth: crate::auth::AuthConfig::default(),
+            auth: AuthConfig::default(),
             peers: Vec::new(),
             hl7v2: Hl7v2Config::default(),
             mllp: None,
@@ -187,64 +100,6 @@ impl Default for BridgeConfig {
 
 fn default_data_dir() -> PathBuf {
     PathBuf::from("./fhir-bridge-data")
-}
-
-/// The HTTP API (`serve`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpConfig {
-    /// Address and port to listen on.
-    #[serde(default = "default_listen")]
-    pub listen: SocketAddr,
-    /// Largest request body accepted, in bytes.
-    #[serde(default = "default_max_body_bytes")]
-    pub max_body_bytes: usize,
-    /// HTTP worker threads (0: one per core).
-    #[serde(default)]
-    pub workers: usize,
-    /// How long a search waits for a peer custodian's answer, in milliseconds.
-    #[serde(default = "default_peer_timeout_ms")]
-    pub peer_timeout_ms: u64,
-    /// Requests per second each authenticated client may make on average (0: no limit).
-    #[serde(default = "default_rate_limit_per_s")]
-    pub rate_limit_per_s: u32,
-    /// Requests a client may make at once above its average.
-    #[serde(default = "default_rate_limit_burst")]
-    pub rate_limit_burst: u32,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        Self {
-            listen: default_listen(),
-            max_body_bytes: default_max_body_bytes(),
-            workers: 0,
-            peer_timeout_ms: default_peer_timeout_ms(),
-            rate_limit_per_s: default_rate_limit_per_s(),
-            rate_limit_burst: default_rate_limit_burst(),
-        }
-    }
-}
-
-fn default_listen() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 8080))
-}
-
-/// Enough for an EHR's interactive use and for a sync job; far below what fills the ledger.
-const fn default_rate_limit_per_s() -> u32 {
-    100
-}
-
-const fn default_rate_limit_burst() -> u32 {
-    400
-}
-
-const fn default_peer_timeout_ms() -> u64 {
-    10_000
-}
-
-const fn default_max_body_bytes() -> usize {
-    32 * 1024 * 1024
 }
 
 /// The ingest pipeline: how records are batched into ledger blocks.
@@ -273,120 +128,6 @@ const fn default_block_linger_ms() -> u64 {
     5
 }
 
-/// Where the node's keys come from. Both default to files in the data dir, created on first use
-/// with mode 0600.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeysConfig {
-    /// The node's secp256k1 secret key file (hex); default `DATA_DIR/node.key`.
-    #[serde(default)]
-    pub node_key_file: Option<PathBuf>,
-    /// The deployment secret for pseudonyms (hex, at least 32 bytes); default
-    /// `DATA_DIR/deployment.secret`. Every node of one deployment must share it.
-    #[serde(default)]
-    pub deployment_secret_file: Option<PathBuf>,
-}
-
-/// Another institution's bridge: the organisation a patient's `Consent` names as grantee, and
-/// the node key its grants are wrapped for.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PeerConfig {
-    /// The FHIR reference a Consent's `provision.actor` uses for it (`Organization/hospital-b`).
-    pub organization: String,
-    /// Its node public key (hex, compressed secp256k1, as `fhir-bridge keys` prints it).
-    pub public_key: String,
-    /// Its base URL, for cross-institution reads.
-    #[serde(default)]
-    pub url: Option<String>,
-}
-
-/// The Kafka connector (`serve` consumes `ingest_topic` in the consumer group `group_id`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KafkaConfig {
-    /// Bootstrap servers, comma-separated (`host:port,host:port`).
-    pub brokers: String,
-    /// Consumer group; bridges sharing it split the partitions (one ledger shard each).
-    #[serde(default = "default_group_id")]
-    pub group_id: String,
-    /// Topic of incoming FHIR (and HL7 v2) messages.
-    #[serde(default = "default_ingest_topic")]
-    pub ingest_topic: String,
-    /// Topic of receipts, one per resource version.
-    #[serde(default = "default_receipts_topic")]
-    pub receipts_topic: String,
-    /// Topic of dead letters: original bytes and headers, an `error` header, the OperationOutcome.
-    #[serde(default = "default_dlq_topic")]
-    pub dlq_topic: String,
-    /// Most messages taken into one batch (one ledger block, one offset commit).
-    #[serde(default = "default_batch_messages")]
-    pub batch_messages: usize,
-    /// How long a batch waits for more messages once it has one.
-    #[serde(default = "default_batch_linger_ms")]
-    pub batch_linger_ms: u64,
-    /// Longest time the broker may hold a fetch waiting for data (librdkafka's 500 ms default
-    /// would add up to half a second to every message's latency on a quiet topic).
-    #[serde(default = "default_fetch_wait_max_ms")]
-    pub fetch_wait_max_ms: u64,
-    /// Consumer session timeout: how soon the group reassigns a dead member's partitions.
-    #[serde(default = "default_session_timeout_ms")]
-    pub session_timeout_ms: u64,
-    /// First retry delay after a broker error; doubles up to `retry_backoff_max_ms`.
-    #[serde(default = "default_retry_backoff_ms")]
-    pub retry_backoff_ms: u64,
-    /// Longest retry delay.
-    #[serde(default = "default_retry_backoff_max_ms")]
-    pub retry_backoff_max_ms: u64,
-    /// Create the ingest, receipts and dead-letter topics at start-up when they are missing.
-    #[serde(default = "default_create_topics")]
-    pub create_topics: bool,
-    /// Partitions of topics the bridge creates (the ingest topic's count caps the bridges sharing it).
-    #[serde(default = "default_topic_partitions")]
-    pub topic_partitions: i32,
-    /// Further librdkafka properties, passed through as they are (`security.protocol`,
-    /// `sasl.mechanisms`, `ssl.ca.location`, ...). They override the bridge's own settings.
-    #[serde(default)]
-    pub properties: std::collections::BTreeMap<String, String>,
-}
-
-fn default_group_id() -> String {
-    "fhir-bridge".into()
-}
-fn default_ingest_topic() -> String {
-    "fhir.ingest".into()
-}
-fn default_receipts_topic() -> String {
-    "fhir.receipts".into()
-}
-fn default_dlq_topic() -> String {
-    "fhir.dlq".into()
-}
-const fn default_batch_messages() -> usize {
-    1000
-}
-const fn default_batch_linger_ms() -> u64 {
-    20
-}
-const fn default_fetch_wait_max_ms() -> u64 {
-    20
-}
-const fn default_session_timeout_ms() -> u64 {
-    10_000
-}
-const fn default_create_topics() -> bool {
-    true
-}
-const fn default_topic_partitions() -> i32 {
-    4
-}
-const fn default_retry_backoff_ms() -> u64 {
-    100
-}
-const fn default_retry_backoff_max_ms() -> u64 {
-    10_000
-}
-
 impl BridgeConfig {
     /// Loads the configuration: defaults, then the file (if any), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -402,14 +143,19 @@ impl BridgeConfig {
         Self::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 
+    /// What opening the node reads: the data dir, the keys, the peers.
+    pub fn node(&self) -> NodeConfig {
+        NodeConfig { data_dir: self.data_dir.clone(), keys: self.keys.clone(), peers: self.peers.clone() }
+    }
+
     /// The node key file.
     pub fn node_key_file(&self) -> PathBuf {
-        self.keys.node_key_file.clone().unwrap_or_else(|| self.data_dir.join("node.key"))
+        self.node().node_key_file()
     }
 
     /// The deployment secret file.
     pub fn deployment_secret_file(&self) -> PathBuf {
-        self.keys.deployment_secret_file.clone().unwrap_or_else(|| self.data_dir.join("deployment.secret"))
+        self.node().deployment_secret_file()
     }
 }
 

@@ -81,7 +81,7 @@ pub struct InputUnit<'a> {
 }
 
 /// Splits a file's content into resources (v2: messages). A v2 file's content must be UTF-8
-/// here: read it through [`crate::pipeline::hl7v2::v2_text`] first.
+/// here: read it through [`ingest_pipeline::hl7v2::v2_text`] first.
 pub fn units<'a>(file: &InputFile, content: &'a [u8]) -> Vec<InputUnit<'a>> {
     match file.format {
         InputFormat::Hl7v2 => {

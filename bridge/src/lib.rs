@@ -1,30 +1,19 @@
-//! FHIR Ledger Bridge: the service and CLI that ingests FHIR R4 into an encrypted,
-//! content-addressed store and commits a signed provenance record for every resource version to
-//! a Merkle-tree ledger.
+//! FHIR Ledger Bridge: the `fhir-bridge` binary. Its CLI ([`cli`]), its configuration
+//! ([`config::BridgeConfig`]: TOML plus environment overrides, one section per crate), the
+//! service's metrics registry ([`metrics`]), the files `ingest` and `validate` read ([`input`]),
+//! and `serve`, which wires the other crates together.
 //!
-//! Glue that brings the crates together: `fhir-models` (typed FHIR, validation, canonical JSON),
-//! `record-crypto` (sealing, key wrapping, pseudonyms, CIDs) and `ledger-adapter` (the ledger).
-//! Only this crate knows sled's layout of blobs and keys, actix-web, tokio and the CLI.
+//! The work is done below, one concern per crate (ARCHITECTURE.md, "Codemap"):
+//! `node-store` (the data dir), `ingest-pipeline` (the write path), `exchange` (reads between
+//! institutions, search), `smart-auth` (authentication), `http-api` (actix-web),
+//! `source-connectors` (Kafka, MLLP), on top of `fhir-models`, `fhir-consent`, `record-crypto`,
+//! `ledger-adapter`, `hl7v2` and `hl7v2-fhir`.
 //!
-//! # Brief overview
-//! - [`config::BridgeConfig`]: TOML plus environment overrides.
-//! - [`store::Node`]: one node's storage and keys (sled database, ledger, blobs, index).
-//! - [`pipeline`]: decode → normalise → commit, one module per stage.
-//! - [`read`]: decrypt and check what was committed; [`verify`]: check everything stored.
-//! - [`http`]: the FHIR and ledger HTTP API; [`cli`]: the `fhir-bridge` commands.
+//! **Architecture Invariant:** nothing here decides what is stored, read or refused: commands
+//! parse their arguments, open what they need and call the crates below. No crate depends on this
+//! one.
 
-pub mod auth;
 pub mod cli;
 pub mod config;
-pub mod consent;
-pub mod http;
 pub mod input;
 pub mod metrics;
-pub mod peers;
-pub mod pipeline;
-pub mod read;
-pub mod records;
-pub mod search;
-pub mod sources;
-pub mod store;
-pub mod verify;

@@ -1,129 +1,71 @@
-//! Prometheus metrics of the service (`GET /metrics`). Names follow
-//! `bridge_<noun>_<verb>_total` for counters and carry their unit.
+//! The service's Prometheus registry (`GET /metrics`): every crate's metrics, registered under
+//! the `bridge` prefix. Names follow `bridge_<noun>_<verb>_total` for counters and carry their unit.
 
-use prometheus_client::encoding::text::encode;
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use std::sync::Arc;
+
+use ingest_pipeline::WriterMetrics;
 use prometheus_client::registry::Registry;
+use source_connectors::metrics::{KafkaMetrics, MllpMetrics};
 
-/// The service's metrics.
-pub struct Metrics {
-    registry: Registry,
-    /// Resources accepted as new versions.
-    pub resources_accepted: Counter,
-    /// Resources recognised as duplicates.
-    pub resources_duplicate: Counter,
-    /// Resources or submissions rejected.
-    pub resources_rejected: Counter,
-    /// Blocks committed.
-    pub blocks_committed: Counter,
-    /// Seconds from a batch's start to its durable commit.
-    pub commit_seconds: Histogram,
-    /// Records in the ledger.
-    pub ledger_records: Gauge,
-    /// Kafka messages taken from the ingest topic.
-    pub kafka_messages_consumed: Counter,
-    /// Dead letters produced (one per refused message or NDJSON line).
-    pub kafka_dead_letters: Counter,
-    /// Kafka client, produce and commit errors (each is retried).
-    pub kafka_errors: Counter,
-    /// Seconds from a Kafka batch's consumption to its offset commit.
-    pub kafka_batch_seconds: Histogram,
-    kafka_consumer_lag: Family<PartitionLabels, Gauge>,
-    /// MLLP messages acknowledged AA (their resources durable).
-    pub mllp_messages_accepted: Counter,
-    /// MLLP messages refused (AE/AR) and kept as dead letters.
-    pub mllp_messages_refused: Counter,
-    /// MLLP connections open now.
-    pub mllp_connections: Gauge,
+/// The metrics of `serve`, and the registry that exposes them.
+pub struct ServiceMetrics {
+    /// The writer's (and every source's rejections).
+    pub writer: Arc<WriterMetrics>,
+    /// The Kafka connector's.
+    pub kafka: Arc<KafkaMetrics>,
+    /// The MLLP listener's.
+    pub mllp: Arc<MllpMetrics>,
+    /// All of them, for `/metrics`.
+    pub registry: Arc<Registry>,
 }
 
-/// Labels of per-partition metrics.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct PartitionLabels {
-    topic: String,
-    partition: i64,
-}
-
-impl Default for Metrics {
+impl Default for ServiceMetrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("bridge");
-        let resources_accepted = Counter::default();
-        let resources_duplicate = Counter::default();
-        let resources_rejected = Counter::default();
-        let blocks_committed = Counter::default();
-        let commit_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
-        let ledger_records = Gauge::default();
-        let kafka_messages_consumed = Counter::default();
-        let kafka_dead_letters = Counter::default();
-        let kafka_errors = Counter::default();
-        let kafka_batch_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 14));
-        let kafka_consumer_lag = Family::<PartitionLabels, Gauge>::default();
-        let mllp_messages_accepted = Counter::default();
-        let mllp_messages_refused = Counter::default();
-        let mllp_connections = Gauge::default();
-        registry.register("resources_accepted", "Resources accepted as new versions", resources_accepted.clone());
-        registry.register(
-            "resources_duplicate",
-            "Resources whose content was stored already",
-            resources_duplicate.clone(),
-        );
-        registry.register("resources_rejected", "Resources or submissions rejected", resources_rejected.clone());
-        registry.register("blocks_committed", "Ledger blocks committed", blocks_committed.clone());
-        registry.register("commit_seconds", "Time from batch start to durable commit", commit_seconds.clone());
-        registry.register("ledger_records", "Records in the ledger", ledger_records.clone());
-        registry.register(
-            "kafka_messages_consumed",
-            "Kafka messages taken from the ingest topic",
-            kafka_messages_consumed.clone(),
-        );
-        registry.register("kafka_dead_letters", "Dead letters produced", kafka_dead_letters.clone());
-        registry.register("kafka_errors", "Kafka errors (each is retried)", kafka_errors.clone());
-        registry.register(
-            "kafka_batch_seconds",
-            "Time from consuming a Kafka batch to committing its offsets",
-            kafka_batch_seconds.clone(),
-        );
-        registry.register("kafka_consumer_lag", "Messages behind the partition's end", kafka_consumer_lag.clone());
-        registry.register("mllp_messages_accepted", "MLLP messages acknowledged AA", mllp_messages_accepted.clone());
-        registry.register("mllp_messages_refused", "MLLP messages refused (AE/AR)", mllp_messages_refused.clone());
-        registry.register("mllp_connections", "MLLP connections open", mllp_connections.clone());
-        Self {
-            registry,
-            resources_accepted,
-            resources_duplicate,
-            resources_rejected,
-            blocks_committed,
-            commit_seconds,
-            ledger_records,
-            kafka_messages_consumed,
-            kafka_dead_letters,
-            kafka_errors,
-            kafka_batch_seconds,
-            kafka_consumer_lag,
-            mllp_messages_accepted,
-            mllp_messages_refused,
-            mllp_connections,
+        let writer = WriterMetrics::default();
+        let kafka = KafkaMetrics::default();
+        let mllp = MllpMetrics::default();
+        writer.register(&mut registry);
+        kafka.register(&mut registry);
+        mllp.register(&mut registry);
+        ServiceMetrics {
+            writer: Arc::new(writer),
+            kafka: Arc::new(kafka),
+            mllp: Arc::new(mllp),
+            registry: Arc::new(registry),
         }
     }
 }
 
-impl Metrics {
-    /// Sets the consumer lag of one partition.
-    pub fn set_consumer_lag(&self, topic: &str, partition: i32, lag: i64) {
-        self.kafka_consumer_lag
-            .get_or_create(&PartitionLabels { topic: topic.to_owned(), partition: i64::from(partition) })
-            .set(lag);
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        // Writing into a String cannot fail.
-        let _ = encode(&mut out, &self.registry);
-        out
+    #[test]
+    fn every_metric_is_exposed_under_the_bridge_prefix() {
+        let metrics = ServiceMetrics::default();
+        metrics.writer.resources_accepted.inc();
+        metrics.kafka.set_consumer_lag("fhir.ingest", 0, 7);
+        metrics.mllp.connections.inc();
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &metrics.registry).expect("encodes");
+        for name in [
+            "bridge_resources_accepted_total 1",
+            "bridge_resources_duplicate_total",
+            "bridge_resources_rejected_total",
+            "bridge_blocks_committed_total",
+            "bridge_commit_seconds_bucket",
+            "bridge_ledger_records",
+            "bridge_kafka_messages_consumed_total",
+            "bridge_kafka_dead_letters_total",
+            "bridge_kafka_errors_total",
+            "bridge_kafka_batch_seconds_bucket",
+            "bridge_kafka_consumer_lag{topic=\"fhir.ingest\",partition=\"0\"} 7",
+            "bridge_mllp_messages_accepted_total",
+            "bridge_mllp_messages_refused_total",
+            "bridge_mllp_connections 1",
+        ] {
+            assert!(text.contains(name), "{name} missing from\n{text}");
+        }
     }
 }

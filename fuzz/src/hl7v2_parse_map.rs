@@ -86,7 +86,7 @@ fn walk(message: &Message<'_>) {
 
 /// Runs one input.
 pub fn check(data: &[u8]) {
-    let text = fhir_bridge::pipeline::hl7v2::v2_text(data);
+    let text = ingest_pipeline::hl7v2::v2_text(data);
     let whole = text.as_bytes().as_ptr_range();
     for part in hl7v2::split_messages(&text) {
         let range = part.as_bytes().as_ptr_range();

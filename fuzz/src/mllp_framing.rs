@@ -1,4 +1,4 @@
-//! MLLP framing: `fhir_bridge::sources::mllp::framing::Framer`, fed one byte stream split into
+//! MLLP framing: `source_connectors::mllp::framing::Framer`, fed one byte stream split into
 //! reads as the input says, and driven as the listener drives it (after each read, frames until
 //! `None`; a frame too large ends the connection).
 //!
@@ -19,7 +19,7 @@
 //!   `limit + 2` bytes inside one;
 //! - `frame(m)` is cut back to `m` for any `m` without END CR.
 
-use fhir_bridge::sources::mllp::framing::{frame, Framed, Framer, Oversized, END, START};
+use source_connectors::mllp::framing::{frame, Framed, Framer, Oversized, END, START};
 use sha2::{Digest, Sha256};
 
 /// What the reference finds in a whole stream.

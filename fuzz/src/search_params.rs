@@ -13,7 +13,7 @@
 //!   (`YYYY`, `YYYY-MM`, `YYYY-MM-DD`, `YYYY-MM-DDThh:mm:ss[.f{1,9}](Z|±hh:mm)`, with months,
 //!   days, hours, minutes, seconds and offsets in their ranges), and its range is not empty.
 
-use fhir_bridge::search::{time, SearchQuery, MAX_COUNT};
+use exchange::search::{time, SearchQuery, MAX_COUNT};
 
 const SUPPORTED: &[&str] = &["patient", "subject", "_lastUpdated", "_count", "_offset", "_format"];
 

@@ -68,8 +68,8 @@ fn clients_authenticate_with_a_signed_assertion_and_their_scopes_limit_them() {
 
     // The token exchange.
     let token_url = format!("{base}/auth/token");
-    let now = fhir_bridge::auth::unix_now_s();
-    let assertion = fhir_bridge::auth::client_assertion_es384("hospital-b", &token_url, &key, 120, now).expect("sign");
+    let now = smart_auth::unix_now_s();
+    let assertion = smart_auth::client_assertion_es384("hospital-b", &token_url, &key, 120, now).expect("sign");
     let form =
         ("application/x-www-form-urlencoded", token_request(&assertion, "system/Patient.cruds system/Observation.rs"));
     let (status, body, _) = call("POST", &token_url, None, Some((form.0, &form.1)));
@@ -84,7 +84,7 @@ fn clients_authenticate_with_a_signed_assertion_and_their_scopes_limit_them() {
     assert!(status == 400 || status == 401, "{status} {body}");
     assert!(body.contains("invalid_client"), "{body}");
     // A scope the client was not granted is refused.
-    let assertion = fhir_bridge::auth::client_assertion_es384("hospital-b", &token_url, &key, 120, now).expect("sign");
+    let assertion = smart_auth::client_assertion_es384("hospital-b", &token_url, &key, 120, now).expect("sign");
     let (status, body, _) =
         call("POST", &token_url, None, Some((form.0, &token_request(&assertion, "system/Observation.cruds"))));
     assert_eq!(status, 400, "{body}");
@@ -108,7 +108,7 @@ fn clients_authenticate_with_a_signed_assertion_and_their_scopes_limit_them() {
         assert_eq!(status, 403, "{path}: {body}");
         assert!(body.contains("OperationOutcome"), "{path}: {body}");
     }
-    let assertion = fhir_bridge::auth::client_assertion_es384("hospital-b", &token_url, &key, 120, now).expect("sign");
+    let assertion = smart_auth::client_assertion_es384("hospital-b", &token_url, &key, 120, now).expect("sign");
     let (status, body, _) =
         call("POST", &token_url, None, Some((form.0, &token_request(&assertion, "bridge/ledger.read"))));
     assert_eq!(status, 400, "a client not registered for the ledger scope: {body}");
@@ -133,8 +133,8 @@ fn ledger_and_metrics_scopes_open_only_their_endpoints() {
     bridge.wait_healthy(Duration::from_secs(30));
     let base = bridge.base();
     let token_url = format!("{base}/auth/token");
-    let now = fhir_bridge::auth::unix_now_s();
-    let assertion = fhir_bridge::auth::client_assertion_es384("auditor", &token_url, &key, 120, now).expect("sign");
+    let now = smart_auth::unix_now_s();
+    let assertion = smart_auth::client_assertion_es384("auditor", &token_url, &key, 120, now).expect("sign");
     let form = token_request(&assertion, "bridge/ledger.read");
     let (status, body, _) = call("POST", &token_url, None, Some(("application/x-www-form-urlencoded", &form)));
     assert_eq!(status, 200, "{body}");

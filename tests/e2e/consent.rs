@@ -62,7 +62,7 @@ fn a_consent_grants_a_peer_the_patient_key_and_its_revocation_rotates_it() {
     let wrapped_hex = grant["wrapped_key"].as_str().expect("wrapped_key");
     let wrapped =
         WrappedKey::from_bytes(&data_encoding::HEXLOWER.decode(wrapped_hex.as_bytes()).expect("hex")).expect("wrapped");
-    let context = fhir_bridge::pipeline::grant_wrap_context(&patient, 0, &peer.key_id().to_string());
+    let context = node_store::records::grant_wrap_context(&patient, 0, &peer.key_id().to_string());
     let key = unwrap_patient_key(&wrapped, &peer, &context).expect("the grantee unwraps the patient key");
     assert_eq!(key.epoch(), 0);
     let stranger = NodeKeyPair::generate().expect("key");

@@ -121,8 +121,7 @@ fn token_request(base: &str, assertion: &str) -> (u16, String) {
 /// An assertion for the token endpoint whose public URL is `audience/auth/token`.
 fn assertion(audience: &str, key_id: &str, secret: &[u8; 32]) -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
-    fhir_bridge::auth::client_assertion_es256k(key_id, &format!("{audience}/auth/token"), secret, 60, now)
-        .expect("sign")
+    smart_auth::client_assertion_es256k(key_id, &format!("{audience}/auth/token"), secret, 60, now).expect("sign")
 }
 
 /// A token from the endpoint at `base` whose public URL is `audience/auth/token`.

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::config::BridgeConfig;
-use crate::store::Node;
+use node_store::Node;
 
 /// Arguments of `dead-letters`.
 #[derive(Debug, Args)]
@@ -15,12 +15,12 @@ pub struct DeadLettersArgs {}
 
 /// Prints every dead letter, oldest first.
 pub fn run(config: &BridgeConfig, _args: &DeadLettersArgs) -> anyhow::Result<ExitCode> {
-    let node = Node::open(config).context("opening the data dir")?;
+    let node = Node::open(&config.node()).context("opening the data dir")?;
     let letters = node.dead_letters()?;
     for (id, letter) in &letters {
         let line = serde_json::json!({
             "id": id,
-            "time": crate::read::format_instant(letter.time_ms),
+            "time": node_store::clock::format_instant(letter.time_ms),
             "source": letter.source,
             "reason": letter.reason,
             "outcome": serde_json::from_str::<serde_json::Value>(&letter.outcome).unwrap_or_default(),

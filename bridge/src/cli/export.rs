@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::config::BridgeConfig;
-use crate::store::Node;
+use node_store::Node;
 
 /// Arguments of `export`.
 #[derive(Debug, Args)]
@@ -26,7 +26,7 @@ pub struct ExportArgs {
 
 /// Writes the latest version of each (not deleted) resource, one JSON per line, in ledger order.
 pub fn run(config: &BridgeConfig, args: &ExportArgs) -> anyhow::Result<ExitCode> {
-    let node = Node::open(config).context("opening the data dir")?;
+    let node = Node::open(&config.node()).context("opening the data dir")?;
     let patient = args.patient.as_deref().map(|p| node.patient_pseudonym(p).to_string());
     let mut out: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(std::io::BufWriter::new(

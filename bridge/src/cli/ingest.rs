@@ -12,9 +12,9 @@ use crate::config::BridgeConfig;
 use rayon::prelude::*;
 
 use crate::input::{discover, units, InputFormat};
-use crate::pipeline::hl7v2::{prepare_v2, v2_text, V2Mappings};
-use crate::pipeline::{self, Normalised, Rejection};
-use crate::store::{kinds, Node};
+use ingest_pipeline::hl7v2::{prepare_v2, v2_text, V2Mappings};
+use ingest_pipeline::{Normalised, Rejection};
+use node_store::{kinds, Node};
 
 /// Arguments of `ingest`.
 #[derive(Debug, Args)]
@@ -58,7 +58,7 @@ const BATCH_BYTES: usize = 4 * 1024 * 1024;
 
 /// Ingests every resource; prints an OperationOutcome per reject on stdout, a summary on stderr.
 pub fn run(config: &BridgeConfig, args: &IngestArgs) -> anyhow::Result<ExitCode> {
-    let node = Node::open(config).context("opening the data dir")?;
+    let node = Node::open(&config.node()).context("opening the data dir")?;
     let files = discover(&args.paths)?;
     let mappings = V2Mappings::load(config.hl7v2.mappings_dir.as_deref()).context("loading the HL7 v2 mappings")?;
     if let Some(dir) = &args.rejects {
@@ -80,7 +80,7 @@ pub fn run(config: &BridgeConfig, args: &IngestArgs) -> anyhow::Result<ExitCode>
         let committer = scope.spawn(move || -> anyhow::Result<(u64, u64)> {
             let (mut accepted, mut duplicates) = (0u64, 0u64);
             for resources in receiver {
-                for receipt in node.commit_batch(&resources, &[]).context("committing a block")? {
+                for receipt in ingest_pipeline::commit_batch(node, &resources, &[]).context("committing a block")? {
                     if receipt.duplicate {
                         duplicates += 1;
                     } else {
@@ -162,8 +162,8 @@ fn prepare_batch(
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<Vec<Normalised>> {
     let fhir: Vec<&[u8]> = batch.iter().filter(|u| !u.v2).map(PendingUnit::bytes).collect();
-    let fhir_prepared = pipeline::prepare(&fhir, node);
-    fhir_prepared.par_iter().for_each(|p| node.warm_patient_keys(&p.resources));
+    let fhir_prepared = ingest_pipeline::prepare(&fhir, node);
+    fhir_prepared.par_iter().for_each(|p| ingest_pipeline::warm_patient_keys(node, &p.resources));
     let mut fhir_prepared = fhir_prepared.into_iter();
     let mut v2_prepared = batch
         .par_iter()
@@ -171,7 +171,7 @@ fn prepare_batch(
         .map(|u| prepare_v2(u.bytes(), mappings, node).prepared)
         .collect::<Vec<_>>()
         .into_iter();
-    let prepared: Vec<pipeline::Prepared> = batch
+    let prepared: Vec<ingest_pipeline::Prepared> = batch
         .iter()
         .map(|u| if u.v2 { v2_prepared.next() } else { fhir_prepared.next() }.unwrap_or_default())
         .collect();

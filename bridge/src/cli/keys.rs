@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::config::BridgeConfig;
-use crate::store::key_files;
+use node_store::key_files;
 
 /// Arguments of `keys`.
 #[derive(Debug, Args)]

@@ -94,7 +94,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// Commits an `Access` record for a read by the operator at the command line (the accessor is
 /// the pseudonym of `cli:$USER`): reads from the CLI are audited like reads over HTTP.
 fn record_access(
-    node: &crate::store::Node,
+    node: &node_store::Node,
     action: &str,
     permitted: bool,
     patient: Option<String>,
@@ -102,17 +102,18 @@ fn record_access(
     resource: Option<String>,
 ) -> anyhow::Result<()> {
     let user = std::env::var("USER").unwrap_or_else(|_| "operator".to_owned());
-    let access = crate::records::Access {
-        time_ms: crate::pipeline::commit::now_ms(),
+    let access = node_store::records::Access {
+        time_ms: node_store::clock::now_ms(),
         node: node.key_id.clone(),
-        accessor: node.pseudonyms.pseudonym(crate::store::kinds::CLIENT, &format!("cli:{user}")).to_string(),
+        accessor: node.pseudonyms.pseudonym(node_store::kinds::CLIENT, &format!("cli:{user}")).to_string(),
         action: action.to_owned(),
         outcome: if permitted { "permit" } else { "deny" }.to_owned(),
         patient,
         resource_type,
         resource,
     };
-    node.commit_batch(&[], &[crate::records::LedgerRecord::Access(access)]).context("recording the access")?;
+    ingest_pipeline::commit_batch(node, &[], &[node_store::records::LedgerRecord::Access(access)])
+        .context("recording the access")?;
     Ok(())
 }
 

@@ -6,8 +6,8 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::config::BridgeConfig;
-use crate::read::ReadError;
-use crate::store::Node;
+use node_store::read::ReadError;
+use node_store::Node;
 
 /// Arguments of `read`.
 #[derive(Debug, Args)]
@@ -22,7 +22,7 @@ pub struct ReadArgs {
 /// Prints the resource as indented FHIR JSON; exit 1 when it is absent or deleted.
 pub fn run(config: &BridgeConfig, args: &ReadArgs) -> anyhow::Result<ExitCode> {
     let (resource_type, id) = args.reference.split_once('/').context("expected Type/id")?;
-    let node = Node::open(config).context("opening the data dir")?;
+    let node = Node::open(&config.node()).context("opening the data dir")?;
     match node.read(resource_type, id, args.version) {
         Ok(record) => {
             let resource = Some(record.record.resource.clone());

@@ -9,10 +9,10 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::config::BridgeConfig;
-use crate::peers::PeerClient;
-use crate::search::run::run as run_search;
-use crate::search::SearchQuery;
-use crate::store::Node;
+use exchange::search::run::run as run_search;
+use exchange::search::SearchQuery;
+use exchange::PeerClient;
+use node_store::Node;
 
 /// Arguments of `search`.
 #[derive(Debug, Args)]
@@ -26,7 +26,7 @@ pub struct SearchArgs {
     #[arg(long = "last-updated")]
     pub last_updated: Vec<String>,
     /// Entries in the page (at most 1000).
-    #[arg(long, default_value_t = crate::search::DEFAULT_COUNT)]
+    #[arg(long, default_value_t = exchange::search::DEFAULT_COUNT)]
     pub count: usize,
     /// Entries to skip.
     #[arg(long, default_value_t = 0)]
@@ -50,7 +50,7 @@ pub fn run(config: &BridgeConfig, args: &SearchArgs) -> anyhow::Result<ExitCode>
     ];
     pairs.extend(args.last_updated.iter().map(|v| ("_lastUpdated".to_owned(), v.clone())));
     let query = SearchQuery::parse(&pairs)?;
-    let node = Node::open(config).context("opening the data dir")?;
+    let node = Node::open(&config.node()).context("opening the data dir")?;
     let client = PeerClient::new(node.node_key.clone(), Duration::from_millis(config.http.peer_timeout_ms));
     let results = run_search(&node, &client, &args.resource_type, &query)?;
     let patient = node.patient_pseudonym(&query.patient).to_string();

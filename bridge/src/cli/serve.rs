@@ -6,17 +6,30 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use exchange::PeerClient;
+use http_api::{AppState, SourceHealth};
+use ingest_pipeline::batcher;
+use ingest_pipeline::hl7v2::V2Mappings;
+use node_store::{Node, Peer};
+use smart_auth::{AuthConfig, Authenticator, ClientConfig};
+use source_connectors::kafka::{KafkaHealth, KafkaSource};
+use source_connectors::mllp::MllpListener;
 
-use crate::auth::{AuthConfig, Authenticator, ClientConfig};
 use crate::config::BridgeConfig;
-use crate::http::{routes, AppState};
-use crate::metrics::Metrics;
-use crate::peers::PeerClient;
-use crate::pipeline::batcher;
-use crate::pipeline::hl7v2::V2Mappings;
-use crate::sources::kafka::KafkaSource;
-use crate::sources::mllp::MllpListener;
-use crate::store::{Node, Peer};
+use crate::metrics::ServiceMetrics;
+
+/// The Kafka connector's health, as `/healthz` reports it.
+struct KafkaHealthReport(Arc<KafkaHealth>);
+
+impl SourceHealth for KafkaHealthReport {
+    fn name(&self) -> &'static str {
+        "kafka"
+    }
+
+    fn problem(&self) -> Option<String> {
+        self.0.problem()
+    }
+}
 
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
@@ -49,9 +62,10 @@ fn with_peer_clients(auth: &AuthConfig, peers: &[Peer]) -> AuthConfig {
 /// Serves until SIGTERM or Ctrl-C; then stops accepting, finishes in-flight requests, commits
 /// what the writer holds, and exits.
 pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> {
-    let node = Arc::new(Node::open(config).context("opening the data dir")?);
+    let node = Arc::new(Node::open(&config.node()).context("opening the data dir")?);
     // Before anything is served: grants an earlier version made under looser consent rules end.
-    let reconciled = node.reconcile_grants().context("checking the grants in force against the consents")?;
+    let reconciled =
+        ingest_pipeline::reconcile_grants(&node).context("checking the grants in force against the consents")?;
     if reconciled > 0 {
         tracing::warn!(records = reconciled, "Grants that the patients' consents no longer make were revoked.");
     }
@@ -65,10 +79,10 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
         }
         None => tracing::warn!("No HL7 v2 mappings (hl7v2.mappings_dir unset, no ./mappings): v2 input is refused."),
     }
-    let metrics = Arc::new(Metrics::default());
+    let metrics = ServiceMetrics::default();
     let (writer, writer_thread) = batcher::start(
         node.clone(),
-        metrics.clone(),
+        metrics.writer.clone(),
         config.ingest.block_records,
         Duration::from_millis(config.ingest.block_linger_ms),
     )
@@ -77,15 +91,21 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
         Some(kafka) => {
             tracing::info!(brokers = %kafka.brokers, topic = %kafka.ingest_topic, group = %kafka.group_id, "Starting the Kafka connector.");
             Some(
-                KafkaSource::start(kafka.clone(), node.clone(), mappings.clone(), writer.clone(), metrics.clone())
-                    .context("starting the Kafka connector")?,
+                KafkaSource::start(
+                    kafka.clone(),
+                    node.clone(),
+                    mappings.clone(),
+                    writer.clone(),
+                    metrics.kafka.clone(),
+                )
+                .context("starting the Kafka connector")?,
             )
         }
         None => None,
     };
     let mllp = match &config.mllp {
         Some(mllp) => Some(
-            MllpListener::start(mllp.clone(), node.clone(), mappings.clone(), writer.clone(), metrics.clone())
+            MllpListener::start(mllp.clone(), node.clone(), mappings.clone(), writer.clone(), metrics.mllp.clone())
                 .with_context(|| format!("starting the MLLP listener on {}", mllp.listen))?,
         ),
         None => None,
@@ -93,8 +113,9 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
     let listen = args.listen.unwrap_or(config.http.listen);
     let peer_client =
         Arc::new(PeerClient::new(node.node_key.clone(), Duration::from_millis(config.http.peer_timeout_ms)));
-    let state =
-        AppState { node: node.clone(), writer, metrics, kafka: kafka.as_ref().map(|k| k.health.clone()), peer_client };
+    let sources: Vec<Arc<dyn SourceHealth>> =
+        kafka.iter().map(|k| Arc::new(KafkaHealthReport(k.health.clone())) as Arc<dyn SourceHealth>).collect();
+    let state = AppState { node: node.clone(), writer, metrics: metrics.registry.clone(), sources, peer_client };
     // Clients put this URL in their assertions' `aud`; set `auth.token_url` to the public one.
     let authenticator = Arc::new(
         Authenticator::from_config(
@@ -103,37 +124,10 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
         )
         .context("loading the auth configuration")?,
     );
-    let max_body = config.http.max_body_bytes;
-    let limiter = (config.http.rate_limit_per_s > 0).then(|| {
-        actix_web::web::Data::new(crate::auth::RateLimiter::new(
-            config.http.rate_limit_per_s,
-            config.http.rate_limit_burst,
-        ))
-    });
-    let workers = config.http.workers;
     tracing::info!(%listen, data_dir = %config.data_dir.display(), key_id = %node.key_id, "Serving.");
-    actix_web::rt::System::new().block_on(async move {
-        let mut server = actix_web::HttpServer::new(move || {
-            let mut app = actix_web::App::new()
-                .wrap(crate::http::error_outcomes())
-                .app_data(actix_web::web::Data::new(state.clone()))
-                .app_data(actix_web::web::Data::new(authenticator.clone()))
-                .app_data(actix_web::web::PayloadConfig::new(max_body));
-            if let Some(limiter) = &limiter {
-                app = app.app_data(limiter.clone());
-            }
-            app.configure(routes)
-        })
-        .shutdown_timeout(30)
-        .bind(listen)
-        .with_context(|| format!("cannot listen on {listen}"))?;
-        if workers > 0 {
-            server = server.workers(workers);
-        }
-        // actix handles SIGTERM, SIGINT and SIGQUIT: it stops accepting and lets in-flight
-        // requests finish, each of which has its receipts only once durable.
-        server.run().await.context("HTTP server")
-    })?;
+    // actix handles SIGTERM, SIGINT and SIGQUIT: it stops accepting and lets in-flight requests
+    // finish, each of which has its receipts only once durable.
+    http_api::serve(&config.http, listen, state, authenticator).context("HTTP server")?;
     // The Kafka connector finishes its batch (offsets last) and leaves the group; the app states
     // (and their writer handles) are dropped with the server; the writer commits what it holds.
     if let Some(kafka) = kafka {

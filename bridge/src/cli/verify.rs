@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::config::BridgeConfig;
-use crate::store::{database_dir, key_files};
+use node_store::{database_dir, key_files};
 
 /// Arguments of `verify`.
 #[derive(Debug, Args)]
@@ -29,7 +29,7 @@ pub fn run(config: &BridgeConfig, _args: &VerifyArgs) -> anyhow::Result<ExitCode
         false => None,
     };
     let progress = super::progress_bar(0, "{spinner} verifying [{bar:30}] {pos}/{len} records ({per_sec})");
-    let result = crate::verify::verify_store(&db, expected.as_ref(), &mut |p| {
+    let result = node_store::verify::verify_store(&db, expected.as_ref(), &mut |p| {
         progress.set_length(p.records_total);
         progress.set_position(p.records_verified);
     });

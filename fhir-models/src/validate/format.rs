@@ -65,6 +65,12 @@ const MAX_STRING_BYTES: usize = 1024 * 1024;
 /// Why a string with a control character is refused, whatever its type.
 const CONTROL_CHARACTER: &str = "control characters other than tab, carriage return and line feed are not allowed";
 
+/// Whether `text` is a FHIR `id` (1–64 of `A-Z a-z 0-9 - .`): the one test every reader of
+/// references and URLs applies.
+pub fn is_fhir_id(text: &str) -> bool {
+    check(PrimitiveKind::Id, text).is_ok()
+}
+
 /// Checks `text` against the rules of `kind`; the error is a reason that never quotes the value.
 pub fn check(kind: PrimitiveKind, text: &str) -> Result<(), &'static str> {
     if text.bytes().any(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) {

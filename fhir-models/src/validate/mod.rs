@@ -39,7 +39,7 @@ pub(crate) mod outcome;
 mod reference;
 mod scope;
 
-pub use format::PrimitiveKind;
+pub use format::{is_fhir_id, PrimitiveKind};
 pub use outcome::{to_operation_outcome, IssueType, Severity, ValidationIssue};
 
 use crate::codec::{PrimitiveValue, MAX_RESOURCE_DEPTH};

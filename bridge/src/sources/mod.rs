@@ -1,4 +1,0 @@
-//! Source connectors beyond files and HTTP: one folder per kind.
-
-pub mod kafka;
-pub mod mllp;

@@ -1,0 +1,408 @@
+//! FHIR endpoints: create, update, delete, Bundle submission, read, version read, metadata.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use fhir_models::validate::{IssueType, Severity, ValidationIssue};
+
+use crate::auth::Authenticated;
+use crate::error::ApiError;
+use crate::state::AppState;
+use ingest_pipeline::batcher::SubmitError;
+use ingest_pipeline::{self, Normalised, Receipt, RequestedChange};
+use node_store::read::ReadError;
+use smart_auth::Principal;
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(e.to_string())
+}
+
+/// Refuses a body declared as anything but FHIR JSON (`text/plain`, XML, a form): FHIR answers
+/// 415. A body without a content type is read as FHIR JSON.
+fn require_fhir_json(request: &HttpRequest) -> Result<(), ApiError> {
+    let Some(value) = request.headers().get(actix_web::http::header::CONTENT_TYPE) else { return Ok(()) };
+    let mime = value.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match mime.as_str() {
+        "application/fhir+json" | "application/json" => Ok(()),
+        _ => Err(ApiError::UnsupportedMediaType),
+    }
+}
+
+/// What a route accepts: a Bundle to run (`POST /fhir`), or exactly one resource of the URL's
+/// type (and id, for `PUT`).
+#[derive(Clone, Copy)]
+enum Expect<'a> {
+    Bundle,
+    One { resource_type: &'a str, id: Option<&'a str> },
+}
+
+/// What an ingest did: receipts, entries without data, and notes on Consents that grant less
+/// than they name (an organisation that is no peer, an actor in no recipient role).
+struct Ingested {
+    receipts: Vec<Receipt>,
+    skipped: usize,
+    notes: Vec<String>,
+}
+
+/// Decodes and validates on a blocking thread (CPU work), then waits for the durable commit.
+async fn ingest(
+    state: &AppState,
+    caller: &Principal,
+    body: web::Bytes,
+    expect: Expect<'_>,
+) -> Result<Ingested, ApiError> {
+    let node = state.node.clone();
+    let prepared = web::block(move || ingest_pipeline::prepare(&[&body[..]], node.as_ref()))
+        .await
+        .map_err(internal)?
+        .pop()
+        .unwrap_or_default();
+    if let Some(rejection) = prepared.rejections.into_iter().next() {
+        state.writer.metrics().resources_rejected.inc();
+        return Err(ApiError::refused(rejection.outcome));
+    }
+    if let Expect::One { resource_type, id } = expect {
+        // A body that expands to several resources (a Bundle) is not one resource of this type.
+        let [one] = &prepared.resources[..] else {
+            return Err(unprocessable(resource_type.to_owned(), "a Bundle is submitted with POST /fhir"));
+        };
+        if one.resource_type != resource_type {
+            return Err(invalid(format!("{resource_type}.resourceType"), "resourceType does not match the URL"));
+        }
+        if id.is_some_and(|id| id != one.id) {
+            return Err(invalid(format!("{resource_type}.id"), "the resource id must equal the id in the URL"));
+        }
+    }
+    // Every resource written needs the caller's write scope for its type, and every delete its
+    // delete scope (a Bundle's entries too).
+    for resource in &prepared.resources {
+        match resource.change {
+            RequestedChange::Upsert => caller.require_write(resource.resource_type)?,
+            RequestedChange::Delete => caller.require_delete(resource.resource_type)?,
+        }
+    }
+    let notes = consent_notes(state, &prepared.resources);
+    let source: std::sync::Arc<str> = std::sync::Arc::from("http");
+    let resources: Vec<Normalised> = prepared
+        .resources
+        .into_iter()
+        .map(|mut r| {
+            r.source = source.clone();
+            r
+        })
+        .collect();
+    if resources.is_empty() {
+        return Ok(Ingested { receipts: Vec::new(), skipped: prepared.skipped, notes });
+    }
+    let receipts = state.writer.submit(resources).await.map_err(|e| match e {
+        SubmitError::Stopped => ApiError::Internal("the writer has stopped".into()),
+        SubmitError::Commit(error) => ApiError::Internal(error.to_string()),
+    })?;
+    Ok(Ingested { receipts, skipped: prepared.skipped, notes })
+}
+
+/// Why the Consents among `resources` grant less than they name: what their terms say, and
+/// organisations that are no configured peer. Names elements and organisations only.
+fn consent_notes(state: &AppState, resources: &[Normalised]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for resource in resources.iter().filter(|r| r.resource_type == "Consent") {
+        let Some(terms) = resource.canonical.as_deref().and_then(fhir_consent::terms) else { continue };
+        let prefix = format!("Consent/{}: ", resource.id);
+        notes.extend(terms.notes.iter().map(|n| format!("{prefix}{n}")));
+        for permit in terms
+            .permits
+            .iter()
+            .filter(|p| terms.in_force && !state.node.peers.iter().any(|peer| peer.organization == p.organization))
+        {
+            notes.push(format!(
+                "{prefix}{} is no configured peer of this node, so it is granted nothing",
+                permit.organization
+            ));
+        }
+    }
+    notes
+}
+
+/// The notes as an informational OperationOutcome, when there are any.
+fn notes_outcome(notes: &[String]) -> Option<serde_json::Value> {
+    if notes.is_empty() {
+        return None;
+    }
+    let issues: Vec<ValidationIssue> = notes
+        .iter()
+        .map(|note| ValidationIssue {
+            severity: Severity::Information,
+            code: IssueType::Informational,
+            path: String::new(),
+            message: note.clone(),
+        })
+        .collect();
+    let mut outcome = fhir_models::validate::to_operation_outcome(&issues);
+    for issue in &mut outcome.issue {
+        issue.expression.clear();
+    }
+    serde_json::from_slice(&fhir_models::to_json(&outcome)).ok()
+}
+
+fn created(receipt: &Receipt, notes: &[String]) -> HttpResponse {
+    let status = if receipt.duplicate || receipt.version > 1 { StatusCode::OK } else { StatusCode::CREATED };
+    let mut body = receipt_json(receipt);
+    if let Some(outcome) = notes_outcome(notes) {
+        body["outcome"] = outcome;
+    }
+    HttpResponse::build(status)
+        .insert_header((
+            "Location",
+            format!("/fhir/{}/{}/_history/{}", receipt.resource_type, receipt.id, receipt.version),
+        ))
+        .insert_header(("ETag", format!("W/\"{}\"", receipt.version)))
+        .json(body)
+}
+
+fn receipt_json(r: &Receipt) -> serde_json::Value {
+    serde_json::json!({
+        "resourceType": r.resource_type,
+        "id": r.id,
+        "version": r.version,
+        "seq": r.seq,
+        "block_height": r.block_height,
+        "cid": r.cid,
+        "duplicate": r.duplicate,
+        "operation": r.operation.as_str(),
+    })
+}
+
+/// `POST /fhir/{type}`: one resource of that type.
+pub async fn create(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    Authenticated(caller): Authenticated,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let resource_type = path.into_inner();
+    if !fhir_models::Resource::is_resource_type(&resource_type) {
+        return Err(ApiError::NotFound("not an R4 resource type"));
+    }
+    caller.require_write(&resource_type)?;
+    require_fhir_json(&request)?;
+    refuse_bundle_as_resource(&resource_type)?;
+    check_type(&body, &resource_type)?;
+    let expect = Expect::One { resource_type: &resource_type, id: None };
+    let done = ingest(&state, &caller, body, expect).await?;
+    done.receipts
+        .first()
+        .map(|r| created(r, &done.notes))
+        .ok_or(ApiError::Internal("a create without a receipt".into()))
+}
+
+/// `PUT /fhir/{type}/{id}`: a resource whose type and id must match the URL.
+pub async fn update(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    Authenticated(caller): Authenticated,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let (resource_type, id) = path.into_inner();
+    if !fhir_models::Resource::is_resource_type(&resource_type) {
+        return Err(ApiError::NotFound("not an R4 resource type"));
+    }
+    caller.require_write(&resource_type)?;
+    require_fhir_json(&request)?;
+    refuse_bundle_as_resource(&resource_type)?;
+    check_type(&body, &resource_type)?;
+    let given = fhir_json::JsonReader::new(&body).peek_object_string_member("id").ok().flatten();
+    if given.as_deref() != Some(id.as_str()) {
+        return Err(invalid(format!("{resource_type}.id"), "the resource id must equal the id in the URL"));
+    }
+    let expect = Expect::One { resource_type: &resource_type, id: Some(&id) };
+    let done = ingest(&state, &caller, body, expect).await?;
+    done.receipts
+        .first()
+        .map(|r| created(r, &done.notes))
+        .ok_or(ApiError::Internal("an update without a receipt".into()))
+}
+
+/// `DELETE /fhir/{type}/{id}`: a new, deleted version (the history stays on the ledger). Deleting
+/// a Consent revokes its grant. Deleting what is absent or deleted already changes nothing.
+pub async fn delete(
+    state: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (resource_type, id) = path.into_inner();
+    if !fhir_models::Resource::is_resource_type(&resource_type) {
+        return Err(ApiError::NotFound("not an R4 resource type"));
+    }
+    caller.require_delete(&resource_type)?;
+    if !fhir_models::validate::is_fhir_id(&id) {
+        return Err(invalid(format!("{resource_type}.id"), "not a valid id: 1 to 64 of A-Z, a-z, 0-9, '-' and '.'"));
+    }
+    // One path for deletes: the same as a transaction Bundle's DELETE entry.
+    let bundle = serde_json::json!({
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"request": {"method": "DELETE", "url": format!("{resource_type}/{id}")}}],
+    });
+    let body = web::Bytes::from(serde_json::to_vec(&bundle).map_err(internal)?);
+    let done = ingest(&state, &caller, body, Expect::Bundle).await?;
+    let receipt = done.receipts.first().ok_or(ApiError::Internal("a delete without a receipt".into()))?;
+    Ok(HttpResponse::Ok().json(receipt_json(receipt)))
+}
+
+/// `POST /fhir`: a Bundle (batch or transaction); answers with a response Bundle-like summary.
+/// A caller that may change nothing is refused before the body is decoded.
+pub async fn post_bundle(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    Authenticated(caller): Authenticated,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_change_anything()?;
+    require_fhir_json(&request)?;
+    check_type(&body, "Bundle")?;
+    let done = ingest(&state, &caller, body, Expect::Bundle).await?;
+    let mut answer = serde_json::json!({
+        "entries": done.receipts.iter().map(receipt_json).collect::<Vec<_>>(),
+        "skipped": done.skipped,
+    });
+    if let Some(outcome) = notes_outcome(&done.notes) {
+        answer["outcome"] = outcome;
+    }
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+fn unprocessable(path: String, message: &str) -> ApiError {
+    let issue =
+        ValidationIssue { severity: Severity::Error, code: IssueType::NotSupported, path, message: message.to_owned() };
+    ApiError::Unprocessable(Box::new(fhir_models::validate::to_operation_outcome(std::slice::from_ref(&issue))))
+}
+
+fn invalid(path: String, message: &str) -> ApiError {
+    let issue =
+        ValidationIssue { severity: Severity::Error, code: IssueType::Invalid, path, message: message.to_owned() };
+    ApiError::Invalid(Box::new(fhir_models::validate::to_operation_outcome(std::slice::from_ref(&issue))))
+}
+
+/// Checks the URL's type, and the body's `resourceType` against it when a cheap scan of the top
+/// level finds one. Never decodes: that happens on a blocking thread after the scope check, and
+/// its precise errors cover bodies this scan cannot read.
+fn check_type(body: &[u8], expected: &str) -> Result<(), ApiError> {
+    if !fhir_models::Resource::is_resource_type(expected) {
+        return Err(ApiError::NotFound("not an R4 resource type"));
+    }
+    let found = fhir_json::JsonReader::new(body).peek_object_string_member("resourceType").ok().flatten();
+    match found.as_deref() {
+        Some(t) if t != expected => {
+            Err(invalid(format!("{expected}.resourceType"), "resourceType does not match the URL"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `POST` and `PUT` of `/fhir/Bundle`: a batch or transaction goes to `POST /fhir`, and the
+/// bridge stores the entries of other Bundles, not the Bundle itself; refused, rather than run.
+fn refuse_bundle_as_resource(resource_type: &str) -> Result<(), ApiError> {
+    if resource_type == "Bundle" {
+        return Err(unprocessable(
+            "Bundle".to_owned(),
+            "a Bundle is not stored as one resource: submit it with POST /fhir, which stores its entries",
+        ));
+    }
+    Ok(())
+}
+
+/// A read, audited: every read of an existing resource, and every denial, is an `Access` record
+/// on the ledger before the answer goes out.
+///
+/// Authorization is decided before existence: a caller without the read scope for the type gets
+/// the same 403 and the same one Access record whether `Type/id` exists or not, and the record
+/// names no patient, so neither the answer, the ledger's growth nor the record's content tells
+/// anyone what exists.
+async fn read_resource(
+    state: &AppState,
+    caller: &Principal,
+    resource_type: String,
+    id: String,
+    version: Option<u32>,
+) -> Result<HttpResponse, ApiError> {
+    if !fhir_models::Resource::is_resource_type(&resource_type) {
+        return Err(ApiError::NotFound("not an R4 resource type"));
+    }
+    let resource = state.node.resource_pseudonym(&resource_type, &id).to_string();
+    if let Err(denied) = caller.require_read(&resource_type) {
+        // Nothing is looked up: the record names the type and the (keyed, existence-blind)
+        // pseudonym of `Type/id`, never a patient, so no reader of it learns what exists.
+        crate::audit::record(state, caller, "read", false, None, Some(resource_type), Some(resource)).await?;
+        return Err(denied.into());
+    }
+    if !fhir_models::validate::is_fhir_id(&id) {
+        return Err(ApiError::NotFound("no such resource"));
+    }
+    let node = state.node.clone();
+    let rt = resource_type.clone();
+    let result = web::block(move || {
+        let (seq, record) = node.locate(&rt, &id, version)?;
+        let patient = record.patient.clone();
+        let opened = node.open_record(seq, record)?;
+        Ok::<_, ReadError>((opened.resource()?, opened.record.version, patient))
+    })
+    .await
+    .map_err(internal)?;
+    let (found, version, patient) = match result {
+        Ok(found) => found,
+        Err(ReadError::NotFound) => return Err(ApiError::NotFound("no such resource")),
+        Err(ReadError::Deleted) => return Err(ApiError::Gone),
+        Err(error) => return Err(internal(error)),
+    };
+    crate::audit::record(state, caller, "read", true, patient, Some(resource_type), Some(resource)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(fhir_models::JSON_MIME_TYPE)
+        .insert_header(("ETag", format!("W/\"{version}\"")))
+        .body(fhir_models::to_json(&found)))
+}
+
+/// `GET /fhir/{type}/{id}`.
+pub async fn read(
+    state: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (resource_type, id) = path.into_inner();
+    read_resource(&state, &caller, resource_type, id, None).await
+}
+
+/// `GET /fhir/{type}/{id}/_history/{version}`.
+pub async fn read_version(
+    state: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    path: web::Path<(String, String, u32)>,
+) -> Result<HttpResponse, ApiError> {
+    let (resource_type, id, version) = path.into_inner();
+    read_resource(&state, &caller, resource_type, id, Some(version)).await
+}
+
+/// `GET /fhir/metadata`: a minimal CapabilityStatement.
+pub async fn metadata() -> HttpResponse {
+    let body = serde_json::json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        // This is an instance's statement: it describes the running server as of now.
+        "date": node_store::clock::format_instant(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+        ),
+        "kind": "instance",
+        "fhirVersion": fhir_models::FHIR_VERSION,
+        "format": ["application/fhir+json"],
+        "software": {"name": "FHIR Ledger Bridge", "version": env!("CARGO_PKG_VERSION")},
+        "rest": [{"mode": "server", "interaction": [{"code": "transaction"}, {"code": "batch"}],
+                  "resource": [{"type": "Resource",
+                                "interaction": [{"code": "read"}, {"code": "vread"}, {"code": "create"}, {"code": "update"}, {"code": "delete"}, {"code": "search-type"}],
+                                "searchParam": [
+                                    {"name": "patient", "type": "reference", "documentation": "required: the patient's records here and, through grants, at peer custodians"},
+                                    {"name": "_lastUpdated", "type": "date"},
+                                    {"name": "_count", "type": "number"},
+                                    {"name": "_offset", "type": "number"}]}]}]
+    });
+    HttpResponse::Ok().content_type(fhir_models::JSON_MIME_TYPE).json(body)
+}

@@ -1,0 +1,140 @@
+//! The HTTP API: FHIR under `/fhir`, the ledger under `/ledger`, the custodian's
+//! `/peer/records`, operations (`/healthz`, `/metrics`) and the token endpoint (`/auth/token`).
+//! [`routes`] is the route table; handlers are grouped per area; [`serve`] runs the server.
+//!
+//! Modules, bottom up: `config`, `error`, `outcomes`, `rate_limit`, `auth`, `state`, then one per
+//! area of routes (`fhir`, `search`, `audit`, `provenance`, `ledger`, `peer`), then this one.
+//!
+//! **Architecture Invariants:**
+//! - Every handler but `healthz`, `metadata` and `token` takes an [`Authenticated`] caller, so a
+//!   route without authentication cannot be written by accident of omission without it showing
+//!   in its signature; FHIR handlers check the caller's SMART scopes for the resource types they
+//!   touch, before they decode a body.
+//! - This is the only crate that knows actix-web. It knows nothing of how the writer stores or
+//!   of the sources beside it: it submits to `ingest-pipeline`'s writer, reads through
+//!   `node-store`, answers peers and searches through `exchange`, and asks the sources' health
+//!   through [`SourceHealth`].
+
+mod audit;
+pub mod auth;
+mod config;
+mod error;
+mod fhir;
+mod ledger;
+mod outcomes;
+mod peer;
+mod provenance;
+pub mod rate_limit;
+mod search;
+mod state;
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpResponse};
+
+pub use auth::{authenticate_request, oauth_error_response, token, Authenticated};
+pub use config::HttpConfig;
+pub use error::ApiError;
+pub use outcomes::error_outcomes;
+pub use rate_limit::{RateLimited, RateLimiter};
+pub use state::{AppState, SourceHealth};
+
+use smart_auth::Authenticator;
+
+/// The route table, with extractor errors and unknown routes answered as OperationOutcomes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::PathConfig::default().error_handler(|_, _| {
+        ApiError::BadRequest("a path segment has an invalid value (a version is a positive integer)".into()).into()
+    }))
+    .app_data(web::QueryConfig::default().error_handler(|_, _| {
+        ApiError::BadRequest("a query parameter is missing or has an invalid value".into()).into()
+    }))
+    .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::NotFound("no such route")) }))
+    .route("/healthz", web::get().to(healthz))
+    .route("/auth/token", web::post().to(token))
+    .route("/metrics", web::get().to(metrics))
+    .route("/ledger/head", web::get().to(ledger::head))
+    .route("/ledger/proof/{seq}", web::get().to(ledger::proof))
+    .route("/ledger/consistency", web::get().to(ledger::consistency))
+    .route("/fhir/metadata", web::get().to(fhir::metadata))
+    .route("/fhir/AuditEvent", web::get().to(audit::audit_events))
+    .route("/fhir/Provenance", web::get().to(provenance::provenance))
+    .route(exchange::RECORDS_PATH, web::get().to(peer::records))
+    .route("/fhir", web::post().to(fhir::post_bundle))
+    .route("/fhir/{type}", web::get().to(search::search))
+    .route("/fhir/{type}", web::post().to(fhir::create))
+    .route("/fhir/{type}/{id}", web::put().to(fhir::update))
+    .route("/fhir/{type}/{id}", web::get().to(fhir::read))
+    .route("/fhir/{type}/{id}", web::delete().to(fhir::delete))
+    .route("/fhir/{type}/{id}/_history/{version}", web::get().to(fhir::read_version));
+}
+
+async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    use ledger_adapter::LedgerReader;
+    let Ok(size) = state.node.ledger.tree_size() else {
+        return HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "ledger unavailable"}));
+    };
+    let mut body = serde_json::json!({"status": "ok", "ledger_records": size});
+    let mut degraded = false;
+    for source in &state.sources {
+        match source.problem() {
+            Some(problem) => {
+                degraded = true;
+                body[source.name()] = serde_json::Value::String(problem);
+            }
+            None => body[source.name()] = serde_json::Value::from("ok"),
+        }
+    }
+    if degraded {
+        // Broker outages are retried, not fatal: report them so orchestration and people see them.
+        body["status"] = serde_json::Value::from("degraded");
+        return HttpResponse::ServiceUnavailable().json(body);
+    }
+    HttpResponse::Ok().json(body)
+}
+
+async fn metrics(state: web::Data<AppState>, Authenticated(caller): Authenticated) -> Result<HttpResponse, ApiError> {
+    use ledger_adapter::LedgerReader;
+    caller.require_service(smart_auth::ServiceScope::MetricsRead)?;
+    if let Ok(size) = state.node.ledger.tree_size() {
+        state.writer.metrics().ledger_records.set(i64::try_from(size).unwrap_or(i64::MAX));
+    }
+    let mut text = String::new();
+    // Writing into a String cannot fail.
+    let _ = prometheus_client::encoding::text::encode(&mut text, &state.metrics);
+    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(text))
+}
+
+/// Runs the HTTP server on `listen` until SIGTERM, SIGINT or SIGQUIT; then it stops accepting
+/// and lets in-flight requests finish (each has its receipts only once durable).
+pub fn serve(
+    http: &HttpConfig,
+    listen: std::net::SocketAddr,
+    state: AppState,
+    authenticator: Arc<Authenticator>,
+) -> std::io::Result<()> {
+    let max_body = http.max_body_bytes;
+    let limiter = (http.rate_limit_per_s > 0)
+        .then(|| web::Data::new(RateLimiter::new(http.rate_limit_per_s, http.rate_limit_burst)));
+    let workers = http.workers;
+    actix_web::rt::System::new().block_on(async move {
+        let mut server = actix_web::HttpServer::new(move || {
+            let mut app = actix_web::App::new()
+                .wrap(error_outcomes())
+                .app_data(web::Data::new(state.clone()))
+                .app_data(web::Data::new(authenticator.clone()))
+                .app_data(web::PayloadConfig::new(max_body));
+            if let Some(limiter) = &limiter {
+                app = app.app_data(limiter.clone());
+            }
+            app.configure(routes)
+        })
+        .shutdown_timeout(30)
+        .bind(listen)
+        .map_err(|error| std::io::Error::new(error.kind(), format!("cannot listen on {listen}: {error}")))?;
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        server.run().await
+    })
+}

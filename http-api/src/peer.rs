@@ -1,0 +1,51 @@
+//! `GET /peer/records?patient=ID&type=T`: the custodian's side of a cross-institution read. Only
+//! peer nodes (clients registered with a node key) may call it, and only for a patient who has
+//! granted them access; every answer and every refusal is an `Access` record, durable before the
+//! answer goes out.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use crate::auth::Authenticated;
+use crate::error::ApiError;
+use crate::state::AppState;
+use node_store::clock::now_ms;
+
+/// Query of `GET /peer/records`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerRecordsQuery {
+    patient: String,
+    #[serde(rename = "type")]
+    resource_type: String,
+}
+
+/// `GET /peer/records`.
+pub async fn records(
+    state: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    query: web::Query<PeerRecordsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let PeerRecordsQuery { patient, resource_type } = query.into_inner();
+    if !fhir_models::Resource::is_resource_type(&resource_type) {
+        return Err(ApiError::NotFound("not an R4 resource type"));
+    }
+    let Some(grantee) = caller.node_key_id.clone() else {
+        let pseudonym = state.node.patient_pseudonym(&patient).to_string();
+        crate::audit::record(&state, &caller, "search", false, Some(pseudonym), Some(resource_type), None).await?;
+        return Err(ApiError::Forbidden("only peer nodes (clients with a node key) read through grants".into()));
+    };
+    let node = state.node.clone();
+    let rt = resource_type.clone();
+    let (pseudonym, answer) =
+        web::block(move || exchange::custodian::peer_records(&node, &grantee, &patient, &rt, now_ms()))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let permitted = answer.is_ok();
+    crate::audit::record(&state, &caller, "search", permitted, Some(pseudonym), Some(resource_type), None).await?;
+    match answer {
+        Ok(records) => Ok(HttpResponse::Ok().json(records)),
+        Err(error) if error.is_denial() => Err(ApiError::Forbidden(error.to_string())),
+        Err(error) => Err(ApiError::Internal(error.to_string())),
+    }
+}

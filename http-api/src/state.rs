@@ -1,0 +1,31 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use exchange::PeerClient;
+use ingest_pipeline::batcher::BatcherHandle;
+use node_store::Node;
+use prometheus_client::registry::Registry;
+
+/// A source beside the API (the Kafka connector) that `/healthz` reports on.
+pub trait SourceHealth: Send + Sync {
+    /// The source's name in the health answer (`kafka`).
+    fn name(&self) -> &'static str;
+    /// What is wrong now, if anything (retried, not fatal: reported so people see it).
+    fn problem(&self) -> Option<String>;
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The node's storage.
+    pub node: Arc<Node>,
+    /// The single writer (and its metrics).
+    pub writer: BatcherHandle,
+    /// Every metric of the service, for `/metrics`.
+    pub metrics: Arc<Registry>,
+    /// The health of the sources that run beside the API.
+    pub sources: Vec<Arc<dyn SourceHealth>>,
+    /// The client to peer custodians, for searches.
+    pub peer_client: Arc<PeerClient>,
+}
