@@ -22,7 +22,7 @@
 //!
 //! **Architecture Invariant:** this crate knows nothing of HTTP servers (`http-api` routes
 //! [`RECORDS_PATH`] to [`custodian`]) nor of the write path: what a grant covers comes from the
-//! ledger's Grant records as the writer planned them ([`fhir_consent::TypeSet`]); the grantee
+//! ledger's Grant records as the writer planned them (`Grant::covers`); the grantee
 //! records its own Access through the caller.
 
 pub mod client;

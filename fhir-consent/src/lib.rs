@@ -227,7 +227,7 @@ pub fn read(consent: &Consent) -> Result<Option<ConsentTerms>, ConsentRefusal> {
 }
 
 fn is_organization_reference(reference: &str) -> bool {
-    reference.strip_prefix("Organization/").is_some_and(fhir_models::validate::is_fhir_id)
+    fhir_models::validate::is_relative_reference(reference, "Organization")
 }
 
 fn has_coding(concept: Option<&CodeableConcept>, system: &str, code: &str) -> bool {

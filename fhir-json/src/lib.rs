@@ -35,3 +35,9 @@ pub use canonical::{canonicalize, content_hash, CONTENT_HASH_DOMAIN};
 pub use error::{DecodeError, DecodeErrorKind, PathSegment, MAX_PATH_NAME_CHARS};
 pub use reader::{JsonKind, JsonReader, MAX_DEPTH};
 pub use writer::JsonWriter;
+
+/// Whether the bytes hold `token` anywhere (in a string or a member name): a cheap pre-scan that
+/// lets a reader skip a walk that would find nothing.
+pub fn mentions(json: &[u8], token: &[u8]) -> bool {
+    token.is_empty() || json.windows(token.len()).any(|window| window == token)
+}

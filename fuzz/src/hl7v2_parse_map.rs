@@ -1,6 +1,6 @@
 //! HL7 v2: the bridge's decoding of v2 bytes (`v2_text`: UTF-8, else Latin-1), `split_messages`,
 //! `Message::parse`, every accessor down to subcomponents, and `Mappings::map` with the shipped
-//! `mappings/` (loaded once), as `bridge/src/pipeline/hl7v2.rs` runs them.
+//! `mappings/` (loaded once), as `ingest-pipeline/src/hl7v2.rs` runs them.
 //!
 //! Invariants:
 //! - nothing panics;

@@ -1,6 +1,7 @@
-//! The actix-web side: the `POST /auth/token` handler, the [`Authenticated`] extractor for
-//! protected handlers, and the HTTP form of [`AuthError`] on protected resources
-//! (401 + `WWW-Authenticate: Bearer` or 403, with a FHIR OperationOutcome body).
+//! The actix-web side of `smart-auth`: the `POST /auth/token` handler and the [`Authenticated`]
+//! extractor for protected handlers. An [`AuthError`] on a protected resource is answered as
+//! `ApiError::Auth` (`error.rs`: 401 + `WWW-Authenticate: Bearer` or 403, with a FHIR
+//! OperationOutcome body).
 //!
 //! Both read the shared `web::Data<Arc<Authenticator>>`; without it every request is refused.
 

@@ -1,68 +1,16 @@
 //! The actix side: the token handler over a real service, and the extractor's 401/403 responses.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use actix_web::body::MessageBody;
 use actix_web::test as actix_test;
 use actix_web::{web, App, FromRequest, HttpResponse};
-use p384::pkcs8::{EncodePublicKey, LineEnding};
 use serde_json::Value;
-use smart_auth::{
-    client_assertion_es384, AuthConfig, ClientConfig, Clock, DevStaticTokenConfig, ASSERTION_TYPE_JWT_BEARER,
-};
+use smart_auth::testing::{authenticator, authenticator_with, config, es384_assertion, HOSPITAL};
+use smart_auth::{AuthConfig, DevStaticTokenConfig, ASSERTION_TYPE_JWT_BEARER};
 
 use super::*;
 use crate::error::refusal_response;
-
-/// The fixed "now" of the tests.
-const T0: u64 = 1_700_000_000;
-const TOKEN_URL: &str = "https://bridge.example/auth/token";
-const HOSPITAL: &str = "hospital-b";
-
-/// A clock that stands still at [`T0`].
-struct FixedClock(AtomicU64);
-
-impl Clock for FixedClock {
-    fn now_s(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-fn p384_key() -> p384::ecdsa::SigningKey {
-    p384::ecdsa::SigningKey::from_slice(&[0x11; 48]).unwrap()
-}
-
-/// One registered client with a P-384 key, allowed `system/*.rs`.
-fn config() -> AuthConfig {
-    let pem = p384_key().verifying_key().to_public_key_pem(LineEnding::LF).unwrap();
-    AuthConfig {
-        token_url: Some(TOKEN_URL.into()),
-        clients: vec![ClientConfig {
-            client_id: HOSPITAL.into(),
-            public_key: pem,
-            scopes: vec!["system/*.rs".into()],
-            organization: Some("Organization/hospital-b".into()),
-            node_key_id: None,
-        }],
-        ..AuthConfig::default()
-    }
-}
-
-fn authenticator_with(config: &AuthConfig) -> (Authenticator, Arc<FixedClock>) {
-    let clock = Arc::new(FixedClock(AtomicU64::new(T0)));
-    let authenticator =
-        Authenticator::from_config(config, "http://unused/auth/token").unwrap().with_clock(clock.clone());
-    (authenticator, clock)
-}
-
-fn authenticator() -> (Authenticator, Arc<FixedClock>) {
-    authenticator_with(&config())
-}
-
-fn es384_assertion() -> String {
-    client_assertion_es384(HOSPITAL, TOKEN_URL, &p384_key(), 300, T0).unwrap()
-}
 
 fn run<F: std::future::Future>(future: F) -> F::Output {
     actix_web::rt::System::new().block_on(future)

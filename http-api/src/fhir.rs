@@ -2,7 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use fhir_models::validate::{IssueType, Severity, ValidationIssue};
+use fhir_models::validate::{error_outcome, IssueType, Severity, ValidationIssue};
 
 use crate::auth::Authenticated;
 use crate::error::ApiError;
@@ -273,15 +273,11 @@ pub async fn post_bundle(
 }
 
 fn unprocessable(path: String, message: &str) -> ApiError {
-    let issue =
-        ValidationIssue { severity: Severity::Error, code: IssueType::NotSupported, path, message: message.to_owned() };
-    ApiError::Unprocessable(Box::new(fhir_models::validate::to_operation_outcome(std::slice::from_ref(&issue))))
+    ApiError::Unprocessable(Box::new(error_outcome(IssueType::NotSupported, path, message)))
 }
 
 fn invalid(path: String, message: &str) -> ApiError {
-    let issue =
-        ValidationIssue { severity: Severity::Error, code: IssueType::Invalid, path, message: message.to_owned() };
-    ApiError::Invalid(Box::new(fhir_models::validate::to_operation_outcome(std::slice::from_ref(&issue))))
+    ApiError::Invalid(Box::new(error_outcome(IssueType::Invalid, path, message)))
 }
 
 /// Checks the URL's type, and the body's `resourceType` against it when a cheap scan of the top

@@ -2,21 +2,22 @@
 //! `/peer/records`, operations (`/healthz`, `/metrics`) and the token endpoint (`/auth/token`).
 //! [`routes`] is the route table; handlers are grouped per area; [`serve`] runs the server.
 //!
-//! Modules, bottom up: `config`, `error`, `outcomes`, `rate_limit`, `auth`, `state`, then one per
-//! area of routes (`fhir`, `search`, `audit`, `provenance`, `ledger`, `peer`), then this one.
+//! Modules, bottom up: `config`, `error`, `outcomes`, `rate_limit`, `auth`, `state`, `audit`, then
+//! one per area of routes (`fhir`, `search`, `provenance`, `ledger`, `peer`), then this one.
 //!
 //! **Architecture Invariants:**
 //! - Every handler but `healthz`, `metadata` and `token` takes an [`Authenticated`] caller, so a
 //!   route without authentication cannot be written by accident of omission without it showing
 //!   in its signature; FHIR handlers check the caller's SMART scopes for the resource types they
-//!   touch, before they decode a body.
+//!   touch before they decode a body where the route names the type, and `POST /fhir` refuses
+//!   a caller who may change nothing before it decodes the Bundle.
 //! - This is the only crate that knows actix-web. It knows nothing of how the writer stores or
 //!   of the sources beside it: it submits to `ingest-pipeline`'s writer, reads through
 //!   `node-store`, answers peers and searches through `exchange`, and asks the sources' health
 //!   through [`SourceHealth`].
 
 mod audit;
-pub mod auth;
+mod auth;
 mod config;
 mod error;
 mod fhir;
@@ -24,7 +25,7 @@ mod ledger;
 mod outcomes;
 mod peer;
 mod provenance;
-pub mod rate_limit;
+mod rate_limit;
 mod search;
 mod state;
 
@@ -37,7 +38,7 @@ pub use config::HttpConfig;
 pub use error::ApiError;
 pub use outcomes::error_outcomes;
 pub use rate_limit::{RateLimited, RateLimiter};
-pub use state::{AppState, SourceHealth};
+pub use state::{AppState, SourceHealth, SourceStatus};
 
 use smart_auth::Authenticator;
 
@@ -77,13 +78,14 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let mut body = serde_json::json!({"status": "ok", "ledger_records": size});
     let mut degraded = false;
     for source in &state.sources {
-        match source.problem() {
-            Some(problem) => {
+        body[source.name()] = match source.status() {
+            SourceStatus::Off => serde_json::Value::Null,
+            SourceStatus::Ok => serde_json::Value::from("ok"),
+            SourceStatus::Problem(problem) => {
                 degraded = true;
-                body[source.name()] = serde_json::Value::String(problem);
+                serde_json::Value::String(problem)
             }
-            None => body[source.name()] = serde_json::Value::from("ok"),
-        }
+        };
     }
     if degraded {
         // Broker outages are retried, not fatal: report them so orchestration and people see them.
@@ -105,6 +107,23 @@ async fn metrics(state: web::Data<AppState>, Authenticated(caller): Authenticate
     Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(text))
 }
 
+/// Why the HTTP server stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The address could not be bound (in use, not ours, no permission).
+    #[error("cannot listen on {listen}")]
+    Bind {
+        /// The address.
+        listen: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server failed while running.
+    #[error("HTTP server")]
+    Run(#[source] std::io::Error),
+}
+
 /// Runs the HTTP server on `listen` until SIGTERM, SIGINT or SIGQUIT; then it stops accepting
 /// and lets in-flight requests finish (each has its receipts only once durable).
 pub fn serve(
@@ -112,7 +131,7 @@ pub fn serve(
     listen: std::net::SocketAddr,
     state: AppState,
     authenticator: Arc<Authenticator>,
-) -> std::io::Result<()> {
+) -> Result<(), ServeError> {
     let max_body = http.max_body_bytes;
     let limiter = (http.rate_limit_per_s > 0)
         .then(|| web::Data::new(RateLimiter::new(http.rate_limit_per_s, http.rate_limit_burst)));
@@ -131,10 +150,10 @@ pub fn serve(
         })
         .shutdown_timeout(30)
         .bind(listen)
-        .map_err(|error| std::io::Error::new(error.kind(), format!("cannot listen on {listen}: {error}")))?;
+        .map_err(|source| ServeError::Bind { listen, source })?;
         if workers > 0 {
             server = server.workers(workers);
         }
-        server.run().await
+        server.run().await.map_err(ServeError::Run)
     })
 }

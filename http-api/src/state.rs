@@ -11,8 +11,19 @@ use prometheus_client::registry::Registry;
 pub trait SourceHealth: Send + Sync {
     /// The source's name in the health answer (`kafka`).
     fn name(&self) -> &'static str;
-    /// What is wrong now, if anything (retried, not fatal: reported so people see it).
-    fn problem(&self) -> Option<String>;
+    /// How it is now.
+    fn status(&self) -> SourceStatus;
+}
+
+/// A source's state in `/healthz`: `null`, `"ok"`, or what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceStatus {
+    /// Not configured (`null`).
+    Off,
+    /// Running and healthy (`"ok"`).
+    Ok,
+    /// Running, with a problem that is being retried (the service answers 503 "degraded").
+    Problem(String),
 }
 
 /// What every handler can reach.

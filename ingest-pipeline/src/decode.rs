@@ -72,8 +72,7 @@ pub trait IdAssigner: Sync {
 }
 
 fn outcome(path: String, code: IssueType, message: impl Into<String>) -> Box<OperationOutcome> {
-    let issue = ValidationIssue { severity: Severity::Error, code, path, message: message.into() };
-    Box::new(fhir_models::validate::to_operation_outcome(std::slice::from_ref(&issue)))
+    Box::new(fhir_models::validate::error_outcome(code, path, message))
 }
 
 fn reject(location: Option<String>, outcome: Box<OperationOutcome>) -> Rejection {
@@ -352,7 +351,7 @@ fn resolve_references(
     location: &str,
 ) -> Result<Resource, Rejection> {
     let json = fhir_models::to_json(&resource);
-    if !contains(&json, b"\"urn:") {
+    if !fhir_json::mentions(&json, b"\"urn:") {
         return Ok(resource);
     }
     let mut out = JsonWriter::new();
@@ -383,10 +382,6 @@ fn resolve_references(
         return Err(reject(Some(location.to_owned()), Box::new(fhir_models::validate::to_operation_outcome(&issues))));
     }
     Ok(resource)
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Copies one JSON value, rewriting reference strings; the error is the path of a bad reference.
@@ -472,6 +467,20 @@ mod tests {
 
     fn decode(json: &str) -> Decoded {
         decode_submission(json.as_bytes(), &FixedIds)
+    }
+
+    #[test]
+    fn a_consent_the_bridge_cannot_enforce_is_refused_naming_the_element() {
+        let json = r#"{"resourceType":"Consent","id":"c-one","status":"active",
+            "scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
+            "category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],
+            "patient":{"reference":"Patient/p1"},
+            "provision":{"type":"permit","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/hospital-b"}}],
+                         "data":[{"meaning":"instance","reference":{"reference":"Observation/o1"}}]}}"#;
+        let decoded = decode(json);
+        let Some(Err(rejection)) = decoded.items.first() else { panic!("refused: {:?}", decoded.items) };
+        assert_eq!(rejection.outcome.issue[0].expression[0].as_str(), Some("Consent.provision.data"));
+        assert_eq!(rejection.outcome.issue[0].code.as_ref().and_then(|c| c.as_str()), Some("not-supported"));
     }
 
     #[test]

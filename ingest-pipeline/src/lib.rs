@@ -1,6 +1,6 @@
 //! The ingest pipeline, the bridge's write path, one small stage per module:
 //! [`decode`] (bytes → typed, validated candidates; Bundles expanded) → [`normalise`] (canonical
-//! JSON, content hash, patient by the Patient compartment: [`patient`]) → [`commit`] (dedup, version, seal, store, ledger append, index).
+//! JSON, content hash, patient by the Patient compartment: [`node_store::patient`]) → [`commit`] (dedup, version, seal, store, ledger append, index).
 //!
 //! Decode and normalise are pure and run in parallel over a batch ([`prepare`]); commit runs once
 //! per batch and makes one ledger block, with the grants the batch's Consents make ([`grants`]).
@@ -8,8 +8,8 @@
 //! v2 message into resources before they join the pipeline; [`merge`] folds a v2 message's
 //! Patient into the version before it.
 //!
-//! Modules, bottom up: `metrics`, `error`, `decode`, `merge`, `normalise`, `prepare`, `hl7v2`,
-//! `grants`, `commit`, `batcher`; each imports only those before it.
+//! Modules, bottom up: `metrics`, `error`, `decode`, `merge`, `normalise`, `prepare`, `grants`,
+//! `commit`, `hl7v2`, `batcher`; each imports only those before it.
 //!
 //! **Architecture Invariant:** this crate knows nothing of where submissions come from (files,
 //! HTTP, Kafka, MLLP: they hand it bytes and wait for receipts) nor of who reads what it wrote.

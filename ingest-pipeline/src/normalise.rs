@@ -1,5 +1,5 @@
 //! Normalise stage: a decoded candidate → canonical JSON, its content hash and the patient it
-//! belongs to ([`super::patient`], by the FHIR Patient compartment), or a rejection when no one
+//! belongs to ([`node_store::patient`], by the FHIR Patient compartment), or a rejection when no one
 //! patient's key can hold it. Pure and independent per resource, so callers run it in parallel.
 
 use fhir_models::validate::{IssueType, Severity, ValidationIssue};
@@ -32,7 +32,7 @@ pub struct Normalised {
 }
 
 /// Normalises one candidate. Refuses a resource that no one patient's key can hold: one that
-/// names two patients, or whose only patient has no id (see [`super::patient`]); the outcome
+/// names two patients, or whose only patient has no id (see [`node_store::patient`]); the outcome
 /// names the path, never a value, and answers 422 over HTTP (`not-supported`).
 pub fn normalise(candidate: Candidate) -> Result<Normalised, Rejection> {
     let canonical = candidate.resource.as_ref().map(fhir_models::to_canonical_json);

@@ -14,7 +14,7 @@
 //! | `G` patient(32) grantee key id(32) consent(32) | seq of the consent's Grant in force (u64 BE) |
 //! | `K` patient(32) grantee key id(32) epoch (u32 BE) consent(32) | seq of the consent's Grant of that epoch (u64 BE) |
 //! | `P` patient(32) type 0x00 resource(32) | (empty): a resource that has had a version of the patient |
-//! | `V` | the index format ([`INDEX_FORMAT`], u32 BE); another value means rebuild |
+//! | `V` | the index format (`INDEX_FORMAT`, u32 BE); another value means rebuild |
 
 /// The layout of the index this code reads and writes. An index of another format is dropped and
 /// rebuilt from the ledger when the node opens.
@@ -100,7 +100,7 @@ pub enum IndexEntry {
         /// Dedup key of its content (absent for deletes).
         dedup: Option<[u8; 32]>,
         /// For a v2 resource merged into its earlier version: the dedup key of the message that
-        /// wrote it (`pipeline::merge::message_identity`), so a re-sent message is a duplicate.
+        /// wrote it (`dedup::message_identity`), so a re-sent message is a duplicate.
         dedup_message: Option<[u8; 32]>,
     },
 }
@@ -134,13 +134,13 @@ impl Index {
         Ok(Self { tree: db.open_tree("index")? })
     }
 
-    /// Whether the index is in [`INDEX_FORMAT`] (an empty index counts as one, of any format).
+    /// Whether the index is in `INDEX_FORMAT` (an empty index counts as one, of any format).
     pub fn format_is_current(&self) -> sled::Result<bool> {
         let stored = self.tree.get(b"V")?.and_then(|v| be_u32(&v));
         Ok(stored == Some(INDEX_FORMAT) || (stored.is_none() && self.indexed_through()? == 0))
     }
 
-    /// Drops every entry and marks the index as [`INDEX_FORMAT`], to be rebuilt from seq 0.
+    /// Drops every entry and marks the index as `INDEX_FORMAT`, to be rebuilt from seq 0.
     pub fn reset(&self) -> sled::Result<()> {
         self.tree.clear()?;
         self.tree.insert(b"V", &INDEX_FORMAT.to_be_bytes()[..])?;

@@ -6,7 +6,7 @@
 //! # Brief overview
 //! - [`Node`]: the handles; [`Node::open`] opens a data dir ([`NodeConfig`]) and brings the index
 //!   up to date with the ledger.
-//! - [`records`]: [`LedgerRecord`] and its canonical encoding, and the context sealing and key
+//! - [`records`]: [`LedgerRecord`](records::LedgerRecord) and its canonical encoding, and the context sealing and key
 //!   wrapping bind records to.
 //! - [`read`]: [`Node::read`], [`Node::open_record`], [`open_sealed`](read::open_sealed).
 //! - [`patient`]: the patient a resource belongs to (the Patient compartment).

@@ -49,7 +49,7 @@ pub struct PatientRefusal {
 /// `Ok(None)`: the resource belongs to no patient (the institution key).
 pub fn find_patient(canonical: &[u8], root: &str, own_id: Option<&str>) -> Result<Option<String>, PatientRefusal> {
     let mut reader = JsonReader::new(canonical);
-    let walker = Walker { may_contain: contains(canonical, b"\"contained\"") };
+    let walker = Walker { may_contain: fhir_json::mentions(canonical, b"\"contained\"") };
     let owner = walker.resource(&mut reader, root, Kind::Top { own_id }, 0, None)?;
     match owner {
         None => Ok(None),
@@ -402,10 +402,6 @@ fn two_patients(first: &Owner, second: &Owner) -> PatientRefusal {
 
 fn refusal(path: &str, reason: String) -> PatientRefusal {
     PatientRefusal { path: path.to_owned(), reason }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// The patient a resource in canonical form belongs to, by the rule the writer applies when it

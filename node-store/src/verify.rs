@@ -48,6 +48,42 @@ pub struct VerifySummary {
     pub blobs: u64,
 }
 
+/// Why a data dir could not be verified at all (as opposed to a [`Finding`] in it).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyOpenError {
+    /// The data dir holds no database.
+    #[error("no data in {0}")]
+    NoData(String),
+    /// The database could not be opened (another process may hold it).
+    #[error("cannot open {path}")]
+    Open {
+        /// The database directory.
+        path: String,
+        /// The sled error.
+        #[source]
+        source: sled::Error,
+    },
+}
+
+/// Opens the database of `data_dir` without keys or index recovery (so also one that
+/// [`Node::open`](crate::Node::open) would refuse) and verifies it with [`verify_store`].
+pub fn verify_data_dir(
+    data_dir: &std::path::Path,
+    expected_key: Option<&NodePublicKey>,
+    progress: &mut dyn FnMut(VerifyProgress),
+) -> Result<Result<VerifySummary, Finding>, VerifyOpenError> {
+    let path = crate::node::database_dir(data_dir);
+    if !path.is_dir() {
+        return Err(VerifyOpenError::NoData(data_dir.display().to_string()));
+    }
+    let db = sled::Config::new()
+        .path(&path)
+        .open()
+        .map_err(|source| VerifyOpenError::Open { path: path.display().to_string(), source })?;
+    Ok(verify_store(&db, expected_key, progress))
+}
+
 /// Verifies everything in `db`; `expected_key` is the node's public key when known.
 pub fn verify_store(
     db: &sled::Db,

@@ -99,9 +99,7 @@ fn parse_scopes(client_id: &str, scopes: &[String]) -> Result<Scopes, AuthConfig
 }
 
 fn is_organization_reference(reference: &str) -> bool {
-    reference.strip_prefix("Organization/").is_some_and(|id| {
-        (1..=64).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-    })
+    fhir_models::validate::is_relative_reference(reference, "Organization")
 }
 
 impl Authenticator {

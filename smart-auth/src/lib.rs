@@ -38,5 +38,7 @@ pub use keys::Algorithm;
 pub use principal::Principal;
 pub use scope::{Permissions, Scope, ScopeSyntaxError, Scopes, ServiceScope};
 
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 #[cfg(test)]
 mod tests;

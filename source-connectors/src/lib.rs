@@ -8,6 +8,7 @@
 //! - This crate knows nothing of HTTP, of the record format or of how the writer stores: it
 //!   hands bytes to `ingest-pipeline` and waits for receipts.
 
+#[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod metrics;
 pub mod mllp;

@@ -13,8 +13,8 @@ use crate::support::{bridge, files_under, key_of, ndjson, rejected_paths, strip_
 ///   MedicationRequest-medrx0301, Questionnaire-qs1;
 /// - every Consent example: each is in force and holds what a peer read cannot check (persons
 ///   as actors, data, purposes, security labels, codes) or leaves the base rule's decision to be
-///   guessed (no `provision.type`): `consent::read`;
-/// - not sealable under one patient's key (`pipeline::patient`): a contained Patient is the only
+///   guessed (no `provision.type`): `fhir_consent::read`;
+/// - not sealable under one patient's key (`node_store::patient`): a contained Patient is the only
 ///   patient of the Claims, the Apgar Observations and QuestionnaireResponse-3141; Group-102 and
 ///   Person-pp name several patients.
 const REJECTED: [&str; 26] = [

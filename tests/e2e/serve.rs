@@ -52,6 +52,13 @@ fn serve_answers_fhir_and_ledger_requests_and_stops_cleanly() {
     bridge.wait_healthy(Duration::from_secs(20));
     let base = bridge.base();
 
+    // Health without Kafka: the connector is reported as not configured.
+    let health = call("GET", &format!("{base}/healthz"), None);
+    assert_eq!(health.status, 200, "{}", health.body);
+    let health = health.json();
+    assert_eq!((health["status"].as_str(), health["ledger_records"].as_u64()), (Some("ok"), Some(0)), "{health}");
+    assert!(health.get("kafka").is_some_and(Value::is_null), "{health}");
+
     // Create.
     let patient = json!({"resourceType":"Patient","id":"serve-p1","gender":"female","birthDate":"1975-05-05","name":[{"family":"Example","given":["Ann"]}]});
     let created = call("POST", &format!("{base}/fhir/Patient"), Some(&patient));

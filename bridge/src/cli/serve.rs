@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use exchange::PeerClient;
-use http_api::{AppState, SourceHealth};
+use http_api::{AppState, SourceHealth, SourceStatus};
 use ingest_pipeline::batcher;
 use ingest_pipeline::hl7v2::V2Mappings;
 use node_store::{Node, Peer};
@@ -18,16 +18,19 @@ use source_connectors::mllp::MllpListener;
 use crate::config::BridgeConfig;
 use crate::metrics::ServiceMetrics;
 
-/// The Kafka connector's health, as `/healthz` reports it.
-struct KafkaHealthReport(Arc<KafkaHealth>);
+/// The Kafka connector's health as `/healthz` reports it (`null` when Kafka is not configured).
+struct KafkaHealthReport(Option<Arc<KafkaHealth>>);
 
 impl SourceHealth for KafkaHealthReport {
     fn name(&self) -> &'static str {
         "kafka"
     }
 
-    fn problem(&self) -> Option<String> {
-        self.0.problem()
+    fn status(&self) -> SourceStatus {
+        match &self.0 {
+            None => SourceStatus::Off,
+            Some(health) => health.problem().map_or(SourceStatus::Ok, SourceStatus::Problem),
+        }
     }
 }
 
@@ -114,7 +117,7 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
     let peer_client =
         Arc::new(PeerClient::new(node.node_key.clone(), Duration::from_millis(config.http.peer_timeout_ms)));
     let sources: Vec<Arc<dyn SourceHealth>> =
-        kafka.iter().map(|k| Arc::new(KafkaHealthReport(k.health.clone())) as Arc<dyn SourceHealth>).collect();
+        vec![Arc::new(KafkaHealthReport(kafka.as_ref().map(|k| k.health.clone())))];
     let state = AppState { node: node.clone(), writer, metrics: metrics.registry.clone(), sources, peer_client };
     // Clients put this URL in their assertions' `aud`; set `auth.token_url` to the public one.
     let authenticator = Arc::new(
@@ -127,7 +130,7 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
     tracing::info!(%listen, data_dir = %config.data_dir.display(), key_id = %node.key_id, "Serving.");
     // actix handles SIGTERM, SIGINT and SIGQUIT: it stops accepting and lets in-flight requests
     // finish, each of which has its receipts only once durable.
-    http_api::serve(&config.http, listen, state, authenticator).context("HTTP server")?;
+    http_api::serve(&config.http, listen, state, authenticator)?;
     // The Kafka connector finishes its batch (offsets last) and leaves the group; the app states
     // (and their writer handles) are dropped with the server; the writer commits what it holds.
     if let Some(kafka) = kafka {

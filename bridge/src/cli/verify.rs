@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::config::BridgeConfig;
-use node_store::{database_dir, key_files};
+use node_store::key_files;
 
 /// Arguments of `verify`.
 #[derive(Debug, Args)]
@@ -14,9 +14,6 @@ pub struct VerifyArgs {}
 
 /// Verifies; exit 0 when intact, 1 naming the first bad block, record or blob.
 pub fn run(config: &BridgeConfig, _args: &VerifyArgs) -> anyhow::Result<ExitCode> {
-    let path = database_dir(&config.data_dir);
-    anyhow::ensure!(path.is_dir(), "no data in {}", config.data_dir.display());
-    let db = sled::Config::new().path(&path).open().with_context(|| format!("cannot open {}", path.display()))?;
     // Check signatures against this node's own key when the key file is here.
     let expected = match config.node_key_file().exists() {
         true => {
@@ -29,10 +26,17 @@ pub fn run(config: &BridgeConfig, _args: &VerifyArgs) -> anyhow::Result<ExitCode
         false => None,
     };
     let progress = super::progress_bar(0, "{spinner} verifying [{bar:30}] {pos}/{len} records ({per_sec})");
-    let result = node_store::verify::verify_store(&db, expected.as_ref(), &mut |p| {
+    let result = node_store::verify::verify_data_dir(&config.data_dir, expected.as_ref(), &mut |p| {
         progress.set_length(p.records_total);
         progress.set_position(p.records_verified);
     });
+    let result = match result {
+        Ok(result) => result,
+        Err(error) => {
+            progress.finish_and_clear();
+            return Err(error.into());
+        }
+    };
     progress.finish_and_clear();
     match result {
         Ok(summary) => {

@@ -22,13 +22,9 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// FHIR years have four digits, so they are never negative.
 fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        4 | 6 | 9 | 11 => 30,
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        _ => 31,
-    }
+    fhir_models::validate::format::days_in_month(u32::try_from(year).unwrap_or(0), month)
 }
 
 fn number(text: &str) -> Option<u32> {

@@ -71,6 +71,12 @@ pub fn is_fhir_id(text: &str) -> bool {
     check(PrimitiveKind::Id, text).is_ok()
 }
 
+/// Whether `reference` is a relative literal reference `{resource_type}/{id}` with a valid id
+/// (`Organization/hospital-b`), the one form a configured or consented organisation may take.
+pub fn is_relative_reference(reference: &str, resource_type: &str) -> bool {
+    reference.strip_prefix(resource_type).and_then(|rest| rest.strip_prefix('/')).is_some_and(is_fhir_id)
+}
+
 /// Checks `text` against the rules of `kind`; the error is a reason that never quotes the value.
 pub fn check(kind: PrimitiveKind, text: &str) -> Result<(), &'static str> {
     if text.bytes().any(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) {
@@ -187,7 +193,8 @@ fn digits(text: &str, n: usize) -> Option<(u32, &str)> {
     Some((head.parse().ok()?, &text[n..]))
 }
 
-fn days_in_month(year: u32, month: u32) -> u32 {
+/// The days of `month` (1–12) in `year` of the proleptic Gregorian calendar.
+pub fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
         2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
         2 => 28,
@@ -282,6 +289,18 @@ mod tests {
         for b in bad {
             assert!(check(kind, b).is_err(), "{kind:?} should refuse {b:?}");
         }
+    }
+
+    #[test]
+    fn relative_references_name_the_type_and_a_valid_id() {
+        assert!(is_relative_reference("Organization/hospital-b", "Organization"));
+        assert!(is_relative_reference("Organization/a.b-1", "Organization"));
+        for bad in
+            ["Organization/", "Organization", "OrganizationX/a", "Organization/a/b", "Organization/a b", "Patient/a"]
+        {
+            assert!(!is_relative_reference(bad, "Organization"), "{bad:?}");
+        }
+        assert!(!is_relative_reference(&format!("Organization/{}", "a".repeat(65)), "Organization"));
     }
 
     #[test]

@@ -39,8 +39,8 @@ pub(crate) mod outcome;
 mod reference;
 mod scope;
 
-pub use format::{is_fhir_id, PrimitiveKind};
-pub use outcome::{to_operation_outcome, IssueType, Severity, ValidationIssue};
+pub use format::{is_fhir_id, is_relative_reference, PrimitiveKind};
+pub use outcome::{error_outcome, to_operation_outcome, IssueType, Severity, ValidationIssue};
 
 use crate::codec::{PrimitiveValue, MAX_RESOURCE_DEPTH};
 use crate::generated::{CodeableConcept, Coding, Reference, Resource};

@@ -118,6 +118,12 @@ impl ValidationIssue {
     }
 }
 
+/// An `OperationOutcome` of one error at `path`.
+pub fn error_outcome(code: IssueType, path: impl Into<String>, message: impl Into<String>) -> OperationOutcome {
+    let issue = ValidationIssue { severity: Severity::Error, code, path: path.into(), message: message.into() };
+    to_operation_outcome(std::slice::from_ref(&issue))
+}
+
 /// An `OperationOutcome` listing `issues`.
 pub fn to_operation_outcome(issues: &[ValidationIssue]) -> OperationOutcome {
     OperationOutcome {

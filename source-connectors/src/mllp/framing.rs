@@ -2,8 +2,8 @@
 //! dropped. The framer cuts frames from a byte stream and stops a frame that passes the size
 //! limit, keeping only what a dead letter needs of it.
 //!
-//! Public (through `fhir_bridge::sources::mllp::framing`) only so that the fuzz target
-//! `mllp_framing` (`fuzz/`) can drive it; the listener is its one user in the bridge.
+//! Public (as `source_connectors::mllp::framing`) only so that the fuzz target `mllp_framing`
+//! (`fuzz/`) can drive it; the listener is its one user in the bridge.
 
 use sha2::{Digest, Sha256};
 

@@ -19,8 +19,8 @@
 //! closed; a connection over `max_connections`, or over `max_connections_per_sender` for its
 //! sender (peer IP, or client certificate with TLS), is closed as soon as accepted.
 //!
-//! Modules: [`framing`] (frames), [`ack`] (answers), [`handle`] (one message), [`limits`]
-//! (senders), [`tls`] (mutual TLS).
+//! Modules: [`framing`] (frames), `ack` (answers), `handle` (one message), `limits`
+//! (senders), `tls` (mutual TLS).
 
 mod ack;
 mod config;
