@@ -135,6 +135,8 @@ fn main() {
         .env("FHIR_BRIDGE__MLLP__LISTEN", format!("127.0.0.1:{mllp}"))
         .env("FHIR_BRIDGE__HL7V2__MAPPINGS_DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("../mappings"))
         .env("RUST_LOG", "warn")
+        // Every connection of the benchmark comes from 127.0.0.1, one sender to the listener.
+        .env("FHIR_BRIDGE__MLLP__MAX_CONNECTIONS_PER_SENDER", "1024")
         .env(
             "FHIR_BRIDGE__AUTH__DEV_STATIC_TOKENS",
             format!(r#"[{{ token = "{METRICS_TOKEN}", client_id = "bench", scopes = ["bridge/metrics.read"] }}]"#),
