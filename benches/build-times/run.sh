@@ -14,22 +14,35 @@ old="${1:-faedde7}"
 new="${2:-HEAD}"
 work="${WORK:-/tmp/build-times}"
 mkdir -p "$work"
+# A compiler cache would make clean builds meaningless.
+unset RUSTC_WRAPPER
+git worktree prune
 for side in old new; do
   rev="$old"; [ "$side" = new ] && rev="$new"
-  [ -d "$work/$side" ] || git worktree add --detach "$work/$side" "$rev" >/dev/null
+  rev="$(git rev-parse --verify "$rev^{commit}")"
+  if [ -d "$work/$side" ]; then
+    git -C "$work/$side" checkout -q --detach "$rev" && git -C "$work/$side" reset -q --hard
+  else
+    git worktree add --detach "$work/$side" "$rev" >/dev/null
+  fi
 done
+# Whatever happens, no probe is left behind in a worktree.
+trap 'git -C "$work/old" checkout -q -- . ; git -C "$work/new" checkout -q -- .' EXIT
 
 build() { # label side
   local start end
   start=$(date +%s.%N)
-  (cd "$work/$2" && CARGO_TARGET_DIR="$work/target-$2" cargo build -p fhir-bridge --locked) >"$work/$1.log" 2>&1
+  (cd "$work/$2" && CARGO_TARGET_DIR="$work/target-$2" cargo build -p fhir-bridge --locked) >"$work/$1.log" 2>&1 ||
+    { echo "$1: the build failed; see $work/$1.log" >&2; exit 1; }
   end=$(date +%s.%N)
   printf '%s\t%.1f\t%s\n' "$1" "$(echo "$end - $start" | bc)" \
     "$(grep -o 'Compiling [a-z0-9_-]* v0.1.0' "$work/$1.log" | awk '{print $2}' | paste -sd, -)"
 }
 
+# Old first in round 1, new first in round 2, so a drift of the machine's speed shows.
+order() { if [ "$1" = 1 ]; then echo old new; else echo new old; fi; }
 for round in 1 2; do
-  for side in old new; do
+  for side in $(order "$round"); do
     rm -rf "$work/target-$side"
     build "$side-clean-$round" "$side"
   done
@@ -41,7 +54,8 @@ change() { # label side file
   printf '\n#[doc(hidden)]\npub fn build_timing_probe() -> u64 {\n    %d\n}\n' "$probe" >>"$work/$2/$3"
   build "$1" "$2"
   (cd "$work/$2" && git checkout -q -- "$3")
-  (cd "$work/$2" && CARGO_TARGET_DIR="$work/target-$2" cargo build -p fhir-bridge --locked) >/dev/null 2>&1
+  (cd "$work/$2" && CARGO_TARGET_DIR="$work/target-$2" cargo build -p fhir-bridge --locked) >/dev/null 2>&1 ||
+    { echo "rebuilding $2 after $1 failed" >&2; exit 1; }
 }
 
 # What changes: the same module before and after the split.
@@ -58,7 +72,9 @@ pairs=(
 for round in 1 2; do
   for pair in "${pairs[@]}"; do
     read -r name old_file new_file <<<"$pair"
-    change "old-$name-$round" old "$old_file"
-    change "new-$name-$round" new "$new_file"
+    for side in $(order "$round"); do
+      file="$old_file"; [ "$side" = new ] && file="$new_file"
+      change "$side-$name-$round" "$side" "$file"
+    done
   done
 done

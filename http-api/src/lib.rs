@@ -72,12 +72,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     use ledger_adapter::LedgerReader;
-    let Ok(size) = state.node.ledger.tree_size() else {
-        return HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "ledger unavailable"}));
+    let (healthy, body) = health(state.node.ledger.tree_size().ok(), &state.sources);
+    if healthy {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// The `/healthz` answer: healthy or not (200 or 503), and its body. Broker outages are retried,
+/// not fatal: they are reported ("degraded") so that orchestration and people see them.
+fn health(ledger_records: Option<u64>, sources: &[Arc<dyn SourceHealth>]) -> (bool, serde_json::Value) {
+    let Some(size) = ledger_records else {
+        return (false, serde_json::json!({"status": "ledger unavailable"}));
     };
     let mut body = serde_json::json!({"status": "ok", "ledger_records": size});
     let mut degraded = false;
-    for source in &state.sources {
+    for source in sources {
         body[source.name()] = match source.status() {
             SourceStatus::Off => serde_json::Value::Null,
             SourceStatus::Ok => serde_json::Value::from("ok"),
@@ -88,11 +99,49 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         };
     }
     if degraded {
-        // Broker outages are retried, not fatal: report them so orchestration and people see them.
         body["status"] = serde_json::Value::from("degraded");
-        return HttpResponse::ServiceUnavailable().json(body);
     }
-    HttpResponse::Ok().json(body)
+    (!degraded, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Source(SourceStatus);
+
+    impl SourceHealth for Source {
+        fn name(&self) -> &'static str {
+            "kafka"
+        }
+
+        fn status(&self) -> SourceStatus {
+            self.0.clone()
+        }
+    }
+
+    fn body_of(ledger: Option<u64>, status: SourceStatus) -> (bool, String) {
+        let sources: Vec<Arc<dyn SourceHealth>> = vec![Arc::new(Source(status))];
+        let (healthy, body) = health(ledger, &sources);
+        (healthy, body.to_string())
+    }
+
+    #[test]
+    fn health_reports_each_source_and_is_degraded_by_a_problem() {
+        assert_eq!(
+            body_of(Some(3), SourceStatus::Off),
+            (true, r#"{"kafka":null,"ledger_records":3,"status":"ok"}"#.into())
+        );
+        assert_eq!(
+            body_of(Some(3), SourceStatus::Ok),
+            (true, r#"{"kafka":"ok","ledger_records":3,"status":"ok"}"#.into())
+        );
+        assert_eq!(
+            body_of(Some(3), SourceStatus::Problem("broker down".into())),
+            (false, r#"{"kafka":"broker down","ledger_records":3,"status":"degraded"}"#.into())
+        );
+        assert_eq!(body_of(None, SourceStatus::Ok), (false, r#"{"status":"ledger unavailable"}"#.into()));
+    }
 }
 
 async fn metrics(state: web::Data<AppState>, Authenticated(caller): Authenticated) -> Result<HttpResponse, ApiError> {

@@ -66,22 +66,17 @@ pub enum VerifyOpenError {
     },
 }
 
-/// Opens the database of `data_dir` without keys or index recovery (so also one that
-/// [`Node::open`](crate::Node::open) would refuse) and verifies it with [`verify_store`].
-pub fn verify_data_dir(
-    data_dir: &std::path::Path,
-    expected_key: Option<&NodePublicKey>,
-    progress: &mut dyn FnMut(VerifyProgress),
-) -> Result<Result<VerifySummary, Finding>, VerifyOpenError> {
+/// Opens the database of `data_dir` for [`verify_store`], without keys or index recovery, so
+/// also one that [`Node::open`](crate::Node::open) would refuse.
+pub fn open_data_dir(data_dir: &std::path::Path) -> Result<sled::Db, VerifyOpenError> {
     let path = crate::node::database_dir(data_dir);
     if !path.is_dir() {
         return Err(VerifyOpenError::NoData(data_dir.display().to_string()));
     }
-    let db = sled::Config::new()
+    sled::Config::new()
         .path(&path)
         .open()
-        .map_err(|source| VerifyOpenError::Open { path: path.display().to_string(), source })?;
-    Ok(verify_store(&db, expected_key, progress))
+        .map_err(|source| VerifyOpenError::Open { path: path.display().to_string(), source })
 }
 
 /// Verifies everything in `db`; `expected_key` is the node's public key when known.

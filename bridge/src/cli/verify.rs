@@ -14,6 +14,7 @@ pub struct VerifyArgs {}
 
 /// Verifies; exit 0 when intact, 1 naming the first bad block, record or blob.
 pub fn run(config: &BridgeConfig, _args: &VerifyArgs) -> anyhow::Result<ExitCode> {
+    let db = node_store::verify::open_data_dir(&config.data_dir)?;
     // Check signatures against this node's own key when the key file is here.
     let expected = match config.node_key_file().exists() {
         true => {
@@ -26,17 +27,10 @@ pub fn run(config: &BridgeConfig, _args: &VerifyArgs) -> anyhow::Result<ExitCode
         false => None,
     };
     let progress = super::progress_bar(0, "{spinner} verifying [{bar:30}] {pos}/{len} records ({per_sec})");
-    let result = node_store::verify::verify_data_dir(&config.data_dir, expected.as_ref(), &mut |p| {
+    let result = node_store::verify::verify_store(&db, expected.as_ref(), &mut |p| {
         progress.set_length(p.records_total);
         progress.set_position(p.records_verified);
     });
-    let result = match result {
-        Ok(result) => result,
-        Err(error) => {
-            progress.finish_and_clear();
-            return Err(error.into());
-        }
-    };
     progress.finish_and_clear();
     match result {
         Ok(summary) => {
