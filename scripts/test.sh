@@ -44,3 +44,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== tests"
 cargo test --workspace --locked
+
+# The fuzz crate lives outside the workspace (its own lock file); build its targets' checks and
+# replay the committed seeds and every regression through them, so a change that breaks a target
+# or brings back a found crash fails here, not at the next fuzzing run. No fuzzing happens here.
+echo "== fuzz targets: replay seeds and regressions"
+cargo test --manifest-path fuzz/Cargo.toml --locked --target-dir target/fuzz-replay
