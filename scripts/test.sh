@@ -36,6 +36,11 @@ py_bin="$(scripts/python-tools.sh)"
 export FHIR_BRIDGE_PYTHON="$py_bin/python"
 export FHIR_BRIDGE_MLLP_SEND="$py_bin/mllp_send"
 
+echo "== Ethereum node and Solidity compiler for the chain tests (anvil and solc from npm, pinned)"
+chain_tools="$(scripts/chain-tools.sh install)"
+export FHIR_BRIDGE_ANVIL="$chain_tools/.bin/anvil"
+export FHIR_BRIDGE_SOLCJS="$chain_tools/.bin/solcjs"
+
 echo "== format"
 cargo fmt --all -- --check
 

@@ -20,7 +20,7 @@ fn digits(text: &str) -> bool {
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
         4 | 6 | 9 | 11 => 30,
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => 29,
         2 => 28,
         _ => 31,
     }
@@ -153,7 +153,7 @@ pub fn base64(text: &str) -> Result<String, &'static str> {
     let data = compact.trim_end_matches('=');
     let padding = compact.len() - data.len();
     if compact.is_empty()
-        || compact.len() % 4 != 0
+        || !compact.len().is_multiple_of(4)
         || padding > 2
         || !data.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
     {

@@ -94,7 +94,7 @@ fn resolve(sequence: &str, d: &Delimiters, out: &mut String) -> bool {
 /// Appends the bytes written as hex digits in `hex`, as UTF-8 when valid, else as Latin-1;
 /// false (and nothing appended) when `hex` is empty, odd-length or not all hex digits.
 fn decode_hex(hex: &str, out: &mut String) -> bool {
-    if hex.is_empty() || hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if hex.is_empty() || !hex.len().is_multiple_of(2) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return false;
     }
     let bytes: Vec<u8> = hex.as_bytes().chunks_exact(2).map(|pair| (nibble(pair[0]) << 4) | nibble(pair[1])).collect();

@@ -167,6 +167,11 @@ impl NodePublicKey {
         self.0.serialize()
     }
 
+    /// The 65-byte uncompressed encoding (`0x04 || x || y`), as Ethereum derives addresses from.
+    pub fn to_uncompressed(&self) -> [u8; 65] {
+        self.0.serialize_uncompressed()
+    }
+
     /// The compressed encoding as lower-case hex, 66 characters.
     pub fn to_hex(&self) -> String {
         hex::encode(&self.to_compressed())

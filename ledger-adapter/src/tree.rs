@@ -41,7 +41,7 @@ fn range_hash<S: NodeSource>(source: &mut S, start: u64, end: u64) -> Result<Has
     let mut position = start;
     for level in (0..u64::BITS as u8).rev() {
         if width & (1u64 << level) != 0 {
-            debug_assert!(position % (1u64 << level) == 0, "range [{start}, {end}) is not an RFC 6962 subtree");
+            debug_assert!(position.is_multiple_of(1u64 << level), "range [{start}, {end}) is not an RFC 6962 subtree");
             subtree_roots.push(source.node(level, position >> level)?);
             position += 1u64 << level;
         }
@@ -193,7 +193,7 @@ impl Frontier {
 /// two of them. `None` for any other length.
 pub(crate) fn packed_subtree_root(leaves: &[u8]) -> Option<Hash> {
     let count = leaves.len() / HASH_LEN;
-    if leaves.len() % HASH_LEN != 0 || !count.is_power_of_two() {
+    if !leaves.len().is_multiple_of(HASH_LEN) || !count.is_power_of_two() {
         return None;
     }
     let mut hashes: Vec<Hash> = leaves.chunks_exact(HASH_LEN).filter_map(Hash::from_slice).collect();

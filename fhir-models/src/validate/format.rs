@@ -196,7 +196,7 @@ fn digits(text: &str, n: usize) -> Option<(u32, &str)> {
 /// The days of `month` (1–12) in `year` of the proleptic Gregorian calendar.
 pub fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => 29,
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
@@ -274,7 +274,7 @@ fn base64(text: &str) -> bool {
             _ => return false,
         }
     }
-    count > 0 && count % 4 == 0
+    count > 0 && count.is_multiple_of(4)
 }
 
 #[cfg(test)]
