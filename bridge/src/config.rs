@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use chain_anchor::ChainConfig;
 pub use http_api::HttpConfig;
 pub use node_store::{KeysConfig, NodeConfig, PeerConfig};
 pub use smart_auth::AuthConfig;
@@ -70,6 +71,9 @@ pub struct BridgeConfig {
     /// The MLLP listener for HL7 v2; absent = off.
     #[serde(default)]
     pub mllp: Option<MllpConfig>,
+    /// Anchoring the ledger's heads to an Ethereum-compatible chain; absent = off.
+    #[serde(default)]
+    pub chain: Option<ChainConfig>,
 }
 
 /// HL7 v2 input (files, Kafka, MLLP).
@@ -94,6 +98,7 @@ impl Default for BridgeConfig {
             peers: Vec::new(),
             hl7v2: Hl7v2Config::default(),
             mllp: None,
+            chain: None,
         }
     }
 }

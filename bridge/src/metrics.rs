@@ -15,6 +15,8 @@ pub struct ServiceMetrics {
     pub kafka: Arc<KafkaMetrics>,
     /// The MLLP listener's.
     pub mllp: Arc<MllpMetrics>,
+    /// The chain anchor's.
+    pub chain: Arc<chain_anchor::AnchorMetrics>,
     /// All of them, for `/metrics`.
     pub registry: Arc<Registry>,
 }
@@ -28,10 +30,13 @@ impl Default for ServiceMetrics {
         writer.register(&mut registry);
         kafka.register(&mut registry);
         mllp.register(&mut registry);
+        let chain = chain_anchor::AnchorMetrics::default();
+        chain.register(&mut registry);
         ServiceMetrics {
             writer: Arc::new(writer),
             kafka: Arc::new(kafka),
             mllp: Arc::new(mllp),
+            chain: Arc::new(chain),
             registry: Arc::new(registry),
         }
     }
@@ -57,6 +62,8 @@ mod tests {
             "bridge_commit_seconds_bucket",
             "bridge_ledger_records",
             "bridge_kafka_messages_consumed_total",
+            "bridge_chain_anchor_lag_blocks",
+            "bridge_chain_anchors_final_total",
             "bridge_kafka_dead_letters_total",
             "bridge_kafka_errors_total",
             "bridge_kafka_batch_seconds_bucket",

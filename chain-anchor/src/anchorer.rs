@@ -65,6 +65,23 @@ pub struct AnchorHealth {
 /// Shared view of the anchorer's health.
 pub type SharedHealth = Arc<Mutex<AnchorHealth>>;
 
+/// A running anchoring loop.
+pub struct AnchorerHandle {
+    /// Its health.
+    pub health: SharedHealth,
+    stop: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl AnchorerHandle {
+    /// Stops the loop after its current step (its state is durable at every step) and waits;
+    /// `false` when the thread had panicked.
+    pub fn stop(self) -> bool {
+        let _ = self.stop.send(());
+        self.thread.join().is_ok()
+    }
+}
+
 /// The anchoring loop's parts.
 pub struct Anchorer {
     contract: AnchorContract,
@@ -124,17 +141,20 @@ impl Anchorer {
         }
     }
 
+    /// Runs the loop on a thread of its own, until [`AnchorerHandle::stop`].
+    pub fn spawn(self) -> std::io::Result<AnchorerHandle> {
+        let health = self.health();
+        let (stop, stopped) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new().name("chain-anchor".into()).spawn(move || self.run(stopped))?;
+        Ok(AnchorerHandle { health, stop, thread })
+    }
+
     /// Runs until `stop` says so (checked every poll).
     pub fn run(mut self, stop: std::sync::mpsc::Receiver<()>) {
         let poll = Duration::from_millis(self.config.poll_ms.max(10));
         loop {
-            match self.step() {
-                Ok(()) => self.health.lock().unwrap_or_else(|poison| poison.into_inner()).problem = None,
-                Err(error) => {
-                    self.metrics.errors.inc();
-                    tracing::warn!(error = %error, "chain anchoring step failed; retrying");
-                    self.health.lock().unwrap_or_else(|poison| poison.into_inner()).problem = Some(error.to_string());
-                }
+            if let Err(error) = self.step() {
+                tracing::warn!(error = %error, "chain anchoring step failed; retrying");
             }
             match stop.recv_timeout(poll) {
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
@@ -143,11 +163,23 @@ impl Anchorer {
         }
     }
 
-    /// One step: follow the anchor in flight, or begin one when it is due.
+    /// One step: follow the anchor in flight, or begin one when it is due; then report the lag.
     pub fn step(&mut self) -> Result<(), AnchorError> {
+        let result = self.act();
+        if let (Ok(head), Ok(latest_final)) = (self.ledger.head(), self.store.latest_final()) {
+            self.report(head.as_ref(), latest_final.as_ref());
+        }
+        if result.is_err() {
+            self.metrics.errors.inc();
+        }
+        self.health.lock().unwrap_or_else(|poison| poison.into_inner()).problem =
+            result.as_ref().err().map(ToString::to_string);
+        result
+    }
+
+    fn act(&mut self) -> Result<(), AnchorError> {
         let head = self.ledger.head()?;
         let latest_final = self.store.latest_final()?;
-        self.report(head.as_ref(), latest_final.as_ref());
         if !self.checked {
             self.contract.check(self.config.chain_id)?;
             self.checked = true;

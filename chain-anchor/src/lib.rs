@@ -33,8 +33,10 @@ pub mod gas;
 pub mod metrics;
 pub mod rpc;
 pub mod state;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
-pub use anchorer::{AnchorError, AnchorHealth, Anchorer, SharedHealth};
+pub use anchorer::{AnchorError, AnchorHealth, Anchorer, AnchorerHandle, SharedHealth};
 pub use chain::{AnchorContract, ChainError};
 pub use check::{check_ledger, CheckError, CheckReport};
 pub use config::{ChainConfig, Finality};

@@ -6,6 +6,7 @@ mod support;
 mod at_rest;
 mod audit;
 mod auth;
+mod chain;
 mod compartment;
 mod consent;
 mod crash;

@@ -1,5 +1,6 @@
 //! Command-line interface: global options and one module per command.
 
+mod chain;
 mod dead_letters;
 mod export;
 mod ingest;
@@ -56,6 +57,8 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Show or create the node's keys.
     Keys(keys::KeysArgs),
+    /// Administer the chain anchor contract and list every node's anchors.
+    Chain(chain::ChainArgs),
     /// Print the refused MLLP messages kept (sealed) in the data dir, with their reasons, as NDJSON.
     DeadLetters(dead_letters::DeadLettersArgs),
 }
@@ -88,6 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => export::run(&config, &args),
         Command::Keys(args) => keys::run(&config, &args),
         Command::DeadLetters(args) => dead_letters::run(&config, &args),
+        Command::Chain(args) => chain::run(&config, &args),
     }
 }
 

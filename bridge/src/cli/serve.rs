@@ -34,6 +34,49 @@ impl SourceHealth for KafkaHealthReport {
     }
 }
 
+/// The chain anchor's health as `/healthz` reports it (`null` when no chain is configured):
+/// degraded while its steps fail, with the anchor lag.
+struct ChainHealthReport(Option<chain_anchor::SharedHealth>);
+
+impl SourceHealth for ChainHealthReport {
+    fn name(&self) -> &'static str {
+        "chain"
+    }
+
+    fn status(&self) -> SourceStatus {
+        let Some(health) = &self.0 else { return SourceStatus::Off };
+        let health = health.lock().unwrap_or_else(|poison| poison.into_inner()).clone();
+        match health.problem {
+            None => SourceStatus::Ok,
+            Some(problem) => SourceStatus::Problem(format!("anchor lag {} blocks: {problem}", health.lag_blocks)),
+        }
+    }
+}
+
+/// Starts the anchoring thread when `[chain]` is set. A wrong chain id or foreign code at the
+/// contract address stops start-up; an unreachable chain does not (ingest goes on; `/healthz`
+/// says degraded until the chain is back).
+fn start_anchoring(
+    config: &BridgeConfig,
+    node: &Node,
+    metrics: &ServiceMetrics,
+) -> anyhow::Result<Option<chain_anchor::AnchorerHandle>> {
+    let Some(chain) = &config.chain else { return Ok(None) };
+    let gas = chain_anchor::GasAccount::load(&chain.gas_key_file).context("loading the chain gas key")?;
+    let store = chain_anchor::AnchorStore::open(&node.db).context("opening the anchor state")?;
+    let ledger: Arc<dyn ledger_adapter::LedgerReader> = node.ledger.clone();
+    let mut anchorer = chain_anchor::Anchorer::new(chain.clone(), gas, ledger, store, metrics.chain.clone());
+    match anchorer.check_start().context("checking the chain")? {
+        true => {
+            tracing::info!(rpc = %chain.rpc_url, chain_id = chain.chain_id, contract = %chain.contract, "Anchoring to the chain.")
+        }
+        false => {
+            tracing::warn!(rpc = %chain.rpc_url, "The chain is unreachable; ingest goes on and anchoring starts when it is back.")
+        }
+    }
+    Ok(Some(anchorer.spawn().context("starting the chain anchoring thread")?))
+}
+
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -113,11 +156,14 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
         ),
         None => None,
     };
+    let anchoring = start_anchoring(config, &node, &metrics)?;
     let listen = args.listen.unwrap_or(config.http.listen);
     let peer_client =
         Arc::new(PeerClient::new(node.node_key.clone(), Duration::from_millis(config.http.peer_timeout_ms)));
-    let sources: Vec<Arc<dyn SourceHealth>> =
-        vec![Arc::new(KafkaHealthReport(kafka.as_ref().map(|k| k.health.clone())))];
+    let sources: Vec<Arc<dyn SourceHealth>> = vec![
+        Arc::new(KafkaHealthReport(kafka.as_ref().map(|k| k.health.clone()))),
+        Arc::new(ChainHealthReport(anchoring.as_ref().map(|handle| handle.health.clone()))),
+    ];
     let state = AppState { node: node.clone(), writer, metrics: metrics.registry.clone(), sources, peer_client };
     // Clients put this URL in their assertions' `aud`; set `auth.token_url` to the public one.
     let authenticator = Arc::new(
@@ -141,6 +187,10 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
         mllp.stop();
     }
     writer_thread.join().map_err(|_| anyhow::anyhow!("the ledger writer thread panicked"))?;
+    // The anchorer's state is durable at every step: stopping it loses nothing.
+    if let Some(anchoring) = anchoring {
+        anyhow::ensure!(anchoring.stop(), "the chain anchoring thread panicked");
+    }
     node.db.flush().context("flushing the database")?;
     tracing::info!("Stopped; everything accepted is durable.");
     Ok(ExitCode::SUCCESS)

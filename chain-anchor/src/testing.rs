@@ -1,0 +1,106 @@
+//! A real Ethereum JSON-RPC node for tests: anvil (npm `@foundry-rs/anvil`, installed by
+//! `scripts/chain-tools.sh`), one process per test on a free loopback port, killed on drop.
+//! Behind the `test-support` feature.
+
+use crate::rpc::RpcClient;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// anvil's default chain id.
+pub const CHAIN_ID: u64 = 31337;
+
+/// anvil's development accounts' keys (published test keys of anvil's default mnemonic).
+pub const DEV_KEYS: [&str; 3] = [
+    "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+];
+
+/// The anvil binary: `FHIR_BRIDGE_ANVIL`, else where `scripts/chain-tools.sh install` puts it.
+/// `None` (the test skips, with a message) when neither exists; with `CI=true` that fails instead.
+pub fn anvil_binary() -> Option<PathBuf> {
+    let path = std::env::var_os("FHIR_BRIDGE_ANVIL").map(PathBuf::from).unwrap_or_else(|| {
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+        home.join(".cache/fhir-ledger-bridge/chain-tools/node_modules/.bin/anvil")
+    });
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "anvil not found at {} (CI=true)", path.display());
+    eprintln!("SKIPPED: anvil not found at {} (scripts/chain-tools.sh install)", path.display());
+    None
+}
+
+/// A running anvil.
+pub struct Anvil {
+    child: Child,
+    /// Its JSON-RPC URL.
+    pub url: String,
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Anvil {
+    /// Starts anvil with `extra` arguments (e.g. `--block-time 1`, `--no-mining`); `None` when
+    /// anvil is not installed (see [`anvil_binary`]).
+    pub fn start(extra: &[&str]) -> Option<Anvil> {
+        let binary = anvil_binary()?;
+        let port = free_port();
+        let child = Command::new(binary)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--silent"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("anvil starts");
+        let anvil = Anvil { child, url: format!("http://127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while anvil.rpc().chain_id().is_err() {
+            assert!(Instant::now() < deadline, "anvil did not answer within 20 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(anvil)
+    }
+
+    /// A client of it.
+    pub fn rpc(&self) -> RpcClient {
+        RpcClient::new(&self.url, Duration::from_secs(10))
+    }
+
+    /// Calls an anvil-specific or standard method.
+    pub fn call(&self, method: &'static str, params: Value) -> Value {
+        self.rpc().call(method, params).unwrap_or_else(|error| panic!("{method}: {error}"))
+    }
+
+    /// Mines `count` blocks.
+    pub fn mine(&self, count: u64) {
+        self.call("anvil_mine", serde_json::json!([format!("{count:#x}")]));
+    }
+}
+
+/// 32 bytes from 64 hex characters (for the development keys).
+pub fn hex32(text: &str) -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    for (index, byte) in bytes.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[index * 2..index * 2 + 2], 16).unwrap_or(0);
+    }
+    bytes
+}
+
+/// Development account `index` as a gas account.
+pub fn dev_account(index: usize) -> crate::GasAccount {
+    crate::GasAccount::from_secret_bytes(hex32(DEV_KEYS[index]))
+        .unwrap_or_else(|| unreachable!("anvil's keys are valid"))
+}
