@@ -49,6 +49,7 @@ struct TokenAnswer {
 /// The client (one per node; thread-safe).
 pub struct PeerClient {
     agent: ureq::Agent,
+    anchors: Option<std::sync::Arc<dyn crate::anchor::AnchorView>>,
     key: NodeKeyPair,
     client_id: String,
     tokens: Mutex<HashMap<String, (String, Instant)>>,
@@ -78,7 +79,18 @@ impl PeerClient {
     pub fn new(key: NodeKeyPair, timeout: Duration) -> PeerClient {
         let agent = ureq::AgentBuilder::new().timeout_connect(Duration::from_secs(5)).timeout(timeout).build();
         let client_id = key.key_id().to_string();
-        PeerClient { agent, key, client_id, tokens: Mutex::new(HashMap::new()) }
+        PeerClient { agent, anchors: None, key, client_id, tokens: Mutex::new(HashMap::new()) }
+    }
+
+    /// The client, checking every custodian's head against its latest anchor in `anchors`.
+    pub fn with_anchors(mut self, anchors: std::sync::Arc<dyn crate::anchor::AnchorView>) -> PeerClient {
+        self.anchors = Some(anchors);
+        self
+    }
+
+    /// Where custodians' anchors are looked up, when configured.
+    pub fn anchors(&self) -> Option<&dyn crate::anchor::AnchorView> {
+        self.anchors.as_deref()
     }
 
     fn token(&self, peer: &Peer, url: &str) -> Result<String, PeerFetchError> {
@@ -120,19 +132,28 @@ impl PeerClient {
     }
 
     /// Asks `peer` for `patient_id`'s current records of `resource_type` (unverified: pass the
-    /// answer to [`super::verify_peer_records`]).
-    pub fn fetch(&self, peer: &Peer, patient_id: &str, resource_type: &str) -> Result<PeerRecords, PeerFetchError> {
+    /// answer to [`super::verify_peer_records`]), with the proof against its anchor at
+    /// `anchored_height` when given.
+    pub fn fetch(
+        &self,
+        peer: &Peer,
+        patient_id: &str,
+        resource_type: &str,
+        anchored_height: Option<u64>,
+    ) -> Result<PeerRecords, PeerFetchError> {
         let url = peer.url.as_deref().ok_or(PeerFetchError::NoUrl)?.trim_end_matches('/');
         for attempt in 0..2 {
             let token = self.token(peer, url)?;
-            let response = self
+            let mut request = self
                 .agent
                 .get(&format!("{url}{RECORDS_PATH}"))
                 .query("patient", patient_id)
-                .query("type", resource_type)
-                .set("Authorization", &format!("Bearer {token}"))
-                .set("Accept", "application/json")
-                .call();
+                .query("type", resource_type);
+            if let Some(height) = anchored_height {
+                request = request.query("anchored_height", &height.to_string());
+            }
+            let response =
+                request.set("Authorization", &format!("Bearer {token}")).set("Accept", "application/json").call();
             match response {
                 Ok(response) => {
                     return response.into_json().map_err(|e| PeerFetchError::Malformed(e.to_string()));
@@ -178,7 +199,7 @@ mod tests {
             url: Some(format!("http://127.0.0.1:{port}")),
         };
         let client = PeerClient::new(key, Duration::from_secs(2));
-        let error = client.fetch(&peer, "patient-id-4711", "Observation").expect_err("nobody listens");
+        let error = client.fetch(&peer, "patient-id-4711", "Observation", None).expect_err("nobody listens");
         assert!(matches!(error, PeerFetchError::Unavailable(_)), "{error}");
         let text = error.to_string();
         assert!(!text.contains("4711") && !text.contains("127.0.0.1"), "{text}");

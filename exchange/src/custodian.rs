@@ -73,16 +73,18 @@ fn grant_at<'g>(node: &Node, read: &'g mut HashMap<u64, Grant>, seq: u64) -> Res
 
 /// The answer to a peer read by the node `grantee` (key id, hex) of `patient`'s
 /// `resource_type` records, after the grant check. Also returns the patient's pseudonym (hex)
-/// for the Access record, whatever the outcome.
+/// for the Access record, whatever the outcome. With `anchored_height` (the grantee's view of this
+/// node's latest anchor), the answer also proves the served head extends that block.
 pub fn peer_records(
     node: &Node,
     grantee: &str,
     patient_id: &str,
     resource_type: &str,
+    anchored_height: Option<u64>,
     now_ms: u64,
 ) -> (String, Result<PeerRecords, PeerServeError>) {
     let patient = node.patient_pseudonym(patient_id);
-    (patient.to_string(), peer_records_of(node, grantee, patient.as_bytes(), resource_type, now_ms))
+    (patient.to_string(), peer_records_of(node, grantee, patient.as_bytes(), resource_type, anchored_height, now_ms))
 }
 
 fn peer_records_of(
@@ -90,6 +92,7 @@ fn peer_records_of(
     grantee: &str,
     patient: &[u8; 32],
     resource_type: &str,
+    anchored_height: Option<u64>,
     now_ms: u64,
 ) -> Result<PeerRecords, PeerServeError> {
     let grantee_id = hex32(grantee).ok_or(PeerServeError::NoGrant)?;
@@ -169,7 +172,11 @@ fn peer_records_of(
             Ok(proven)
         })
         .collect::<Result<Vec<_>, PeerServeError>>()?;
-    Ok(PeerRecords { head: data_encoding::HEXLOWER.encode(&head.encode()), grants, records, withheld })
+    let anchor = match anchored_height {
+        Some(height) => crate::anchor::anchor_proof(node.ledger.as_ref(), height, tree_size)?,
+        None => None,
+    };
+    Ok(PeerRecords { head: data_encoding::HEXLOWER.encode(&head.encode()), grants, records, withheld, anchor })
 }
 
 #[cfg(test)]

@@ -17,20 +17,26 @@
 //! The wire format ([`PeerRecords`]) carries ledger records and ciphertext as the custodian
 //! stores them, so the grantee verifies the exact bytes the ledger hashed.
 //!
-//! Modules, bottom up: `wire` (the answer's format), [`search::time`], [`custodian`], [`verify`],
-//! [`client`], [`search`].
+//! - [`anchor`]: the custodian's head against its latest anchor on the chain, as an
+//!   [`AnchorView`] (implemented by the binary on its `[chain]`) gives it: the custodian proves its
+//!   served head extends the anchored block, and the grantee refuses the answer otherwise.
+//!
+//! Modules, bottom up: [`anchor`], `wire` (the answer's format), [`search::time`], [`custodian`],
+//! [`verify`], [`client`], [`search`].
 //!
 //! **Architecture Invariant:** this crate knows nothing of HTTP servers (`http-api` routes
 //! [`RECORDS_PATH`] to [`custodian`]) nor of the write path: what a grant covers comes from the
 //! ledger's Grant records as the writer planned them (`Grant::covers`); the grantee
 //! records its own Access through the caller.
 
+pub mod anchor;
 pub mod client;
 pub mod custodian;
 pub mod search;
 pub mod verify;
 mod wire;
 
+pub use anchor::{AnchorProof, AnchorView, AnchoredHead};
 pub use client::{PeerClient, PeerFetchError};
 pub use custodian::PeerServeError;
 pub use verify::{verify_peer_records, VerifiedRecord, VerifyPeerError};

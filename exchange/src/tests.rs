@@ -69,7 +69,7 @@ fn custodian_as_peer(node: &Node) -> Peer {
 
 fn answer(setup: &Setup) -> PeerRecords {
     let grantee = setup.grantee.key_id().to_string();
-    crate::custodian::peer_records(&setup.custodian, &grantee, "p1", "Observation", now_ms()).1.expect("granted")
+    crate::custodian::peer_records(&setup.custodian, &grantee, "p1", "Observation", None, now_ms()).1.expect("granted")
 }
 
 fn refused(setup: &Setup, answer: &PeerRecords) -> VerifyPeerError {
@@ -101,12 +101,14 @@ fn an_honest_answer_verifies_and_decrypts() {
 fn the_custodian_refuses_without_a_grant_for_the_type_or_the_node() {
     let setup = setup();
     let grantee = setup.grantee.key_id().to_string();
-    let (_, condition) = crate::custodian::peer_records(&setup.custodian, &grantee, "p1", "Condition", now_ms());
+    let (_, condition) = crate::custodian::peer_records(&setup.custodian, &grantee, "p1", "Condition", None, now_ms());
     assert!(matches!(condition, Err(PeerServeError::TypeNotGranted(_))));
-    let (_, other_patient) = crate::custodian::peer_records(&setup.custodian, &grantee, "p2", "Observation", now_ms());
+    let (_, other_patient) =
+        crate::custodian::peer_records(&setup.custodian, &grantee, "p2", "Observation", None, now_ms());
     assert!(matches!(other_patient, Err(PeerServeError::NoGrant)));
     let stranger = NodeKeyPair::generate().expect("key").key_id().to_string();
-    let (_, other_node) = crate::custodian::peer_records(&setup.custodian, &stranger, "p1", "Observation", now_ms());
+    let (_, other_node) =
+        crate::custodian::peer_records(&setup.custodian, &stranger, "p1", "Observation", None, now_ms());
     assert!(matches!(other_node, Err(PeerServeError::NoGrant)));
 }
 
@@ -188,8 +190,9 @@ fn another_granted_patients_records_are_refused() {
             "subject":{"reference":"Patient/p2"},"valueQuantity":{"value":90,"unit":"/min"}}"#,
     );
     let grantee = setup.grantee.key_id().to_string();
-    let p2 =
-        crate::custodian::peer_records(&setup.custodian, &grantee, "p2", "Observation", now_ms()).1.expect("granted");
+    let p2 = crate::custodian::peer_records(&setup.custodian, &grantee, "p2", "Observation", None, now_ms())
+        .1
+        .expect("granted");
     let custodian = custodian_as_peer(&setup.custodian);
     assert_eq!(verify_peer_records(&p2, &custodian, &setup.grantee, "Observation", "p2").expect("ok").records.len(), 1);
     let error = verify_peer_records(&p2, &custodian, &setup.grantee, "Observation", "p1").expect_err("swapped");
@@ -218,7 +221,8 @@ fn several_consents_to_one_grantee_each_open_their_types_and_end_alone() {
     let grantee = setup.grantee.key_id().to_string();
     let custodian = custodian_as_peer(&setup.custodian);
     let read = |resource_type: &str| {
-        let answer = crate::custodian::peer_records(&setup.custodian, &grantee, "p1", resource_type, now_ms()).1?;
+        let answer =
+            crate::custodian::peer_records(&setup.custodian, &grantee, "p1", resource_type, None, now_ms()).1?;
         let verified = verify_peer_records(&answer, &custodian, &setup.grantee, resource_type, "p1")
             .expect("an honest answer verifies");
         Ok::<_, PeerServeError>(verified.records.len())
@@ -258,7 +262,7 @@ fn permit(class: &str) -> String {
 
 fn read_of(setup: &Setup, patient: &str, resource_type: &str) -> Result<usize, PeerServeError> {
     let grantee = setup.grantee.key_id().to_string();
-    crate::custodian::peer_records(&setup.custodian, &grantee, patient, resource_type, now_ms())
+    crate::custodian::peer_records(&setup.custodian, &grantee, patient, resource_type, None, now_ms())
         .1
         .map(|a| a.records.len())
 }
@@ -366,4 +370,74 @@ fn deleting_a_deny_restores_the_permits_it_narrowed() {
         r#"{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"DELETE","url":"Consent/c-no"}}]}"#,
     );
     assert_eq!(read_of(&setup, "p1", "Observation").expect("the deny is gone"), 2);
+}
+
+/// The custodian's block at `height` as the chain would hold it.
+fn anchored_at(node: &Node, height: u64) -> crate::AnchoredHead {
+    let block = node.ledger.block(height).expect("ledger").expect("block");
+    crate::AnchoredHead { height, tree_size: block.header.tree_size, header_hash: *block.hash().as_bytes() }
+}
+
+fn custodian_key(node: &Node) -> ledger_adapter::NodePublicKey {
+    ledger_adapter::NodePublicKey::from_compressed(&node.node_key.public_key().to_bytes()).expect("key")
+}
+
+fn anchored_answer(setup: &Setup, height: u64) -> (PeerRecords, ledger_adapter::SignedBlockHeader) {
+    let grantee = setup.grantee.key_id().to_string();
+    let answer =
+        crate::custodian::peer_records(&setup.custodian, &grantee, "p1", "Observation", Some(height), now_ms())
+            .1
+            .expect("granted");
+    let head = verify_peer_records(&answer, &custodian_as_peer(&setup.custodian), &setup.grantee, "Observation", "p1")
+        .expect("verifies")
+        .head;
+    (answer, head)
+}
+
+#[test]
+fn a_head_that_extends_the_custodians_anchor_is_accepted() {
+    let setup = setup();
+    let key = custodian_key(&setup.custodian);
+    let last = setup.custodian.ledger.head().expect("ledger").expect("head").header.height;
+    for height in [0, 1, last] {
+        let (answer, head) = anchored_answer(&setup, height);
+        let anchored = anchored_at(&setup.custodian, height);
+        crate::anchor::verify_anchor(&head, answer.anchor.as_ref(), &anchored, &key)
+            .unwrap_or_else(|why| panic!("height {height}: {why}"));
+    }
+    // Without anchored_height, no proof is added (older grantees see the answer they knew).
+    assert!(answer(&setup).anchor.is_none());
+}
+
+#[test]
+fn a_head_that_does_not_extend_the_anchor_is_refused() {
+    let setup = setup();
+    let key = custodian_key(&setup.custodian);
+    let (answer, head) = anchored_answer(&setup, 1);
+    // The chain holds another header for that height (the custodian's ledger was rebuilt).
+    let mut rewritten = anchored_at(&setup.custodian, 1);
+    rewritten.header_hash[0] ^= 1;
+    let why =
+        crate::anchor::verify_anchor(&head, answer.anchor.as_ref(), &rewritten, &key).expect_err("another header");
+    assert!(why.contains("not the one anchored"), "{why}");
+    // The chain's anchor is beyond the custodian's ledger: no proof, refused.
+    let beyond = crate::AnchoredHead { height: 999, tree_size: 5000, header_hash: [7; 32] };
+    let (no_proof, head) = anchored_answer(&setup, 999);
+    assert!(no_proof.anchor.is_none());
+    let why = crate::anchor::verify_anchor(&head, None, &beyond, &key).expect_err("no proof");
+    assert!(why.contains("no proof"), "{why}");
+    // A consistency path that does not lead to the served head's root.
+    let mut forged = answer.anchor.clone().expect("proof");
+    assert!(!forged.consistency.is_empty(), "height 1 is below the head: the proof has hashes");
+    forged.consistency[0] = "00".repeat(32);
+    let why = crate::anchor::verify_anchor(&head, Some(&forged), &anchored_at(&setup.custodian, 1), &key)
+        .expect_err("forged path");
+    assert!(why.contains("does not extend the anchored tree"), "{why}");
+    // A header signed by another key, under the anchored hash: its signature fails.
+    let other = NodeKeyPair::generate().expect("key");
+    let other_key = ledger_adapter::NodePublicKey::from_compressed(&other.public_key().to_bytes()).expect("key");
+    let why =
+        crate::anchor::verify_anchor(&head, answer.anchor.as_ref(), &anchored_at(&setup.custodian, 1), &other_key)
+            .expect_err("wrong key");
+    assert!(why.contains("not signed by the custodian"), "{why}");
 }

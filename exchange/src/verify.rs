@@ -48,6 +48,8 @@ pub struct VerifiedAnswer {
     pub records: Vec<VerifiedRecord>,
     /// The tree size of the custodian's signed head they were proven against.
     pub tree_size: u64,
+    /// That head (its signature checked).
+    pub head: SignedBlockHeader,
     /// The patient's pseudonym at the custodian (hex), from the grants; `None` when it served none.
     pub patient: Option<String>,
     /// Records the custodian withheld (sealed under epochs never granted to this node).
@@ -167,5 +169,5 @@ pub fn verify_peer_records(
             Ok(VerifiedRecord { seq: proven.seq, record, resource })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(VerifiedAnswer { records, tree_size, patient, withheld: answer.withheld })
+    Ok(VerifiedAnswer { records, tree_size, head, patient, withheld: answer.withheld })
 }

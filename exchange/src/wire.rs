@@ -32,4 +32,8 @@ pub struct PeerRecords {
     pub records: Vec<ProvenRecord>,
     /// Records left out because they are sealed under an epoch the caller was never granted.
     pub withheld: u64,
+    /// With `anchored_height` asked: that block's header and its consistency with `head`
+    /// (absent when the custodian's ledger cannot give them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<crate::anchor::AnchorProof>,
 }

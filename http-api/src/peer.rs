@@ -18,6 +18,10 @@ pub struct PeerRecordsQuery {
     patient: String,
     #[serde(rename = "type")]
     resource_type: String,
+    /// The height of this node's latest anchor as the caller sees it on the chain: the answer
+    /// then proves its head extends that block.
+    #[serde(default)]
+    anchored_height: Option<u64>,
 }
 
 /// `GET /peer/records`.
@@ -26,7 +30,7 @@ pub async fn records(
     Authenticated(caller): Authenticated,
     query: web::Query<PeerRecordsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let PeerRecordsQuery { patient, resource_type } = query.into_inner();
+    let PeerRecordsQuery { patient, resource_type, anchored_height } = query.into_inner();
     if !fhir_models::Resource::is_resource_type(&resource_type) {
         return Err(ApiError::NotFound("not an R4 resource type"));
     }
@@ -37,10 +41,11 @@ pub async fn records(
     };
     let node = state.node.clone();
     let rt = resource_type.clone();
-    let (pseudonym, answer) =
-        web::block(move || exchange::custodian::peer_records(&node, &grantee, &patient, &rt, now_ms()))
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (pseudonym, answer) = web::block(move || {
+        exchange::custodian::peer_records(&node, &grantee, &patient, &rt, anchored_height, now_ms())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
     let permitted = answer.is_ok();
     crate::audit::record(&state, &caller, "search", permitted, Some(pseudonym), Some(resource_type), None).await?;
     match answer {

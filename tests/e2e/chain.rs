@@ -202,3 +202,88 @@ fn chain_wrong_chain_id_stops_start_up_and_an_unreachable_chain_does_not() {
     assert!(matches!(serving.get("/fhir/metadata"), Some((200, _))));
     assert_eq!(serving.terminate(Duration::from_secs(30)).code(), Some(0));
 }
+
+/// Waits for `count` final anchors on a bridge, then returns.
+fn anchored(bridge: &mut Bridge, count: u64) {
+    wait_final_anchors(bridge, count);
+}
+
+#[test]
+fn chain_a_grantee_refuses_a_custodian_whose_head_does_not_extend_its_anchor() {
+    use crate::peers::{consent, created, node_key, observation, peers_env};
+    use crate::tamper_proxy::TamperProxy;
+    let Some(anvil) = Anvil::start(&["--block-time", "1"]) else { return };
+    let keys = temp_dir();
+    let admin_key = key_file(keys.path(), "admin.key", DEV_KEYS[0]);
+    let endpoint = ["--rpc-url", anvil.url.as_str(), "--chain-id", "31337"];
+    let (a_dir, b_dir) = (temp_dir(), temp_dir());
+    let contract = bridge(a_dir.path(), ["chain", "deploy", "--gas-key", &admin_key].iter().chain(&endpoint))
+        .expect_code(0, "chain deploy")
+        .stdout
+        .trim()
+        .to_owned();
+    let (a_public, _, _) = node_key(a_dir.path());
+    let (b_public, _, _) = node_key(b_dir.path());
+    for dir in [a_dir.path(), b_dir.path()] {
+        bridge(dir, ["chain", "register", "--gas-key", &admin_key, "--contract", &contract].iter().chain(&endpoint))
+            .expect_code(0, "chain register");
+    }
+
+    // A (custodian) and B (grantee) both anchor, each with its own gas account; B reaches A
+    // through a proxy, so that A can later be swapped for a rebuilt copy behind the same URL.
+    let proxy = TamperProxy::start();
+    let mut a_env = chain_env(&anvil, &contract, &key_file(keys.path(), "a-gas.key", DEV_KEYS[1]));
+    a_env.push(peers_env(&[("Organization/hospital-b", &b_public, None)]));
+    a_env.push(("FHIR_BRIDGE__AUTH__TOKEN_URL".to_owned(), format!("{}/auth/token", proxy.url())));
+    let logs = temp_dir();
+    let mut a = Bridge::start(a_dir.path(), &a_env, &logs.path().join("a.log"));
+    proxy.set_upstream(a.base());
+    let mut b_env = chain_env(&anvil, &contract, &key_file(keys.path(), "b-gas.key", DEV_KEYS[2]));
+    b_env.push(peers_env(&[("Organization/hospital-a", &a_public, Some(proxy.url()))]));
+    let mut b = Bridge::start(b_dir.path(), &b_env, &logs.path().join("b.log"));
+    b.wait_healthy(Duration::from_secs(30));
+
+    created(&a, "POST", "/fhir/Patient", &json!({"resourceType": "Patient", "id": "p1"}));
+    created(&a, "POST", "/fhir/Consent", &consent("active"));
+    created(&a, "POST", "/fhir/Observation", &observation("a1", "p1", 71));
+    anchored(&mut a, 1);
+    // Let A anchor its latest head (the Observation's block) and B see it final.
+    std::thread::sleep(Duration::from_secs(4));
+
+    let (status, body) = b.get("/fhir/Observation?patient=p1").expect("search");
+    assert_eq!(status, 200, "{body}");
+    let bundle: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(bundle["total"], 1, "the custodian's head extends its anchor: {bundle:#}");
+
+    // A's data dir rebuilt with the same key and other content, served (not anchoring) behind
+    // the same URL: every proof of its answer holds, but its head is not the anchored ledger's.
+    assert_eq!(a.terminate(Duration::from_secs(30)).code(), Some(0));
+    let rebuilt = temp_dir();
+    for file in ["node.key", "deployment.secret"] {
+        std::fs::copy(a_dir.path().join(file), rebuilt.path().join(file)).unwrap();
+    }
+    let mut rebuilt_env: Vec<(String, String)> =
+        a_env.iter().filter(|(k, _)| !k.starts_with("FHIR_BRIDGE__CHAIN__")).cloned().collect();
+    rebuilt_env.push(("FHIR_BRIDGE__AUTH__TOKEN_URL".to_owned(), format!("{}/auth/token", proxy.url())));
+    rebuilt_env.dedup();
+    let mut forged = Bridge::start(rebuilt.path(), &rebuilt_env, &logs.path().join("rebuilt.log"));
+    forged.wait_healthy(Duration::from_secs(30));
+    proxy.set_upstream(forged.base());
+    created(&forged, "POST", "/fhir/Patient", &json!({"resourceType": "Patient", "id": "p1"}));
+    created(&forged, "POST", "/fhir/Consent", &consent("active"));
+    created(&forged, "POST", "/fhir/Observation", &observation("a1", "p1", 99));
+    created(&forged, "POST", "/fhir/Observation", &observation("a2", "p1", 98));
+
+    // As for any answer that fails verification: none of it is shown, and the searchset names
+    // the custodian and why, as an OperationOutcome entry (code security).
+    let (status, body) = b.get("/fhir/Observation?patient=p1").expect("search");
+    assert_eq!(status, 200, "{body}");
+    let bundle: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(bundle["total"], 0, "{bundle:#}");
+    let outcome = &bundle["entry"][0]["resource"];
+    assert_eq!(outcome["resourceType"], "OperationOutcome", "{body}");
+    assert_eq!(outcome["issue"][0]["code"], "security", "{body}");
+    let why = outcome["issue"][0]["diagnostics"].as_str().unwrap_or_default();
+    assert!(why.contains("does not match its anchor on the chain"), "{why}");
+    assert!(!body.contains("valueQuantity"), "nothing of the forged answer is shown: {body}");
+}

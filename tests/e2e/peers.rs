@@ -18,7 +18,7 @@ use crate::support::{bridge, temp_dir, verify_ok};
 use crate::tamper_proxy::{Lie, TamperProxy};
 
 /// A node's key, created by `fhir-bridge keys`: (public key hex, key id hex, secret bytes).
-fn node_key(data: &Path) -> (String, String, [u8; 32]) {
+pub(crate) fn node_key(data: &Path) -> (String, String, [u8; 32]) {
     let run = bridge(data, ["keys"]).expect_code(0, "keys");
     let field = |name: &str| {
         let line = run.stdout.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name}: {}", run.stdout));
@@ -29,7 +29,7 @@ fn node_key(data: &Path) -> (String, String, [u8; 32]) {
     (field("public_key"), field("key_id"), secret.try_into().expect("32 bytes"))
 }
 
-fn peers_env(peers: &[(&str, &str, Option<String>)]) -> (String, String) {
+pub(crate) fn peers_env(peers: &[(&str, &str, Option<String>)]) -> (String, String) {
     let entries: Vec<String> = peers
         .iter()
         .map(|(org, key, url)| match url {
@@ -40,16 +40,16 @@ fn peers_env(peers: &[(&str, &str, Option<String>)]) -> (String, String) {
     ("FHIR_BRIDGE__PEERS".to_owned(), format!("[{}]", entries.join(", ")))
 }
 
-fn consent(status: &str) -> Value {
+pub(crate) fn consent(status: &str) -> Value {
     crate::support::permit_consent(status, "Organization/hospital-b", Some("Observation"))
 }
 
-fn observation(id: &str, patient: &str, value: u32) -> Value {
+pub(crate) fn observation(id: &str, patient: &str, value: u32) -> Value {
     json!({"resourceType": "Observation", "id": id, "status": "final", "code": {"text": "pulse"},
            "subject": {"reference": format!("Patient/{patient}")}, "valueQuantity": {"value": value, "unit": "/min"}})
 }
 
-fn created(bridge: &Bridge, method: &str, path: &str, body: &Value) {
+pub(crate) fn created(bridge: &Bridge, method: &str, path: &str, body: &Value) {
     let (status, text) = bridge.send(method, path, body);
     assert!(status == 200 || status == 201, "{method} {path}: {status} {text}");
 }

@@ -3,7 +3,6 @@
 //! same way). Prints a searchset Bundle; the search is an `Access` record like any other read.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
@@ -11,7 +10,6 @@ use clap::Args;
 use crate::config::BridgeConfig;
 use exchange::search::run::run as run_search;
 use exchange::search::SearchQuery;
-use exchange::PeerClient;
 use node_store::Node;
 
 /// Arguments of `search`.
@@ -51,7 +49,7 @@ pub fn run(config: &BridgeConfig, args: &SearchArgs) -> anyhow::Result<ExitCode>
     pairs.extend(args.last_updated.iter().map(|v| ("_lastUpdated".to_owned(), v.clone())));
     let query = SearchQuery::parse(&pairs)?;
     let node = Node::open(&config.node()).context("opening the data dir")?;
-    let client = PeerClient::new(node.node_key.clone(), Duration::from_millis(config.http.peer_timeout_ms));
+    let client = crate::config::peer_client(config, &node);
     let results = run_search(&node, &client, &args.resource_type, &query)?;
     let patient = node.patient_pseudonym(&query.patient).to_string();
     let refused = results.refused();

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use exchange::PeerClient;
 use http_api::{AppState, SourceHealth, SourceStatus};
 use ingest_pipeline::batcher;
 use ingest_pipeline::hl7v2::V2Mappings;
@@ -158,8 +157,7 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
     };
     let anchoring = start_anchoring(config, &node, &metrics)?;
     let listen = args.listen.unwrap_or(config.http.listen);
-    let peer_client =
-        Arc::new(PeerClient::new(node.node_key.clone(), Duration::from_millis(config.http.peer_timeout_ms)));
+    let peer_client = Arc::new(crate::config::peer_client(config, &node));
     let sources: Vec<Arc<dyn SourceHealth>> = vec![
         Arc::new(KafkaHealthReport(kafka.as_ref().map(|k| k.health.clone()))),
         Arc::new(ChainHealthReport(anchoring.as_ref().map(|handle| handle.health.clone()))),

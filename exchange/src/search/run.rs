@@ -133,15 +133,39 @@ fn remote(
         kind,
         message,
     };
-    let answer = client.fetch(peer, &query.patient, resource_type).map_err(|e| match e {
-        PeerFetchError::Denied(why) => problem(ProblemKind::Denied, why),
-        e @ PeerFetchError::Unauthorized(_) => problem(ProblemKind::Unauthenticated, e.to_string()),
-        other => problem(ProblemKind::Unavailable, other.to_string()),
-    })?;
+    // The custodian's latest anchor, looked up first: the answer must extend it.
+    let anchored = match client.anchors() {
+        Some(view) => {
+            let key_id = node_store::hex32(&peer.key_id_hex)
+                .ok_or_else(|| problem(ProblemKind::Forged, "the custodian's key id is not hex".into()))?;
+            view.latest_final(&key_id).map_err(|e| {
+                problem(
+                    ProblemKind::Unavailable,
+                    format!("the custodian's anchor could not be read from the chain: {e}"),
+                )
+            })?
+        }
+        None => None,
+    };
+    let answer = client.fetch(peer, &query.patient, resource_type, anchored.as_ref().map(|a| a.height)).map_err(
+        |e| match e {
+            PeerFetchError::Denied(why) => problem(ProblemKind::Denied, why),
+            e @ PeerFetchError::Unauthorized(_) => problem(ProblemKind::Unauthenticated, e.to_string()),
+            other => problem(ProblemKind::Unavailable, other.to_string()),
+        },
+    )?;
     let verified = verify_peer_records(&answer, peer, &node.node_key, resource_type, &query.patient).map_err(|e| {
         tracing::warn!(custodian = %peer.key_id_hex, error = %e, "A custodian's answer failed verification; refused whole.");
         problem(ProblemKind::Forged, format!("the custodian's answer failed verification: {e}"))
     })?;
+    if let Some(anchored) = &anchored {
+        let custodian_key = ledger_adapter::NodePublicKey::from_compressed(&peer.public_key.to_bytes())
+            .map_err(|_| problem(ProblemKind::Forged, "the custodian's configured key is invalid".into()))?;
+        crate::anchor::verify_anchor(&verified.head, answer.anchor.as_ref(), anchored, &custodian_key).map_err(|why| {
+            tracing::warn!(custodian = %peer.key_id_hex, error = %why, "A custodian's head does not extend its anchor; answer refused whole.");
+            problem(ProblemKind::Forged, format!("the custodian's answer does not match its anchor on the chain: {why}"))
+        })?;
+    }
     let base = peer.url.as_deref().unwrap_or_default().trim_end_matches('/');
     let out = verified
         .records

@@ -1,0 +1,34 @@
+//! The grantee's view of custodians' anchors: `exchange::AnchorView` on this node's `[chain]`.
+
+use alloy_primitives::B256;
+use chain_anchor::rpc::{BlockId, RpcClient};
+use chain_anchor::{AnchorContract, ChainConfig, Finality};
+use exchange::{AnchorView, AnchoredHead};
+
+/// Custodians' latest anchors at this node's configured finality.
+pub struct ChainAnchorView {
+    contract: AnchorContract,
+    finality: Finality,
+}
+
+impl ChainAnchorView {
+    /// The view of the contract in `config`.
+    pub fn new(config: &ChainConfig) -> ChainAnchorView {
+        let rpc = RpcClient::new(&config.rpc_url, std::time::Duration::from_millis(config.rpc_timeout_ms));
+        ChainAnchorView { contract: AnchorContract::new(rpc, config.contract), finality: config.finality }
+    }
+}
+
+impl AnchorView for ChainAnchorView {
+    fn latest_final(&self, key_id: &[u8; 32]) -> Result<Option<AnchoredHead>, String> {
+        let Some(block) = self.contract.final_block(self.finality).map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        let node = self.contract.node(B256::from(*key_id), BlockId::Number(block)).map_err(|e| e.to_string())?;
+        // A custodian that never anchored (or is not in the consortium) has nothing to check.
+        if !node.anchored() {
+            return Ok(None);
+        }
+        Ok(Some(AnchoredHead { height: node.height, tree_size: node.tree_size, header_hash: node.header_hash.0 }))
+    }
+}
