@@ -185,7 +185,7 @@ fn main() {
     let custodian: Vec<Duration> = (0..100)
         .map(|_| {
             let started = Instant::now();
-            let answer = b_id.fetch(&peer, "p1000", "Observation").expect("answer");
+            let answer = b_id.fetch(&peer, "p1000", "Observation", None).expect("answer");
             assert_eq!(answer.records.len(), 1000);
             started.elapsed()
         })

@@ -1,4 +1,5 @@
-//! The grantee's view of custodians' anchors: `exchange::AnchorView` on this node's `[chain]`.
+//! The grantee's view of custodians' anchors (`exchange::AnchorView` on this node's `[chain]`), and
+//! the peer client that uses it.
 
 use alloy_primitives::B256;
 use chain_anchor::rpc::{BlockId, RpcClient};
@@ -30,5 +31,16 @@ impl AnchorView for ChainAnchorView {
             return Ok(None);
         }
         Ok(Some(AnchoredHead { height: node.height, tree_size: node.tree_size, header_hash: node.header_hash.0 }))
+    }
+}
+
+/// The grantee's client to custodians; with `[chain]`, it checks each custodian's head against
+/// its latest anchor.
+pub fn peer_client(config: &crate::config::BridgeConfig, node: &node_store::Node) -> exchange::PeerClient {
+    let client =
+        exchange::PeerClient::new(node.node_key.clone(), std::time::Duration::from_millis(config.http.peer_timeout_ms));
+    match &config.chain {
+        Some(chain) => client.with_anchors(std::sync::Arc::new(ChainAnchorView::new(chain))),
+        None => client,
     }
 }

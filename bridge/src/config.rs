@@ -263,14 +263,3 @@ mod tests {
         assert!(load("[http]\nlisten = 5\n", &[]).is_err());
     }
 }
-
-/// The grantee's client to custodians; with `[chain]`, it checks each custodian's head against
-/// its latest anchor.
-pub fn peer_client(config: &BridgeConfig, node: &node_store::Node) -> exchange::PeerClient {
-    let client =
-        exchange::PeerClient::new(node.node_key.clone(), std::time::Duration::from_millis(config.http.peer_timeout_ms));
-    match &config.chain {
-        Some(chain) => client.with_anchors(std::sync::Arc::new(crate::anchor_view::ChainAnchorView::new(chain))),
-        None => client,
-    }
-}

@@ -157,7 +157,7 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
     };
     let anchoring = start_anchoring(config, &node, &metrics)?;
     let listen = args.listen.unwrap_or(config.http.listen);
-    let peer_client = Arc::new(crate::config::peer_client(config, &node));
+    let peer_client = Arc::new(crate::anchor_view::peer_client(config, &node));
     let sources: Vec<Arc<dyn SourceHealth>> = vec![
         Arc::new(KafkaHealthReport(kafka.as_ref().map(|k| k.health.clone()))),
         Arc::new(ChainHealthReport(anchoring.as_ref().map(|handle| handle.health.clone()))),
