@@ -13,7 +13,7 @@
 //! parse their arguments, open what they need and call the crates below. No crate depends on this
 //! one.
 
-pub mod anchor_view;
+pub mod anchoring;
 pub mod cli;
 pub mod config;
 pub mod input;

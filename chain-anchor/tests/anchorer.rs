@@ -34,6 +34,20 @@ fn anchorer(anvil: &Anvil, contract: &chain_anchor::AnchorContract, node: &Node)
     )
 }
 
+/// Steps until `done` holds (anvil mines on its own thread: a receipt may take a moment).
+#[track_caller]
+fn step_until(anchorer: &mut Anchorer, what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        anchorer.step().unwrap();
+        if done() {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: not within 20 s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 fn key_id(key: &NodeKey) -> alloy_primitives::B256 {
     alloy_primitives::B256::from(*key.public_key().key_id().as_bytes())
 }
@@ -51,15 +65,14 @@ fn anchors_become_final_at_the_configured_depth_and_survive_a_restart() {
         anchorer.step().unwrap();
         let pending = store.pending().unwrap().expect("an anchor in flight");
         assert_eq!(pending.height, 2);
-        // Mined at once (automine), but 1 confirmation is not final at 2.
-        anchorer.step().unwrap();
+        // Mined (automine), but 1 confirmation is not final at 2.
+        step_until(&mut anchorer, "included", || store.pending().unwrap().unwrap().included.is_some());
         assert!(store.latest_final().unwrap().is_none());
-        assert!(store.pending().unwrap().unwrap().included.is_some());
     }
     // Restarted (a new anchorer on the same state): it follows the same transaction.
     anvil.mine(1);
     let mut anchorer = anchorer(&anvil, &contract, &node);
-    anchorer.step().unwrap();
+    step_until(&mut anchorer, "final", || store.latest_final().unwrap().is_some());
     let anchor = store.latest_final().unwrap().expect("final after 2 confirmations");
     assert_eq!((anchor.height, anchor.tree_size), (2, 6));
     assert!(store.pending().unwrap().is_none());
@@ -107,7 +120,7 @@ fn dropped_and_stuck_transactions_are_sent_again_and_replaced() {
     assert!(pending.attempts[1].fees.max_per_gas() > pending.attempts[0].fees.max_per_gas());
     let replacement = pending.attempts[1].hash;
     anvil.mine(2);
-    anchorer.step().unwrap();
+    step_until(&mut anchorer, "final", || store.latest_final().unwrap().is_some());
     let anchor = store.latest_final().unwrap().expect("the replacement is final");
     assert_eq!(anchor.tx_hash, replacement);
     assert!(anvil.rpc().receipt(first).unwrap().is_none(), "the replaced transaction never landed");
@@ -123,15 +136,15 @@ fn an_anchor_removed_by_a_reorganisation_is_sent_again() {
     let store = AnchorStore::open(&node.db).unwrap();
     let mut anchorer = anchorer(&anvil, &contract, &node);
     anchorer.step().unwrap();
-    anchorer.step().unwrap();
+    step_until(&mut anchorer, "included", || store.pending().unwrap().unwrap().included.is_some());
     let included = store.pending().unwrap().unwrap().included.expect("in a block");
     // Replace the last block (the one holding the anchor) with an empty one.
     anvil.call("anvil_reorg", json!([1, []]));
     assert!(anvil.rpc().receipt(included.tx_hash).unwrap().map(|r| r.block_hash) != Some(included.block_hash));
-    for _ in 0..5 {
-        anchorer.step().unwrap();
+    step_until(&mut anchorer, "final after the reorganisation", || {
         anvil.mine(1);
-    }
+        store.latest_final().unwrap().is_some()
+    });
     let anchor = store.latest_final().unwrap().expect("final after the reorganisation");
     assert_eq!(anchor.height, 1);
     let canonical = anvil.rpc().block(BlockId::Number(anchor.block_number)).unwrap().unwrap();
@@ -165,9 +178,10 @@ fn an_unreachable_chain_is_reported_and_caught_up_with_one_anchor() {
     drop(offline);
     // Back: one anchor of the latest head covers all five blocks.
     let mut anchorer = anchorer(&anvil, &contract, &node);
-    anchorer.step().unwrap();
-    anvil.mine(1);
-    anchorer.step().unwrap();
+    step_until(&mut anchorer, "final", || {
+        anvil.mine(1);
+        store.latest_final().unwrap().is_some()
+    });
     let anchor = store.latest_final().unwrap().unwrap();
     assert_eq!((anchor.height, anchor.tree_size), (4, 10));
     assert_eq!(anchorer.health().lock().unwrap().problem, None);

@@ -60,6 +60,10 @@ const BATCH_BYTES: usize = 4 * 1024 * 1024;
 pub fn run(config: &BridgeConfig, args: &IngestArgs) -> anyhow::Result<ExitCode> {
     let node = Node::open(&config.node()).context("opening the data dir")?;
     let files = discover(&args.paths)?;
+    // With [chain], heads are anchored while the files go in (the anchorer only reads the
+    // ledger); what is in flight at the end is finished by the next `serve` or `ingest`.
+    let metrics = std::sync::Arc::new(chain_anchor::AnchorMetrics::default());
+    let anchoring = crate::anchoring::start(config, &node, metrics.clone())?;
     let mappings = V2Mappings::load(config.hl7v2.mappings_dir.as_deref()).context("loading the HL7 v2 mappings")?;
     if let Some(dir) = &args.rejects {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -146,6 +150,16 @@ pub fn run(config: &BridgeConfig, args: &IngestArgs) -> anyhow::Result<ExitCode>
         totals.skipped,
         resources as f64 / seconds.max(1e-9)
     );
+    if let Some(anchoring) = anchoring {
+        let health = anchoring.health.lock().unwrap_or_else(|poison| poison.into_inner()).clone();
+        anyhow::ensure!(anchoring.stop(), "the chain anchoring thread panicked");
+        eprintln!(
+            "chain: {} anchors final during ingest; {} blocks not yet covered (serve goes on anchoring){}",
+            metrics.anchors_final.get(),
+            health.lag_blocks,
+            health.problem.map(|problem| format!("; last problem: {problem}")).unwrap_or_default()
+        );
+    }
     Ok(if totals.rejected == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 

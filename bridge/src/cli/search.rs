@@ -49,7 +49,7 @@ pub fn run(config: &BridgeConfig, args: &SearchArgs) -> anyhow::Result<ExitCode>
     pairs.extend(args.last_updated.iter().map(|v| ("_lastUpdated".to_owned(), v.clone())));
     let query = SearchQuery::parse(&pairs)?;
     let node = Node::open(&config.node()).context("opening the data dir")?;
-    let client = crate::anchor_view::peer_client(config, &node);
+    let client = crate::anchoring::peer_client(config, &node);
     let results = run_search(&node, &client, &args.resource_type, &query)?;
     let patient = node.patient_pseudonym(&query.patient).to_string();
     let refused = results.refused();

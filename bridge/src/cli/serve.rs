@@ -52,30 +52,6 @@ impl SourceHealth for ChainHealthReport {
     }
 }
 
-/// Starts the anchoring thread when `[chain]` is set. A wrong chain id or foreign code at the
-/// contract address stops start-up; an unreachable chain does not (ingest goes on; `/healthz`
-/// says degraded until the chain is back).
-fn start_anchoring(
-    config: &BridgeConfig,
-    node: &Node,
-    metrics: &ServiceMetrics,
-) -> anyhow::Result<Option<chain_anchor::AnchorerHandle>> {
-    let Some(chain) = &config.chain else { return Ok(None) };
-    let gas = chain_anchor::GasAccount::load(&chain.gas_key_file).context("loading the chain gas key")?;
-    let store = chain_anchor::AnchorStore::open(&node.db).context("opening the anchor state")?;
-    let ledger: Arc<dyn ledger_adapter::LedgerReader> = node.ledger.clone();
-    let mut anchorer = chain_anchor::Anchorer::new(chain.clone(), gas, ledger, store, metrics.chain.clone());
-    match anchorer.check_start().context("checking the chain")? {
-        true => {
-            tracing::info!(rpc = %chain.rpc_url, chain_id = chain.chain_id, contract = %chain.contract, "Anchoring to the chain.")
-        }
-        false => {
-            tracing::warn!(rpc = %chain.rpc_url, "The chain is unreachable; ingest goes on and anchoring starts when it is back.")
-        }
-    }
-    Ok(Some(anchorer.spawn().context("starting the chain anchoring thread")?))
-}
-
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -155,9 +131,9 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
         ),
         None => None,
     };
-    let anchoring = start_anchoring(config, &node, &metrics)?;
+    let anchoring = crate::anchoring::start(config, &node, metrics.chain.clone())?;
     let listen = args.listen.unwrap_or(config.http.listen);
-    let peer_client = Arc::new(crate::anchor_view::peer_client(config, &node));
+    let peer_client = Arc::new(crate::anchoring::peer_client(config, &node));
     let sources: Vec<Arc<dyn SourceHealth>> = vec![
         Arc::new(KafkaHealthReport(kafka.as_ref().map(|k| k.health.clone()))),
         Arc::new(ChainHealthReport(anchoring.as_ref().map(|handle| handle.health.clone()))),

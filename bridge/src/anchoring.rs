@@ -1,5 +1,5 @@
-//! The grantee's view of custodians' anchors (`exchange::AnchorView` on this node's `[chain]`), and
-//! the peer client that uses it.
+//! The `[chain]` glue: starting the anchorer, the grantee's view of custodians' anchors
+//! (`exchange::AnchorView`), and the peer client that uses it.
 
 use alloy_primitives::B256;
 use chain_anchor::rpc::{BlockId, RpcClient};
@@ -43,4 +43,29 @@ pub fn peer_client(config: &crate::config::BridgeConfig, node: &node_store::Node
         Some(chain) => client.with_anchors(std::sync::Arc::new(ChainAnchorView::new(chain))),
         None => client,
     }
+}
+
+/// Starts the anchoring thread when `[chain]` is set. A wrong chain id or foreign code at the
+/// contract address stops start-up; an unreachable chain does not (ingest goes on; `/healthz`
+/// says degraded until the chain is back).
+pub fn start(
+    config: &crate::config::BridgeConfig,
+    node: &node_store::Node,
+    metrics: std::sync::Arc<chain_anchor::AnchorMetrics>,
+) -> anyhow::Result<Option<chain_anchor::AnchorerHandle>> {
+    use anyhow::Context;
+    let Some(chain) = &config.chain else { return Ok(None) };
+    let gas = chain_anchor::GasAccount::load(&chain.gas_key_file).context("loading the chain gas key")?;
+    let store = chain_anchor::AnchorStore::open(&node.db).context("opening the anchor state")?;
+    let ledger: std::sync::Arc<dyn ledger_adapter::LedgerReader> = node.ledger.clone();
+    let mut anchorer = chain_anchor::Anchorer::new(chain.clone(), gas, ledger, store, metrics);
+    match anchorer.check_start().context("checking the chain")? {
+        true => {
+            tracing::info!(rpc = %chain.rpc_url, chain_id = chain.chain_id, contract = %chain.contract, "Anchoring to the chain.")
+        }
+        false => {
+            tracing::warn!(rpc = %chain.rpc_url, "The chain is unreachable; ingest goes on and anchoring starts when it is back.")
+        }
+    }
+    Ok(Some(anchorer.spawn().context("starting the chain anchoring thread")?))
 }
