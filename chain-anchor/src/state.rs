@@ -132,14 +132,15 @@ impl AnchorStore {
     /// Records `anchor` as final and drops the anchor in flight, in one durable step.
     pub fn finish(&self, anchor: &FinalAnchor) -> Result<(), StateError> {
         let mut batch = sled::Batch::default();
-        batch.insert(final_key(anchor.height).to_vec(), encode(anchor));
+        batch.insert(final_key(anchor.tree_size).to_vec(), encode(anchor));
         batch.remove(PENDING_KEY);
         self.tree.apply_batch(batch)?;
         self.tree.flush()?;
         Ok(())
     }
 
-    /// The final anchor of the highest height.
+    /// The final anchor of the highest height (finals are keyed by tree size, which grows with
+    /// the height).
     pub fn latest_final(&self) -> Result<Option<FinalAnchor>, StateError> {
         match self.tree.scan_prefix(FINAL_PREFIX).next_back() {
             Some(entry) => {
@@ -161,23 +162,25 @@ impl AnchorStore {
             .collect()
     }
 
-    /// The first final anchor that covers record `seq` (its tree size is above `seq`).
+    /// The first final anchor that covers record `seq` (its tree size is above `seq`): one
+    /// range lookup, however many anchors there are.
     pub fn covering(&self, seq: u64) -> Result<Option<FinalAnchor>, StateError> {
-        // Final anchors' tree sizes grow with their heights, so the first by height whose tree
-        // size exceeds `seq` is the earliest to cover it. Linear in anchors: a few per hour.
-        for anchor in self.finals()? {
-            if anchor.tree_size > seq {
-                return Ok(Some(anchor));
+        let Some(above) = seq.checked_add(1) else { return Ok(None) };
+        match self.tree.range(final_key(above)..final_key(u64::MAX)).next() {
+            Some(entry) => {
+                let (key, value) = entry?;
+                Ok(Some(decode(&String::from_utf8_lossy(&key), &value)?))
             }
+            None => Ok(None),
         }
-        Ok(None)
     }
 }
 
-fn final_key(height: u64) -> [u8; 14] {
+/// Final anchors are keyed by their tree size, big-endian.
+fn final_key(tree_size: u64) -> [u8; 14] {
     let mut key = [0u8; 14];
     key[..6].copy_from_slice(FINAL_PREFIX);
-    key[6..].copy_from_slice(&height.to_be_bytes());
+    key[6..].copy_from_slice(&tree_size.to_be_bytes());
     key
 }
 
@@ -230,7 +233,7 @@ mod tests {
             let db = sled::open(dir.path()).unwrap();
             let store = AnchorStore::open(&db).unwrap();
             assert_eq!(store.latest_final().unwrap(), None);
-            // 256 sorts after 2 only as big-endian bytes, not as text.
+            // Tree size 600 sorts after 10 only as big-endian bytes, not as text.
             store.finish(&anchor(2, 10)).unwrap();
             store.finish(&anchor(256, 600)).unwrap();
             store.set_pending(&pending).unwrap();

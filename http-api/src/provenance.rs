@@ -41,6 +41,7 @@ pub async fn provenance(
     let (resource_type, id) = (resource_type.to_owned(), id.to_owned());
     let node = state.node.clone();
     let versions = web::block(move || -> Result<Vec<Value>, String> {
+        let anchors = chain_anchor::AnchorStore::open(&node.db).map_err(|e| e.to_string())?;
         let rid = node.resource_pseudonym(&resource_type, &id);
         let Some(latest) = node.index.latest(rid.as_bytes()).map_err(|e| e.to_string())? else { return Ok(Vec::new()) };
         let mut out = Vec::new();
@@ -54,7 +55,8 @@ pub async fn provenance(
                 Some(h) => node.ledger.block(h).map_err(|e| e.to_string())?,
                 None => None,
             };
-            out.push(provenance_of(&resource_type, &id, seq, &record, block.as_ref()));
+            let anchor = anchors.covering(seq).map_err(|e| e.to_string())?;
+            out.push(provenance_of(&resource_type, &id, seq, &record, block.as_ref(), anchor.as_ref()));
         }
         Ok(out)
     })
@@ -78,6 +80,7 @@ fn provenance_of(
     seq: u64,
     record: &ResourceVersion,
     block: Option<&ledger_adapter::SignedBlockHeader>,
+    anchor: Option<&chain_anchor::FinalAnchor>,
 ) -> Value {
     let activity = match record.operation {
         Operation::Create => "CREATE",
@@ -115,6 +118,16 @@ fn provenance_of(
             "sigFormat": "application/x-secp256k1-ecdsa-compact",
             "data": signature
         }]);
+    }
+    // The first final chain anchor whose tree holds this record: its transaction is public
+    // evidence that the record's block existed by then.
+    if let Some(anchor) = anchor {
+        extension.push(json!({"url": format!("{EXTENSION_BASE}#anchor-chain-id"), "valueDecimal": anchor.chain_id}));
+        extension.push(json!({"url": format!("{EXTENSION_BASE}#anchor-block"), "valueDecimal": anchor.block_number}));
+        extension.push(
+            json!({"url": format!("{EXTENSION_BASE}#anchor-transaction"), "valueString": anchor.tx_hash.to_string()}),
+        );
+        extension.push(json!({"url": format!("{EXTENSION_BASE}#anchor-height"), "valueDecimal": anchor.height}));
     }
     provenance["extension"] = Value::Array(extension);
     provenance

@@ -117,6 +117,15 @@ fn chain_anchoring_end_to_end_catches_rewritten_history() {
     let health = wait_chain(&mut serving, "chain ok", |chain| chain == "ok");
     assert_eq!(health["status"], "ok", "{health}");
     assert!(serving.metrics().contains("bridge_chain_anchor_lag_blocks 0"), "{}", serving.metrics());
+    // Provenance names the anchoring transaction of each version once its block is anchored.
+    let (status, body) = serving.get("/fhir/Provenance?target=Patient/p0").expect("provenance");
+    assert_eq!(status, 200, "{body}");
+    let bundle: Value = serde_json::from_str(&body).unwrap();
+    let extensions = bundle["entry"][0]["resource"]["extension"].as_array().cloned().unwrap_or_default();
+    let value = |name: &str| extensions.iter().find(|e| e["url"].as_str().is_some_and(|u| u.ends_with(name))).cloned();
+    assert_eq!(value("#anchor-chain-id").map(|e| e["valueDecimal"].clone()), Some(json!(31337)), "{body}");
+    let tx = value("#anchor-transaction").and_then(|e| e["valueString"].as_str().map(str::to_owned)).expect("tx");
+    assert!(anvil.rpc().receipt(tx.parse().unwrap()).unwrap().is_some_and(|r| r.success), "a real transaction: {tx}");
     assert_eq!(serving.terminate(Duration::from_secs(30)).code(), Some(0));
 
     let env_args: Vec<(String, String)> = env.clone();
@@ -237,6 +246,7 @@ fn chain_a_grantee_refuses_a_custodian_whose_head_does_not_extend_its_anchor() {
     a_env.push(("FHIR_BRIDGE__AUTH__TOKEN_URL".to_owned(), format!("{}/auth/token", proxy.url())));
     let logs = temp_dir();
     let mut a = Bridge::start(a_dir.path(), &a_env, &logs.path().join("a.log"));
+    a.wait_healthy(Duration::from_secs(30));
     proxy.set_upstream(a.base());
     let mut b_env = chain_env(&anvil, &contract, &key_file(keys.path(), "b-gas.key", DEV_KEYS[2]));
     b_env.push(peers_env(&[("Organization/hospital-a", &a_public, Some(proxy.url()))]));
