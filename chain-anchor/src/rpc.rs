@@ -13,12 +13,12 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RpcError {
-    /// No answer: connection refused, timed out, or an HTTP error status.
-    #[error("chain RPC {url} unreachable: {reason}")]
+    /// No answer: connection refused, timed out, or an HTTP error status. The text names the
+    /// kind of failure, never the URL: RPC URLs often carry an API key, and this text reaches
+    /// the unauthenticated `/healthz`.
+    #[error("chain RPC unreachable: {reason}")]
     Unreachable {
-        /// The endpoint.
-        url: String,
-        /// What the transport said.
+        /// The kind of transport failure, or the HTTP status.
         reason: String,
     },
     /// The node answered with a JSON-RPC error.
@@ -161,15 +161,13 @@ impl RpcClient {
                 // Some nodes answer JSON-RPC errors with an HTTP error status: keep their body.
                 match response.into_json::<Value>() {
                     Ok(body) if body.get("error").is_some() => return node_error(method, &body["error"]),
-                    _ => {
-                        return Err(RpcError::Unreachable {
-                            url: self.url.clone(),
-                            reason: format!("HTTP status {status}"),
-                        })
-                    }
+                    _ => return Err(RpcError::Unreachable { reason: format!("HTTP status {status}") }),
                 }
             }
-            Err(error) => return Err(RpcError::Unreachable { url: self.url.clone(), reason: error.to_string() }),
+            // ureq's own text quotes the URL: keep only the kind of failure.
+            Err(ureq::Error::Transport(transport)) => {
+                return Err(RpcError::Unreachable { reason: transport.kind().to_string() })
+            }
         };
         let body: Value = response
             .into_json()
@@ -413,7 +411,9 @@ mod tests {
     #[test]
     fn an_unreachable_node_is_named_as_such() {
         // Port 9 (discard) on loopback: nothing listens there in tests.
-        let client = RpcClient::new("http://127.0.0.1:9", Duration::from_millis(500));
-        assert!(matches!(client.chain_id(), Err(RpcError::Unreachable { .. })));
+        let client = RpcClient::new("http://user:secret-key@127.0.0.1:9/v1", Duration::from_millis(500));
+        let error = client.chain_id().unwrap_err();
+        assert!(matches!(error, RpcError::Unreachable { .. }));
+        assert!(!error.to_string().contains("secret-key") && !error.to_string().contains("127.0.0.1"), "{error}");
     }
 }

@@ -137,14 +137,18 @@ pub fn terms(canonical: &[u8]) -> Option<ConsentTerms> {
 /// The terms of a Consent; `Ok(None)` when it names no patient, an error when it is in force and
 /// holds what the bridge cannot enforce.
 pub fn read(consent: &Consent) -> Result<Option<ConsentTerms>, ConsentRefusal> {
-    let Some(patient_id) = consent
-        .patient
-        .as_ref()
-        .and_then(|p| p.reference.as_ref())
-        .and_then(|r| r.as_str())
-        .and_then(|r| r.strip_prefix("Patient/"))
-        .map(|id| id.split('/').next().unwrap_or(id).to_owned())
+    let reference = consent.patient.as_ref().and_then(|p| p.reference.as_ref()).and_then(|r| r.as_str());
+    let Some(patient_id) =
+        reference.and_then(|r| r.strip_prefix("Patient/")).map(|id| id.split('/').next().unwrap_or(id).to_owned())
     else {
+        // A Consent in force whose patient is named otherwise (an absolute URL, a contained
+        // Patient) would be stored under that patient and yet grant and deny nothing: refuse it.
+        if reference.is_some() && consent.status.as_ref().and_then(|s| s.as_str()) == Some("active") {
+            return Err(refuse(
+                "Consent.patient.reference",
+                "the bridge enforces a Consent whose patient is a relative reference Patient/{id}; this one would be stored but grant and deny nothing",
+            ));
+        }
         return Ok(None);
     };
     let mut terms =

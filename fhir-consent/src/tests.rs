@@ -215,3 +215,18 @@ fn a_deny_in_one_consent_narrows_the_permits_of_the_others() {
     withdrawn.in_force = false;
     assert!(effective_grants(&[("p".into(), permit), ("d".into(), withdrawn)])[0].types.contains("Observation"));
 }
+
+#[test]
+fn a_consent_in_force_whose_patient_is_not_a_relative_reference_is_refused() {
+    let deny = format!(r#"{{"type":"deny","actor":[{}]}}"#, recipient(B));
+    let absolute = String::from_utf8(consent_json("active", &deny))
+        .unwrap()
+        .replace(r#""reference":"Patient/p1""#, r#""reference":"https://a.example/fhir/Patient/p1""#);
+    let Ok(Resource::Consent(consent)) = fhir_models::parse_and_validate(absolute.as_bytes()) else { panic!("valid") };
+    let refusal = read(&consent).expect_err("refused, not silently ignored");
+    assert_eq!(refusal.path, "Consent.patient.reference");
+    // Not in force: it grants nothing either way, and is stored as it is.
+    let inactive = absolute.replace(r#""status":"active""#, r#""status":"inactive""#);
+    let Ok(Resource::Consent(consent)) = fhir_models::parse_and_validate(inactive.as_bytes()) else { panic!("valid") };
+    assert!(read(&consent).expect("not refused").is_none());
+}

@@ -264,11 +264,14 @@ pub fn commit_batch(node: &Node, items: &[Normalised], extra: &[LedgerRecord]) -
             let terms = planned.last().and_then(|p| p.canonical.as_deref()).and_then(fhir_consent::terms);
             let previous = match planned_of_before {
                 Some(earlier) => planned[earlier].record.patient.as_deref().and_then(node_store::hex32),
-                None => latest
-                    .filter(|l| !l.deleted)
-                    .and_then(|l| node.record_at(l.seq).ok())
-                    .and_then(|r| r.patient)
-                    .and_then(|p| node_store::hex32(&p)),
+                // A previous version that cannot be read fails the commit, rather than leave
+                // the grants of the patient it named in force.
+                None => match latest.filter(|l| !l.deleted) {
+                    Some(l) => {
+                        node.record_at(l.seq).map_err(CommitError::Read)?.patient.and_then(|p| node_store::hex32(&p))
+                    }
+                    None => None,
+                },
             };
             consent_records.extend(plan_consent(node, &rid, terms.as_ref(), previous, time_ms, &mut grants_in_batch)?);
         }

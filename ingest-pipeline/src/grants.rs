@@ -59,9 +59,17 @@ impl GrantsInBatch {
     fn current(&mut self, node: &Node, patient: &[u8; 32]) -> Result<&mut Vec<Grant>, CommitError> {
         if !self.by_patient.contains_key(patient) {
             let mut grants = Vec::new();
+            // A grant that cannot be read fails the commit: planning without it would miss
+            // the Revoke its consent's withdrawal needs (fail closed, and retried).
             for GrantEntry { seq, .. } in node.index.grants_of(patient)? {
-                if let Ok(LedgerRecord::Grant(grant)) = node.any_record_at(seq) {
-                    grants.push(grant);
+                match node.any_record_at(seq).map_err(CommitError::Read)? {
+                    LedgerRecord::Grant(grant) => grants.push(grant),
+                    _ => {
+                        return Err(CommitError::Read(node_store::read::ReadError::Damaged {
+                            seq,
+                            what: "the grant index points at no Grant",
+                        }))
+                    }
                 }
             }
             self.by_patient.insert(*patient, grants);

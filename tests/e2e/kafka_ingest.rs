@@ -74,6 +74,9 @@ fn kafka_ingest_produces_receipts_dead_letters_and_recognises_duplicates() {
             .header("correlation-id", "corr-malformed"),
         Outgoing::new(Some("PATID1234"), HL7_V2, hl7.clone()).header("correlation-id", "corr-hl7"),
         Outgoing::new(Some("PATID1234"), HL7_V2, hl7_bad.clone()).header("correlation-id", "corr-hl7-bad"),
+        // A batch envelope with no message in it: kept as a dead letter, not dropped.
+        Outgoing::new(Some("PATID1234"), HL7_V2, "BHS|^~\\&|GHH\rBTS|0\r".to_owned())
+            .header("correlation-id", "corr-hl7-envelope"),
     ];
     let started = Instant::now();
     let producer = producer(&brokers);
@@ -146,15 +149,17 @@ fn kafka_ingest_produces_receipts_dead_letters_and_recognises_duplicates() {
         assert_eq!(record.header("correlation-id").as_deref(), body["correlation_id"].as_str(), "receipt header");
     }
 
-    // Dead letters: the NDJSON line, the invalid Patient, the malformed JSON, the bad v2 message.
-    let dead = read_until(&brokers, &names.dlq, Duration::from_secs(30), |r| r.len() >= 4);
-    assert_eq!(dead.len(), 4, "{dead:?}");
+    // Dead letters: the NDJSON line, the invalid Patient, the malformed JSON, the bad v2 message,
+    // the empty v2 batch.
+    let dead = read_until(&brokers, &names.dlq, Duration::from_secs(30), |r| r.len() >= 5);
+    assert_eq!(dead.len(), 5, "{dead:?}");
     let by_correlation = |c: &str| -> &Record {
         dead.iter()
             .find(|r| r.header("correlation-id").as_deref() == Some(c))
             .unwrap_or_else(|| panic!("no dead letter for {c}: {dead:?}"))
     };
-    for (correlation, message) in [("corr-ndjson", 3), ("corr-invalid", 4), ("corr-malformed", 5), ("corr-hl7-bad", 7)]
+    for (correlation, message) in
+        [("corr-ndjson", 3), ("corr-invalid", 4), ("corr-malformed", 5), ("corr-hl7-bad", 7), ("corr-hl7-envelope", 8)]
     {
         let letter = by_correlation(correlation);
         let original = &messages[message];

@@ -331,6 +331,14 @@ impl Connector {
             .flat_map(|(index, text)| hl7v2::split_messages(text).into_iter().map(move |m| (*index, m)))
             .filter(|(_, m)| !m.trim().is_empty())
             .collect();
+        // A v2 payload with no message in it (only batch envelopes, a byte-order mark, spaces
+        // the splitter drops) would otherwise commit its offset with nothing kept.
+        for (index, bytes) in &v2_of {
+            if !v2_messages.iter().any(|(message, _)| message == index) {
+                let reason = "no HL7 v2 message (MSH segment) in the payload";
+                outgoing.push(self.dead_letter(&batch[*index].meta, bytes, reason, None, None));
+            }
+        }
         let v2_prepared: Vec<hl7v2_prepare::PreparedV2> = v2_messages
             .par_iter()
             .map(|(_, m)| hl7v2_prepare::prepare_v2(m.as_bytes(), &self.mappings, self.node.as_ref()))

@@ -69,12 +69,22 @@ pub(super) fn refusal_ack(
 }
 
 /// The `AR` for an oversized message, when its MSH (the first segment of `head`) can be read.
-pub(super) fn too_large_ack(head: &[u8], limit: usize) -> Option<String> {
+/// `kept` is false when its dead letter could not be stored: then the answer is `AE` ("send it
+/// again"), as for any refusal without a durable dead letter, never a final `AR`.
+pub(super) fn too_large_ack(head: &[u8], limit: usize, kept: bool) -> Option<String> {
     let text = v2_text(head);
     let msh = text.split(['\r', '\n']).next().filter(|s| s.starts_with("MSH"))?;
     let msh = format!("{msh}\r");
     let message = hl7v2::Message::parse(&msh).ok()?;
     let header = message.header();
+    if !kept {
+        return Some(refusal_ack(
+            Some(&header),
+            V2Refusal::INTERNAL,
+            "",
+            "the message could not be kept; send it again",
+        ));
+    }
     let reason = format!("message too large: over {limit} bytes");
     Some(refusal_ack(Some(&header), V2Refusal::REJECTED, "", &reason))
 }
@@ -116,11 +126,14 @@ mod tests {
     #[test]
     fn an_oversized_message_is_answered_when_its_msh_reads() {
         let msh = b"MSH|^~\\&|APP|FAC|BRIDGE|HOSP|20240101||ADT^A01^ADT_A01|BIG-1|P|2.5.1\r";
-        let nak = too_large_ack(msh, 100).expect("the MSH is readable");
+        let nak = too_large_ack(msh, 100, true).expect("the MSH is readable");
         let parsed = hl7v2::Message::parse(&nak).expect("the NAK parses");
         assert_eq!(parsed.get("MSA-1").as_deref(), Some("AR"));
         assert_eq!(parsed.get("MSA-2").as_deref(), Some("BIG-1"));
         assert!(parsed.get("ERR-8").is_some_and(|r| r.contains("message too large")), "{nak}");
-        assert_eq!(too_large_ack(b"xxxx", 100), None, "no MSH, no answer");
+        assert_eq!(too_large_ack(b"xxxx", 100, true), None, "no MSH, no answer");
+        // Its dead letter not kept: "send it again", not a final rejection.
+        let not_kept = too_large_ack(msh, 100, false).expect("the MSH is readable");
+        assert_eq!(hl7v2::Message::parse(&not_kept).expect("parses").get("MSA-1").as_deref(), Some("AE"));
     }
 }

@@ -142,10 +142,11 @@ pub(super) async fn refuse_too_large(oversized: &Oversized, sender: &Sender, sha
         outcome: String::new(),
         message: v2_text(prefix).into_owned(),
     };
-    if !keep(shared, letter).await {
+    let kept = keep(shared, letter).await;
+    if !kept {
         tracing::error!(peer = %sender.addr, "An oversized MLLP message could not be kept as a dead letter.");
     }
-    too_large_ack(&oversized.head, limit)
+    too_large_ack(&oversized.head, limit, kept)
 }
 
 /// SHA-256, hex (for tests that check a dead letter's hash).
