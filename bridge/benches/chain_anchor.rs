@@ -109,15 +109,7 @@ fn ingest_on_and_off(anvil: &Anvil, contract: &str, keys: &Path) {
 
 fn sealed_to_final(anvil: &Anvil, contract: &AnchorContract, confirmations: u64, seconds: u64) {
     let key = NodeKey::generate();
-    send_and_wait(
-        &anvil.rpc(),
-        CHAIN_ID,
-        &dev_account(0),
-        Some(contract.address),
-        contract::register_input(&key.public_key()),
-        Duration::from_secs(30),
-    )
-    .unwrap();
+    chain_anchor::testing::register_key(anvil, contract, &key.public_key());
     let dir = tempfile::tempdir().unwrap();
     let db = sled::open(dir.path()).unwrap();
     let ledger = Arc::new(SledLedger::open(&db, Secp256k1Signer::new(key)).unwrap());

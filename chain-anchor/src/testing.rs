@@ -18,20 +18,43 @@ pub const DEV_KEYS: [&str; 3] = [
     "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
 ];
 
-/// The anvil binary: `FHIR_BRIDGE_ANVIL`, else where `scripts/chain-tools.sh install` puts it.
-/// `None` (the test skips, with a message) when neither exists; with `CI=true` that fails instead.
-pub fn anvil_binary() -> Option<PathBuf> {
-    let path = std::env::var_os("FHIR_BRIDGE_ANVIL").map(PathBuf::from).unwrap_or_else(|| {
+/// A chain tool (`anvil`, `solcjs`): the path in environment variable `variable`, else where
+/// `scripts/chain-tools.sh install` puts it. `None` (the test skips, with a message) when neither
+/// exists; with `CI=true` that fails instead.
+pub fn chain_tool(variable: &str, name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os(variable).map(PathBuf::from).unwrap_or_else(|| {
         let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-        home.join(".cache/fhir-ledger-bridge/chain-tools/node_modules/.bin/anvil")
+        home.join(".cache/fhir-ledger-bridge/chain-tools/node_modules/.bin").join(name)
     });
     if path.exists() {
         return Some(path);
     }
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "anvil not found at {} (CI=true)", path.display());
-    eprintln!("SKIPPED: anvil not found at {} (scripts/chain-tools.sh install)", path.display());
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{name} not found at {} (CI=true)", path.display());
+    eprintln!("SKIPPED: {name} not found at {} (scripts/chain-tools.sh install)", path.display());
     None
 }
+
+/// The anvil binary (see [`chain_tool`]; `FHIR_BRIDGE_ANVIL`).
+pub fn anvil_binary() -> Option<PathBuf> {
+    chain_tool("FHIR_BRIDGE_ANVIL", "anvil")
+}
+
+/// Registers `key` on `contract` from the admin (development account 0), the contract's
+/// deployer in the tests.
+pub fn register_key(anvil: &Anvil, contract: &crate::AnchorContract, key: &ledger_adapter::NodePublicKey) {
+    crate::chain::send_and_wait(
+        &anvil.rpc(),
+        ANVIL_CHAIN_ID,
+        &dev_account(0),
+        Some(contract.address),
+        crate::contract::register_input(key),
+        Duration::from_secs(30),
+    )
+    .unwrap_or_else(|error| panic!("the admin registers the node key: {error}"));
+}
+
+/// anvil's default chain id.
+pub const ANVIL_CHAIN_ID: u64 = 31337;
 
 /// A running anvil.
 pub struct Anvil {

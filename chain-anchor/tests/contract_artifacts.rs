@@ -3,23 +3,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-/// solcjs: `FHIR_BRIDGE_SOLCJS`, else where `scripts/chain-tools.sh install` puts it.
-fn solcjs() -> Option<PathBuf> {
-    let path = std::env::var_os("FHIR_BRIDGE_SOLCJS").map(PathBuf::from).unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-        home.join(".cache/fhir-ledger-bridge/chain-tools/node_modules/.bin/solcjs")
-    });
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "solcjs not found at {} (CI=true)", path.display());
-    eprintln!("SKIPPED: solcjs not found at {} (scripts/chain-tools.sh install)", path.display());
-    None
-}
-
 #[test]
 fn committed_bytecode_and_abi_are_the_pinned_compilers_output() {
-    let Some(solcjs) = solcjs() else { return };
+    let Some(solcjs) = chain_anchor::testing::chain_tool("FHIR_BRIDGE_SOLCJS", "solcjs") else { return };
     let contracts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("contracts");
     let out = tempfile::tempdir().unwrap();
     let status = Command::new("python3")

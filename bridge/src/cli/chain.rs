@@ -98,6 +98,14 @@ impl Endpoint {
         Ok(GasAccount::load(path)?)
     }
 
+    /// Sends `input` to the contract (after checking it is the anchor contract) and waits.
+    fn admin_call(&self, input: alloy_primitives::Bytes) -> anyhow::Result<()> {
+        let contract = self.contract()?;
+        contract.check(self.chain_id)?;
+        send_and_wait(&contract.rpc, self.chain_id, &self.gas()?, Some(contract.address), input, WAIT)?;
+        Ok(())
+    }
+
     fn contract(&self) -> anyhow::Result<AnchorContract> {
         let address = self.contract.context("no contract: pass --contract or set chain.contract")?;
         Ok(AnchorContract::new(self.rpc(), address))
@@ -136,31 +144,13 @@ pub fn run(config: &BridgeConfig, args: &ChainArgs) -> anyhow::Result<ExitCode> 
                 }
                 None => node_public_key(config)?,
             };
-            let contract = endpoint.contract()?;
-            contract.check(endpoint.chain_id)?;
-            send_and_wait(
-                &contract.rpc,
-                endpoint.chain_id,
-                &endpoint.gas()?,
-                Some(contract.address),
-                contract::register_input(&key),
-                WAIT,
-            )?;
+            endpoint.admin_call(contract::register_input(&key))?;
             println!("registered node key {} (address {})", key.key_id(), contract::node_address(&key));
             Ok(ExitCode::SUCCESS)
         }
         ChainCommand::Revoke { key_id } => {
             let key_id = KeyId::from_hex(key_id).context("key id: 64 hex characters")?;
-            let contract = endpoint.contract()?;
-            contract.check(endpoint.chain_id)?;
-            send_and_wait(
-                &contract.rpc,
-                endpoint.chain_id,
-                &endpoint.gas()?,
-                Some(contract.address),
-                contract::revoke_input(&key_id),
-                WAIT,
-            )?;
+            endpoint.admin_call(contract::revoke_input(&key_id))?;
             println!("revoked node key {key_id}");
             Ok(ExitCode::SUCCESS)
         }

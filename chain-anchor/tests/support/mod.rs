@@ -58,13 +58,5 @@ pub fn chain_config(anvil: &Anvil, contract: &AnchorContract) -> chain_anchor::C
 
 /// Registers `key` on `contract` from the admin (development account 0).
 pub fn register_key(anvil: &Anvil, contract: &AnchorContract, key: &NodeKey) {
-    send_and_wait(
-        &anvil.rpc(),
-        CHAIN_ID,
-        &dev_account(0),
-        Some(contract.address),
-        contract::register_input(&key.public_key()),
-        Duration::from_secs(30),
-    )
-    .expect("the admin registers the node key");
+    chain_anchor::testing::register_key(anvil, contract, &key.public_key());
 }
