@@ -22,10 +22,20 @@ impl ChainAnchorView {
 
 impl AnchorView for ChainAnchorView {
     fn latest_final(&self, key_id: &[u8; 32]) -> Result<Option<AnchoredHead>, String> {
-        let Some(block) = self.contract.final_block(self.finality).map_err(|e| e.to_string())? else {
-            return Ok(None);
-        };
+        // No final block (a young chain, a node without the `finalized` tag) is no evidence
+        // that nothing was anchored: the read is refused rather than left unchecked.
+        let block = self
+            .contract
+            .final_block(self.finality)
+            .map_err(|e| e.to_string())?
+            .ok_or("the chain has no block at the configured finality yet")?;
         let node = self.contract.node(B256::from(*key_id), BlockId::Number(block)).map_err(|e| e.to_string())?;
+        if node.equivocated {
+            return Err("the chain holds equivocation evidence against the custodian's key".into());
+        }
+        if node.revoked {
+            return Err("the custodian's key is revoked on the anchor contract".into());
+        }
         // A custodian that never anchored (or is not in the consortium) has nothing to check.
         if !node.anchored() {
             return Ok(None);
@@ -61,10 +71,10 @@ pub fn start(
     let mut anchorer = chain_anchor::Anchorer::new(chain.clone(), gas, ledger, store, metrics);
     match anchorer.check_start().context("checking the chain")? {
         true => {
-            tracing::info!(rpc = %chain.rpc_url, chain_id = chain.chain_id, contract = %chain.contract, "Anchoring to the chain.")
+            tracing::info!(rpc = %chain_anchor::rpc::redacted(&chain.rpc_url), chain_id = chain.chain_id, contract = %chain.contract, "Anchoring to the chain.")
         }
         false => {
-            tracing::warn!(rpc = %chain.rpc_url, "The chain is unreachable; ingest goes on and anchoring starts when it is back.")
+            tracing::warn!(rpc = %chain_anchor::rpc::redacted(&chain.rpc_url), "The chain is unreachable; ingest goes on and anchoring starts when it is back.")
         }
     }
     Ok(Some(anchorer.spawn().context("starting the chain anchoring thread")?))

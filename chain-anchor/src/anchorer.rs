@@ -33,9 +33,16 @@ pub enum AnchorError {
     #[error("ledger: {0}")]
     Ledger(#[from] LedgerError),
     /// The chain holds another header at a height this node anchored: the local ledger is not
-    /// the one that was anchored (rewritten history, or a restored old data dir).
-    #[error("the chain holds another header at height {height} than this ledger's: the ledger diverges from its anchors (fhir-bridge verify --chain)")]
+    /// the one that was anchored (rewritten history, or a restored old data dir). Sticky: the
+    /// anchorer sends nothing more.
+    #[error("the chain holds another header at height {height} than this ledger's: the ledger diverges from its anchors, and nothing more is anchored (fhir-bridge verify --chain)")]
     Diverged {
+        /// The height.
+        height: u64,
+    },
+    /// The anchor in flight is not mined and its fees are at `max_fee_per_gas`.
+    #[error("the anchor of height {height} is not mined and its fees are at the cap (max_fee_per_gas)")]
+    StuckAtFeeCap {
         /// The height.
         height: u64,
     },
@@ -184,14 +191,44 @@ impl Anchorer {
             self.contract.check(self.config.chain_id)?;
             self.checked = true;
         }
+        if let Some(height) = self.store.diverged()? {
+            return Err(AnchorError::Diverged { height });
+        }
         if let Some(pending) = self.store.pending()? {
             return self.follow(pending);
         }
         let Some(head) = head else { return Ok(()) };
         if self.due(&head, latest_final.as_ref()) {
+            self.check_not_diverged(&head)?;
             self.begin(&head)?;
         }
         Ok(())
+    }
+
+    /// Before anchoring `head`: the chain's latest anchor of this key must be this ledger's
+    /// block at its height, and the chain must hold no other header at `head`'s height. Else the
+    /// divergence is recorded (sticky) and nothing is sent.
+    fn check_not_diverged(&mut self, head: &SignedBlockHeader) -> Result<(), AnchorError> {
+        let state = self.contract.node(self.key_id, BlockId::Latest)?;
+        let mut diverged_at = None;
+        if state.anchored() {
+            let local = self.ledger.block(state.height)?;
+            if local.map(|block| B256::from(*block.hash().as_bytes())) != Some(state.header_hash) {
+                diverged_at = Some(state.height);
+            }
+        }
+        let at_head = self.contract.header_hash_at(self.key_id, head.header.height, BlockId::Latest)?;
+        if diverged_at.is_none() && at_head != B256::ZERO && at_head != B256::from(*head.hash().as_bytes()) {
+            diverged_at = Some(head.header.height);
+        }
+        match diverged_at {
+            Some(height) => {
+                self.store.set_diverged(height)?;
+                tracing::error!(height, "This ledger is not the one anchored on the chain; anchoring stops.");
+                Err(AnchorError::Diverged { height })
+            }
+            None => Ok(()),
+        }
     }
 
     fn report(&self, head: Option<&SignedBlockHeader>, latest_final: Option<&FinalAnchor>) {
@@ -277,7 +314,16 @@ impl Anchorer {
         let signed = self.gas.sign(&request);
         pending.attempts.push(Attempt { hash: signed.hash, raw: signed.raw.clone(), fees, sent_ms: now_ms() });
         self.store.set_pending(&pending)?;
-        self.broadcast(&signed.raw)
+        match self.broadcast(&signed.raw) {
+            // Refused by the node (underpriced, nonce taken...): it will never be mined, so it
+            // is not the attempt to follow or send again. Unreachable: it may have gone out.
+            Err(AnchorError::Chain(ChainError::Rpc(RpcError::Node { message, .. }))) => {
+                pending.attempts.pop();
+                self.store.set_pending(&pending)?;
+                Err(ChainError::Reverted(format!("the node refused the anchor transaction: {message}")).into())
+            }
+            other => other,
+        }
     }
 
     /// Sends raw transaction bytes; "already known" is success (it is in the pool).
@@ -356,7 +402,7 @@ impl Anchorer {
                 && log.topics.get(1) == Some(&self.key_id)
         });
         if equivocated {
-            self.store.clear_pending()?;
+            self.store.set_diverged(pending.height)?;
             return Err(AnchorError::Diverged { height: pending.height });
         }
         let Some(final_block) = self.contract.final_block(self.config.finality)? else { return Ok(()) };
@@ -370,7 +416,7 @@ impl Anchorer {
         }
         let anchored = self.contract.header_hash_at(self.key_id, pending.height, BlockId::Number(final_block))?;
         if anchored != pending.header_hash {
-            self.store.clear_pending()?;
+            self.store.set_diverged(pending.height)?;
             return Err(AnchorError::Diverged { height: pending.height });
         }
         let header = self.pending_header(&pending)?;
@@ -428,16 +474,28 @@ impl Anchorer {
         }
         if now_ms().saturating_sub(last.sent_ms) >= self.config.stuck_after_s.saturating_mul(1000) {
             let market = self.contract.current_fees()?;
-            let fees = self.capped(higher(last.fees.bumped(self.config.fee_bump_percent), market));
-            if fees == last.fees {
-                tracing::warn!(height = pending.height, "anchor transaction stuck at the fee cap (max_fee_per_gas)");
-                return Ok(());
+            // Nodes take a replacement only when both fees rise by 10% or more.
+            let fees = self.capped(higher(last.fees.bumped(self.config.fee_bump_percent.max(10)), market));
+            if !replaces(fees, last.fees) {
+                return Err(AnchorError::StuckAtFeeCap { height: pending.height });
             }
             tracing::warn!(height = pending.height, tx = %last.hash, "anchor transaction stuck; replacing it with higher fees");
             self.metrics.replacements.inc();
             return self.send(pending, fees);
         }
         Ok(())
+    }
+}
+
+/// Whether `next` may replace a pooled transaction paying `last`: both fees 10% higher.
+fn replaces(next: Fees, last: Fees) -> bool {
+    let enough = |new: u128, old: u128| new >= old.saturating_add(old / 10).max(old.saturating_add(1));
+    match (next, last) {
+        (Fees::Eip1559 { max_fee, priority_fee }, Fees::Eip1559 { max_fee: old_max, priority_fee: old_tip }) => {
+            enough(max_fee, old_max) && enough(priority_fee, old_tip)
+        }
+        (Fees::Legacy { gas_price }, Fees::Legacy { gas_price: old }) => enough(gas_price, old),
+        _ => true,
     }
 }
 
@@ -464,6 +522,15 @@ pub fn is_final(contract: &AnchorContract, finality: Finality, block_number: u64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replacement_raises_both_fees_by_ten_percent() {
+        let last = Fees::Eip1559 { max_fee: 100, priority_fee: 10 };
+        assert!(replaces(Fees::Eip1559 { max_fee: 110, priority_fee: 11 }, last));
+        assert!(!replaces(Fees::Eip1559 { max_fee: 100, priority_fee: 20 }, last), "max fee at the cap");
+        assert!(!replaces(Fees::Eip1559 { max_fee: 200, priority_fee: 10 }, last));
+        assert!(replaces(Fees::Legacy { gas_price: 1 }, Fees::Legacy { gas_price: 0 }));
+    }
 
     #[test]
     fn replacements_never_offer_less_than_the_market() {

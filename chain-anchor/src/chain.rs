@@ -39,6 +39,9 @@ pub enum ChainError {
     /// An answer could not be decoded.
     #[error(transparent)]
     Decode(#[from] contract::DecodeError),
+    /// The chain's answers do not fit together (an incomplete log index, for instance).
+    #[error("the chain's answers are incomplete: {0}")]
+    Incomplete(String),
     /// A transaction was not in a block in time.
     #[error("transaction {0} was not in a block within the wait")]
     NotMined(B256),
@@ -105,7 +108,7 @@ impl AnchorContract {
     pub fn final_block(&self, finality: Finality) -> Result<Option<u64>, ChainError> {
         match finality {
             Finality::Finalized => Ok(self.rpc.block(BlockId::Finalized)?.map(|block| block.number)),
-            Finality::Confirmations(count) => Ok(self.rpc.block_number()?.checked_sub(count - 1)),
+            Finality::Confirmations(count) => Ok(self.rpc.block_number()?.checked_sub(count.saturating_sub(1))),
         }
     }
 

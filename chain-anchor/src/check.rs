@@ -118,6 +118,23 @@ pub fn check_ledger(
     let anchored = anchored_headers(contract, key_id)?;
     let final_block = contract.final_block(finality)?;
     let head = ledger.head()?;
+    // The contract's own state, not only its events: its latest anchor must be this ledger's
+    // block, and an anchored key must have its Anchored events (else the log query saw nothing:
+    // a pruned log index, a node that limits ranges).
+    if state.anchored() {
+        let local = ledger.block(state.height)?;
+        if local.map(|block| B256::from(*block.hash().as_bytes())) != Some(state.header_hash) {
+            return Err(CheckError::Diverged {
+                height: state.height,
+                detail: "the contract's latest anchored header is not this ledger's block at that height".into(),
+            });
+        }
+        if anchored.last().map(|anchor| anchor.height) != Some(state.height) {
+            return Err(CheckError::Chain(ChainError::Incomplete(
+                "the chain's Anchored events do not reach its latest anchor: the node's log index is incomplete".into(),
+            )));
+        }
+    }
     let mut previous: Option<SignedBlockHeader> = None;
     for anchor in &anchored {
         let local = ledger.block(anchor.height)?.ok_or_else(|| CheckError::Diverged {

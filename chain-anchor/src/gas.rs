@@ -140,7 +140,8 @@ impl GasAccount {
         let hex = text.trim();
         let hex = hex.strip_prefix("0x").unwrap_or(hex);
         let mut bytes = [0u8; 32];
-        if hex.len() != 64 {
+        // All ASCII hex digits first: slicing below then never splits a character.
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(GasKeyError::Invalid { path: name() });
         }
         for (index, byte) in bytes.iter_mut().enumerate() {
@@ -278,6 +279,8 @@ mod tests {
         assert!(matches!(GasAccount::load(&path), Err(GasKeyError::TooOpen { .. })));
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(GasAccount::load(&path).unwrap().address(), account().address());
+        std::fs::write(&path, format!("a{}", "é".repeat(31)) + "b").unwrap();
+        assert!(matches!(GasAccount::load(&path), Err(GasKeyError::Invalid { .. })), "64 bytes, not 64 hex digits");
         std::fs::write(&path, "zz").unwrap();
         let error = GasAccount::load(&path).unwrap_err();
         assert!(matches!(error, GasKeyError::Invalid { .. }));

@@ -135,7 +135,20 @@ pub struct RpcClient {
 
 impl std::fmt::Debug for RpcClient {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(formatter, "RpcClient({})", self.url)
+        write!(formatter, "RpcClient({})", redacted(&self.url))
+    }
+}
+
+/// An RPC URL fit for logs: its scheme, host and port only (user info, path and query, where
+/// providers put API keys, are left out).
+pub fn redacted(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    if scheme.is_empty() {
+        host.to_owned()
+    } else {
+        format!("{scheme}://{host}")
     }
 }
 
@@ -406,6 +419,12 @@ mod tests {
         let nested =
             node_error("eth_call", &json!({"code": -32000, "message": "m", "data": {"data": "0xab"}})).unwrap_err();
         assert_eq!(nested.revert_data().map(|data| data.to_vec()), Some(vec![0xab]));
+    }
+
+    #[test]
+    fn urls_in_logs_keep_only_scheme_host_and_port() {
+        assert_eq!(redacted("https://user:key@rpc.example:8545/v3/SECRET?k=1"), "https://rpc.example:8545");
+        assert_eq!(redacted("http://127.0.0.1:8545"), "http://127.0.0.1:8545");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 pub const TREE: &str = "chain_anchor";
 
 const PENDING_KEY: &[u8] = b"pending";
+const DIVERGED_KEY: &[u8] = b"diverged";
 const FINAL_PREFIX: &[u8] = b"final/";
 
 /// Why the anchor state could not be read or written.
@@ -125,6 +126,28 @@ impl AnchorStore {
     /// Drops the anchor in flight (it reverted), durably.
     pub fn clear_pending(&self) -> Result<(), StateError> {
         self.tree.remove(PENDING_KEY)?;
+        self.tree.flush()?;
+        Ok(())
+    }
+
+    /// The height at which this ledger was found to differ from the chain's anchors, if ever.
+    /// Sticky: the anchorer sends nothing once it is set (the data dir is not the anchored
+    /// ledger; restore that one, or move the node to a new key).
+    pub fn diverged(&self) -> Result<Option<u64>, StateError> {
+        Ok(self
+            .tree
+            .get(DIVERGED_KEY)?
+            .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_ref()).ok())
+            .map(u64::from_be_bytes))
+    }
+
+    /// Records that the ledger diverges from the chain at `height` and drops the anchor in
+    /// flight, durably.
+    pub fn set_diverged(&self, height: u64) -> Result<(), StateError> {
+        let mut batch = sled::Batch::default();
+        batch.insert(DIVERGED_KEY, &height.to_be_bytes()[..]);
+        batch.remove(PENDING_KEY);
+        self.tree.apply_batch(batch)?;
         self.tree.flush()?;
         Ok(())
     }

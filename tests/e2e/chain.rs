@@ -158,14 +158,37 @@ fn chain_anchoring_end_to_end_catches_rewritten_history() {
         "{}",
         verify.stderr
     );
-    // Its anchorer submits its own head for height 2: kept on chain as equivocation, and the
-    // service says its ledger diverges.
+    // Its own anchorer sees that the chain's anchor is not its block, says so, and sends nothing.
     let mut rewritten_serving = Bridge::start(rewritten.path(), &env, &logs.path().join("rewritten.log"));
     let health = wait_chain(&mut rewritten_serving, "divergence reported", |chain| {
         chain.as_str().is_some_and(|problem| problem.contains("diverges"))
     });
     assert_eq!(health["status"], "degraded", "{health}");
+    std::thread::sleep(Duration::from_secs(2));
+    let health = wait_chain(&mut rewritten_serving, "still diverged", |chain| chain.as_str().is_some());
+    assert!(health["chain"].as_str().is_some_and(|p| p.contains("diverges")), "sticky: {health}");
     rewritten_serving.terminate(Duration::from_secs(30));
+    let status = crate::server::bridge_env(original.path(), &env_args, &["chain", "status"])
+        .expect_code(0, "no equivocation sent");
+    assert!(!status.stdout.contains("EQUIVOCATION"), "{}", status.stdout);
+    // Someone submits the rewritten head for height 2 (it is validly signed): the contract keeps
+    // it as equivocation evidence.
+    {
+        let db = sled::open(node_store::database_dir(rewritten.path())).unwrap();
+        let key = ledger_adapter::NodeKey::from_secret_bytes(crate::peers::node_key_secret(rewritten.path())).unwrap();
+        let ledger = ledger_adapter::SledLedger::open(&db, ledger_adapter::Secp256k1Signer::new(key.clone())).unwrap();
+        let header = ledger_adapter::LedgerReader::block(&ledger, 2).unwrap().unwrap();
+        let input = chain_anchor::contract::anchor_input(&header, &key.public_key()).unwrap();
+        chain_anchor::chain::send_and_wait(
+            &anvil.rpc(),
+            31337,
+            &chain_anchor::testing::dev_account(2),
+            Some(contract.parse().unwrap()),
+            input,
+            Duration::from_secs(30),
+        )
+        .expect("evidence is accepted");
+    }
     let status = crate::server::bridge_env(original.path(), &env_args, &["chain", "status"]);
     assert_eq!(status.code, Some(3), "chain status after an equivocation: {}", status.stdout);
     assert!(status.stdout.contains("EQUIVOCATION"), "{}", status.stdout);

@@ -24,9 +24,14 @@ pub(crate) fn node_key(data: &Path) -> (String, String, [u8; 32]) {
         let line = run.stdout.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name}: {}", run.stdout));
         line.split('"').nth(1).expect("quoted").to_owned()
     };
+    (field("public_key"), field("key_id"), node_key_secret(data))
+}
+
+/// The node key's secret bytes, from its key file.
+pub(crate) fn node_key_secret(data: &Path) -> [u8; 32] {
     let secret_hex = std::fs::read_to_string(data.join("node.key")).expect("node.key");
     let secret = data_encoding::HEXLOWER_PERMISSIVE.decode(secret_hex.trim().as_bytes()).expect("hex");
-    (field("public_key"), field("key_id"), secret.try_into().expect("32 bytes"))
+    secret.try_into().expect("32 bytes")
 }
 
 pub(crate) fn peers_env(peers: &[(&str, &str, Option<String>)]) -> (String, String) {
