@@ -7,8 +7,10 @@ pragma solidity 0.8.30;
 /// node key, the hash of every header anchored and the latest height and tree size; the headers
 /// themselves travel in the anchoring transactions' input (and the proofs a node hands out). Anyone may
 /// submit a header (the node's own gas account, or a peer relaying it): the contract checks the
-/// node's signature itself, so nobody can forge one. Heights and tree sizes never go back; a
-/// second, different header for an already anchored height is kept as an `Equivocation` event.
+/// node's signature itself, so nobody can forge one. Heights and tree sizes never go back, and
+/// every anchor after a key's first must extend the one before: the caller gives the previous
+/// anchored header and an RFC 6962 consistency proof from its tree to the new one, checked here.
+/// A second, different header for an already anchored height is kept as an `Equivocation` event.
 /// The admin (the consortium's account) registers and revokes node keys.
 interface ILedgerAnchor {
     /// A node key was registered: `signer` is the Ethereum address of the key, `keyId` the
@@ -42,6 +44,9 @@ interface ILedgerAnchor {
     error HeightWentBack(uint64 latest, uint64 submitted);
     /// The height is above the latest anchored one but the tree size is not.
     error TreeSizeWentBack(uint64 latest, uint64 submitted);
+    /// The previous anchored header given is not the anchored one, or the new header's tree does
+    /// not extend its tree (the consistency proof fails): the history was rewritten.
+    error NotAnExtension();
     /// The height or tree size is 2^48 or more (the contract packs both into 48 bits: at a
     /// thousand blocks a second, 8,900 years).
     error OutOfRange();
@@ -58,7 +63,12 @@ interface ILedgerAnchor {
     /// candidate keys is the signer's, so the contract recovers once; it is a hint, not part of
     /// what is signed, and a wrong one is refused as a bad signature. A header already anchored
     /// is accepted again and changes nothing, so a re-sent anchor transaction never fails.
-    function anchor(bytes calldata signedHeader, uint8 recoveryId) external;
+    /// After a key's first anchor, `previousHeader` is the latest anchored header (its 169 bytes,
+    /// unsigned: its hash is what was anchored) and `consistency` the RFC 6962 consistency proof
+    /// from its tree to the new header's; both are ignored for a key's first anchor and for a
+    /// header at an already anchored height.
+    function anchor(bytes calldata signedHeader, uint8 recoveryId, bytes calldata previousHeader, bytes32[] calldata consistency)
+        external;
     /// A node key's state: `height`, `treeSize` and `headerHash` are the latest anchored
     /// header's (all zero while none is: an anchored tree size is at least 1).
     function node(bytes32 keyId)

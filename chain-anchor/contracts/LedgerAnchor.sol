@@ -74,7 +74,9 @@ contract LedgerAnchor is ILedgerAnchor {
         emit NodeRevoked(keyId);
     }
 
-    function anchor(bytes calldata signedHeader, uint8 recoveryId) external {
+    function anchor(bytes calldata signedHeader, uint8 recoveryId, bytes calldata previousHeader, bytes32[] calldata consistency)
+        external
+    {
         if (signedHeader.length != SIGNED_HEADER_LEN || signedHeader[0] != 0x01) revert BadHeader();
         // Layout (ledger-adapter block.rs): version 1 | height 8 | prev_hash 32 | first_seq 8 |
         // record_count 8 | block_root 32 | tree_size 8 | tree_root 32 | time_ms 8 | key id 32 | r 32 | s 32.
@@ -106,10 +108,61 @@ contract LedgerAnchor is ILedgerAnchor {
         if (key.treeSize != 0) {
             if (height <= key.height) revert HeightWentBack(key.height, height);
             if (treeSize <= key.treeSize) revert TreeSizeWentBack(key.treeSize, treeSize);
+            // The new tree must extend the last anchored one (tree_root at bytes 97..129).
+            if (previousHeader.length != HEADER_LEN) revert NotAnExtension();
+            if (sha256(abi.encodePacked(HEADER_HASH_DOMAIN, previousHeader)) != headerHashes[keyId][key.height]) {
+                revert NotAnExtension();
+            }
+            if (!extends(key.treeSize, treeSize, bytes32(previousHeader[97:129]), bytes32(signedHeader[97:129]), consistency)) {
+                revert NotAnExtension();
+            }
         }
         headerHashes[keyId][height] = headerHash;
         keys[keyId] = NodeKey({signer: key.signer, height: uint48(height), treeSize: uint48(treeSize)});
         emit Anchored(keyId, height, headerHash);
+    }
+
+    /// RFC 9162 §2.1.4.2: whether the tree of `second` leaves with root `secondRoot` extends the
+    /// tree of `first` leaves (0 < first < second) with root `firstRoot`, by `proof`.
+    function extends(uint256 first, uint256 second, bytes32 firstRoot, bytes32 secondRoot, bytes32[] calldata proof)
+        private
+        pure
+        returns (bool)
+    {
+        if (first == 0 || first >= second) return false;
+        uint256 next = 0;
+        bytes32 seed = firstRoot;
+        // A power of two's root is the path's implicit first node; otherwise it is sent.
+        if (first & (first - 1) != 0) {
+            if (proof.length == 0) return false;
+            seed = proof[0];
+            next = 1;
+        }
+        uint256 fn = first - 1;
+        uint256 sn = second - 1;
+        while (fn & 1 == 1) {
+            fn >>= 1;
+            sn >>= 1;
+        }
+        bytes32 fr = seed;
+        bytes32 sr = seed;
+        for (uint256 i = next; i < proof.length; i++) {
+            if (sn == 0) return false;
+            bytes32 c = proof[i];
+            if (fn & 1 == 1 || fn == sn) {
+                fr = sha256(abi.encodePacked(bytes1(0x01), c, fr));
+                sr = sha256(abi.encodePacked(bytes1(0x01), c, sr));
+                while (fn & 1 == 0 && fn != 0) {
+                    fn >>= 1;
+                    sn >>= 1;
+                }
+            } else {
+                sr = sha256(abi.encodePacked(bytes1(0x01), sr, c));
+            }
+            fn >>= 1;
+            sn >>= 1;
+        }
+        return fr == firstRoot && sr == secondRoot && sn == 0;
     }
 
     function node(bytes32 keyId)

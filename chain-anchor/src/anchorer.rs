@@ -199,8 +199,8 @@ impl Anchorer {
         }
         let Some(head) = head else { return Ok(()) };
         if self.due(&head, latest_final.as_ref()) {
-            self.check_not_diverged(&head)?;
-            self.begin(&head)?;
+            let previous = self.check_not_diverged(&head)?;
+            self.begin(&head, previous)?;
         }
         Ok(())
     }
@@ -208,7 +208,8 @@ impl Anchorer {
     /// Before anchoring `head`: the chain's latest anchor of this key must be this ledger's
     /// block at its height, and the chain must hold no other header at `head`'s height. Else the
     /// divergence is recorded (sticky) and nothing is sent.
-    fn check_not_diverged(&mut self, head: &SignedBlockHeader) -> Result<(), AnchorError> {
+    /// Returns the height of the key's latest anchor below `head`, which the new anchor must extend.
+    fn check_not_diverged(&mut self, head: &SignedBlockHeader) -> Result<Option<u64>, AnchorError> {
         let state = self.contract.node(self.key_id, BlockId::Latest)?;
         let mut diverged_at = None;
         if state.anchored() {
@@ -227,7 +228,7 @@ impl Anchorer {
                 tracing::error!(height, "This ledger is not the one anchored on the chain; anchoring stops.");
                 Err(AnchorError::Diverged { height })
             }
-            None => Ok(()),
+            None => Ok((state.anchored() && state.height < head.header.height).then_some(state.height)),
         }
     }
 
@@ -269,8 +270,8 @@ impl Anchorer {
     }
 
     /// Signs and sends the first transaction anchoring `head`.
-    fn begin(&mut self, head: &SignedBlockHeader) -> Result<(), AnchorError> {
-        let input = self.anchor_input(head)?;
+    fn begin(&mut self, head: &SignedBlockHeader, previous: Option<u64>) -> Result<(), AnchorError> {
+        let input = self.anchor_input(head, previous)?;
         // The estimate runs the anchor against the latest state: a refusal (key not registered,
         // revoked, height went back) is known here, before any gas is spent.
         let estimate = self
@@ -287,6 +288,7 @@ impl Anchorer {
             attempts: Vec::new(),
             included: None,
             begun_ms: now_ms(),
+            previous_height: previous,
         };
         let fees = self.capped(self.contract.current_fees()?);
         tracing::info!(
@@ -308,7 +310,7 @@ impl Anchorer {
             nonce: pending.nonce,
             gas_limit: pending.gas_limit,
             to: Some(self.contract.address),
-            input: self.anchor_input(&head)?,
+            input: self.anchor_input(&head, pending.previous_height)?,
             fees,
         };
         let signed = self.gas.sign(&request);
@@ -348,7 +350,7 @@ impl Anchorer {
             Some(receipt) if !receipt.success => {
                 let reason = match self.contract.rpc.eth_call(
                     self.contract.address,
-                    &self.anchor_input(&self.pending_header(&pending)?)?,
+                    &self.anchor_input(&self.pending_header(&pending)?, pending.previous_height)?,
                     BlockId::Latest,
                 ) {
                     Err(error) => revert_or(error).to_string(),
@@ -370,8 +372,28 @@ impl Anchorer {
         }
     }
 
-    fn anchor_input(&self, header: &SignedBlockHeader) -> Result<alloy_primitives::Bytes, AnchorError> {
-        contract::anchor_input(header, &self.ledger.node_public_key()).ok_or_else(|| {
+    /// The input anchoring `header`, extending this ledger's block at `previous` (the key's
+    /// latest anchor on chain, when it has one below `header`).
+    fn anchor_input(
+        &self,
+        header: &SignedBlockHeader,
+        previous: Option<u64>,
+    ) -> Result<alloy_primitives::Bytes, AnchorError> {
+        let previous = match previous {
+            Some(height) => Some(self.ledger.block(height)?.ok_or(LedgerError::Corrupt {
+                detail: format!("block {height}, the chain's latest anchor, is missing"),
+            })?),
+            None => None,
+        };
+        let proof = match &previous {
+            Some(previous) => Some(self.ledger.consistency_proof(previous.header.tree_size, header.header.tree_size)?),
+            None => None,
+        };
+        let extension = previous
+            .as_ref()
+            .zip(proof.as_ref())
+            .map(|(previous, proof)| contract::Extension { previous: &previous.header, consistency: &proof.hashes });
+        contract::anchor_input(header, &self.ledger.node_public_key(), extension).ok_or_else(|| {
             AnchorError::Ledger(LedgerError::Corrupt {
                 detail: format!("block {}'s signature is not the node key's", header.header.height),
             })

@@ -65,22 +65,43 @@ pub fn recovery_id(header: &SignedBlockHeader, key: &NodePublicKey) -> Option<u8
     })
 }
 
-/// Input of `anchor(signedHeader, recoveryId)` for a header signed by `key`; `None` when the
-/// header's signature is not `key`'s.
-pub fn anchor_input(header: &SignedBlockHeader, key: &NodePublicKey) -> Option<Bytes> {
-    let recovery_id = recovery_id(header, key)?;
-    Some(
-        ILedgerAnchor::anchorCall { signedHeader: Bytes::from(header.encode()), recoveryId: recovery_id }
-            .abi_encode()
-            .into(),
-    )
+/// What an anchor after a key's first must show: the latest anchored header, and the
+/// consistency proof from its tree to the new header's.
+#[derive(Debug, Clone, Copy)]
+pub struct Extension<'a> {
+    /// The latest anchored header.
+    pub previous: &'a ledger_adapter::BlockHeader,
+    /// The consistency proof from `previous.tree_size` to the new tree size.
+    pub consistency: &'a [ledger_adapter::Hash],
+}
+
+/// Input of `anchor` for a header signed by `key`, extending `extension` when the key has an
+/// anchor already; `None` when the header's signature is not `key`'s.
+pub fn anchor_input(
+    header: &SignedBlockHeader,
+    key: &NodePublicKey,
+    extension: Option<Extension<'_>>,
+) -> Option<Bytes> {
+    Some(anchor_input_with(header, recovery_id(header, key)?, extension))
 }
 
 /// Input of `anchor` with a recovery id given as is (for tests of the contract's refusals).
-pub fn anchor_input_with(header: &SignedBlockHeader, recovery_id: u8) -> Bytes {
-    ILedgerAnchor::anchorCall { signedHeader: Bytes::from(header.encode()), recoveryId: recovery_id }
-        .abi_encode()
-        .into()
+pub fn anchor_input_with(header: &SignedBlockHeader, recovery_id: u8, extension: Option<Extension<'_>>) -> Bytes {
+    let (previous, consistency) = match extension {
+        Some(extension) => (
+            Bytes::from(extension.previous.encode()),
+            extension.consistency.iter().map(|hash| B256::from(*hash.as_bytes())).collect(),
+        ),
+        None => (Bytes::new(), Vec::new()),
+    };
+    ILedgerAnchor::anchorCall {
+        signedHeader: Bytes::from(header.encode()),
+        recoveryId: recovery_id,
+        previousHeader: previous,
+        consistency,
+    }
+    .abi_encode()
+    .into()
 }
 
 /// The signed header of an `anchor` call's input (for reading anchors back from transactions).
@@ -211,6 +232,9 @@ pub fn describe_revert(data: &[u8]) -> String {
                 format!("tree size {} is not above the anchored tree size {}", e.submitted, e.latest)
             }
             E::OutOfRange(_) => "the height or tree size is 2^48 or more".into(),
+            E::NotAnExtension(_) => {
+                "the header's tree does not extend the key's last anchored tree (or the previous header given is not the anchored one)".into()
+            }
         };
     }
     if let Ok(message) = alloy_sol_types::Revert::abi_decode(data) {

@@ -76,6 +76,10 @@ pub struct PendingAnchor {
     pub included: Option<Inclusion>,
     /// When the anchor was begun, milliseconds since the Unix epoch.
     pub begun_ms: u64,
+    /// The key's latest anchored height on chain when this one was begun, which it extends
+    /// (`None`: the key's first anchor).
+    #[serde(default)]
+    pub previous_height: Option<u64>,
 }
 
 /// An anchor at the configured finality.
@@ -251,6 +255,7 @@ mod tests {
             }],
             included: None,
             begun_ms: 1,
+            previous_height: Some(256),
         };
         {
             let db = sled::open(dir.path()).unwrap();

@@ -14,8 +14,29 @@ fn key_id_of(key: &NodeKey) -> alloy_primitives::B256 {
     alloy_primitives::B256::from(*key.public_key().key_id().as_bytes())
 }
 
-/// Anchors `header` as `key`'s, from development account `from`. When the signature is not
-/// `key`'s the recovery hint is 0, so the contract sees the signature as it is.
+/// Anchors `header` as `key`'s, from development account `from`, extending block `previous` of
+/// `ledger` when given. When the signature is not `key`'s the recovery hint is 0, so the
+/// contract sees the signature as it is.
+fn anchor_extending(
+    anvil: &Anvil,
+    contract: &AnchorContract,
+    header: &SignedBlockHeader,
+    key: &NodeKey,
+    from: usize,
+    extends: Option<(&ledger_adapter::SledLedger, u64)>,
+) -> Result<chain_anchor::rpc::Receipt, ChainError> {
+    let previous = extends.map(|(ledger, height)| {
+        let previous = ledger.block(height).unwrap().unwrap().header;
+        let proof = ledger.consistency_proof(previous.tree_size, header.header.tree_size).unwrap();
+        (previous, proof.hashes)
+    });
+    let extension = previous.as_ref().map(|(previous, hashes)| contract::Extension { previous, consistency: hashes });
+    let input = contract::anchor_input(header, &key.public_key(), extension)
+        .unwrap_or_else(|| contract::anchor_input_with(header, 0, extension));
+    send_and_wait(&anvil.rpc(), CHAIN_ID, &dev_account(from), Some(contract.address), input, Duration::from_secs(30))
+}
+
+/// Anchors `header` with no extension (a key's first anchor, or one the contract refuses first).
 fn anchor(
     anvil: &Anvil,
     contract: &AnchorContract,
@@ -23,9 +44,7 @@ fn anchor(
     key: &NodeKey,
     from: usize,
 ) -> Result<chain_anchor::rpc::Receipt, ChainError> {
-    let input =
-        contract::anchor_input(header, &key.public_key()).unwrap_or_else(|| contract::anchor_input_with(header, 0));
-    send_and_wait(&anvil.rpc(), CHAIN_ID, &dev_account(from), Some(contract.address), input, Duration::from_secs(30))
+    anchor_extending(anvil, contract, header, key, from, None)
 }
 
 fn register(
@@ -68,10 +87,13 @@ fn anchors_are_checked_on_chain_and_never_go_back() {
     // Anyone may submit a validly signed header: here another account than the node's.
     let receipt = anchor(&anvil, &contract, &block(1), &node_key, 2).expect("anchors height 1");
     eprintln!("gas of the first anchor of a key: {}", receipt.gas_used);
-    let receipt = anchor(&anvil, &contract, &block(2), &node_key, 2).expect("anchors height 2");
-    eprintln!("gas of a later anchor: {}", receipt.gas_used);
-    // The goal is at most 60,000 (BENCHMARKS.md); a little room for calldata that varies with the header.
-    assert!(receipt.gas_used <= 60_500, "an anchor used {} gas", receipt.gas_used);
+    // Height 2 must extend height 1: without the proof it is refused.
+    let error = anchor(&anvil, &contract, &block(2), &node_key, 2).unwrap_err();
+    assert!(error.to_string().contains("does not extend"), "{error}");
+    let receipt =
+        anchor_extending(&anvil, &contract, &block(2), &node_key, 2, Some((&ledger, 1))).expect("anchors height 2");
+    eprintln!("gas of a later anchor (with its consistency proof): {}", receipt.gas_used);
+    assert!(receipt.gas_used <= 100_000, "an anchor used {} gas", receipt.gas_used);
     let anchored =
         receipt.logs.iter().find(|log| log.topics[0] == contract::ANCHORED_TOPIC).expect("an Anchored event");
     let event = contract::decode_anchored(&anchored.topics, &anchored.data).unwrap();
@@ -104,7 +126,7 @@ fn anchors_are_checked_on_chain_and_never_go_back() {
 
     // The right signature with the wrong recovery hint: refused as well.
     let correct = contract::recovery_id(&block(3), &node_key.public_key()).unwrap();
-    let wrong_hint = contract::anchor_input_with(&block(3), 1 - correct);
+    let wrong_hint = contract::anchor_input_with(&block(3), 1 - correct, None);
     let error = send_and_wait(
         &anvil.rpc(),
         CHAIN_ID,
@@ -115,6 +137,28 @@ fn anchors_are_checked_on_chain_and_never_go_back() {
     )
     .unwrap_err();
     assert!(error.to_string().contains("signature is not the registered node key's"), "{error}");
+
+    // A rebuilt ledger of the same key, anchored higher: its tree does not extend the anchored
+    // one, whichever previous header it names.
+    let (_rebuilt_dir, rebuilt) = support::ledger(&node_key, 4, 3, "rebuilt");
+    let error =
+        anchor_extending(&anvil, &contract, &rebuilt.block(3).unwrap().unwrap(), &node_key, 0, Some((&rebuilt, 2)))
+            .unwrap_err();
+    assert!(error.to_string().contains("does not extend"), "its own previous header is not the anchored one: {error}");
+    let rebuilt_head = rebuilt.block(3).unwrap().unwrap();
+    let original_previous = ledger.block(2).unwrap().unwrap().header;
+    let proof = rebuilt.consistency_proof(original_previous.tree_size, rebuilt_head.header.tree_size).unwrap();
+    let input = contract::anchor_input(
+        &rebuilt_head,
+        &node_key.public_key(),
+        Some(contract::Extension { previous: &original_previous, consistency: &proof.hashes }),
+    )
+    .unwrap();
+    let error =
+        send_and_wait(&anvil.rpc(), CHAIN_ID, &dev_account(0), Some(contract.address), input, Duration::from_secs(30))
+            .unwrap_err();
+    assert!(error.to_string().contains("does not extend"), "a proof of another tree: {error}");
+    anchor_extending(&anvil, &contract, &block(3), &node_key, 0, Some((&ledger, 2))).expect("the real extension");
 
     // Revoked: no more anchors; what was anchored stays.
     send_and_wait(
@@ -130,7 +174,7 @@ fn anchors_are_checked_on_chain_and_never_go_back() {
     assert!(error.to_string().contains("was revoked"), "{error}");
     let state = contract.node(key_id_of(&node_key), BlockId::Latest).unwrap();
     assert!(state.revoked);
-    assert_eq!(state.height, 2);
+    assert_eq!(state.height, 3);
 }
 
 #[test]
@@ -183,4 +227,29 @@ fn start_up_checks_name_a_wrong_chain_and_foreign_code() {
         contract.address,
     );
     assert!(gone.check(CHAIN_ID).unwrap_err().is_unreachable());
+}
+
+#[test]
+fn the_on_chain_consistency_check_accepts_every_true_extension() {
+    let Some(anvil) = Anvil::start(&[]) else { return };
+    let contract = deploy(&anvil, &dev_account(0));
+    let node_key = NodeKey::generate();
+    register(&anvil, &contract, &node_key, 0).unwrap();
+    // One record a block, so a block's height + 1 is its tree size: anchors at sizes that are
+    // and are not powers of two, with gaps of one and of many.
+    let (_dir, ledger) = support::ledger(&node_key, 40, 1, "sizes");
+    let sizes = [1u64, 2, 3, 5, 8, 9, 13, 16, 17, 31, 32, 33, 40];
+    let mut previous: Option<u64> = None;
+    let mut gas = Vec::new();
+    for size in sizes {
+        let height = size - 1;
+        let header = ledger.block(height).unwrap().unwrap();
+        let receipt = anchor_extending(&anvil, &contract, &header, &node_key, 1, previous.map(|p| (&ledger, p)))
+            .unwrap_or_else(|error| panic!("tree size {size} after {previous:?}: {error}"));
+        gas.push(receipt.gas_used);
+        previous = Some(height);
+    }
+    eprintln!("gas of anchors at tree sizes {sizes:?}: {gas:?}");
+    let state = contract.node(key_id_of(&node_key), BlockId::Latest).unwrap();
+    assert_eq!((state.height, state.tree_size), (39, 40));
 }

@@ -178,7 +178,7 @@ fn chain_anchoring_end_to_end_catches_rewritten_history() {
         let key = ledger_adapter::NodeKey::from_secret_bytes(crate::peers::node_key_secret(rewritten.path())).unwrap();
         let ledger = ledger_adapter::SledLedger::open(&db, ledger_adapter::Secp256k1Signer::new(key.clone())).unwrap();
         let header = ledger_adapter::LedgerReader::block(&ledger, 2).unwrap().unwrap();
-        let input = chain_anchor::contract::anchor_input(&header, &key.public_key()).unwrap();
+        let input = chain_anchor::contract::anchor_input(&header, &key.public_key(), None).unwrap();
         chain_anchor::chain::send_and_wait(
             &anvil.rpc(),
             31337,
