@@ -8,7 +8,7 @@
 //! ingest goes on and the anchor lag grows; the next anchor of the latest head covers all of it.
 
 use crate::chain::{revert_or, AnchorContract, ChainError};
-use crate::config::{ChainConfig, Finality};
+use crate::config::ChainConfig;
 use crate::contract;
 use crate::gas::{Fees, GasAccount, TxRequest};
 use crate::metrics::AnchorMetrics;
@@ -437,6 +437,16 @@ impl Anchorer {
             return Ok(());
         }
         let anchored = self.contract.header_hash_at(self.key_id, pending.height, BlockId::Number(final_block))?;
+        if anchored == B256::ZERO {
+            // Nothing anchored there as seen by this node (a lagging backend, or a receipt of
+            // another contract): not evidence of divergence. Start the anchor over.
+            self.store.clear_pending()?;
+            return Err(ChainError::Incomplete(format!(
+                "the anchor of height {} is not in the contract's state",
+                pending.height
+            ))
+            .into());
+        }
         if anchored != pending.header_hash {
             self.store.set_diverged(pending.height)?;
             return Err(AnchorError::Diverged { height: pending.height });
@@ -534,11 +544,6 @@ fn higher(bumped: Fees, market: Fees) -> Fees {
         // which the pool accepts as a replacement of the same type.
         (bumped, _) => bumped,
     }
-}
-
-/// What the finality setting means for one receipt, for callers outside the loop.
-pub fn is_final(contract: &AnchorContract, finality: Finality, block_number: u64) -> Result<bool, ChainError> {
-    Ok(contract.final_block(finality)?.is_some_and(|final_block| block_number <= final_block))
 }
 
 #[cfg(test)]

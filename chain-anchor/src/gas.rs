@@ -137,18 +137,13 @@ impl GasAccount {
             return Err(GasKeyError::TooOpen { path: name(), mode });
         }
         let text = std::fs::read_to_string(path).map_err(|source| GasKeyError::Io { path: name(), source })?;
-        let hex = text.trim();
-        let hex = hex.strip_prefix("0x").unwrap_or(hex);
-        let mut bytes = [0u8; 32];
-        // All ASCII hex digits first: slicing below then never splits a character.
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(GasKeyError::Invalid { path: name() });
-        }
-        for (index, byte) in bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&hex[index * 2..index * 2 + 2], 16)
-                .map_err(|_| GasKeyError::Invalid { path: name() })?;
-        }
-        GasAccount::from_secret_bytes(bytes).ok_or(GasKeyError::Invalid { path: name() })
+        GasAccount::from_hex(text.trim()).ok_or(GasKeyError::Invalid { path: name() })
+    }
+
+    /// The account of a key given as 64 hex characters (`0x` optional); `None` when it is not
+    /// one (any other length or character) or not a valid secp256k1 secret.
+    pub fn from_hex(text: &str) -> Option<GasAccount> {
+        GasAccount::from_secret_bytes(text.parse::<B256>().ok()?.0)
     }
 
     /// The account's address.
@@ -213,11 +208,7 @@ mod tests {
     const ANVIL_KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
     fn account() -> GasAccount {
-        let mut bytes = [0u8; 32];
-        for (index, byte) in bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&ANVIL_KEY[index * 2..index * 2 + 2], 16).unwrap();
-        }
-        GasAccount::from_secret_bytes(bytes).unwrap()
+        GasAccount::from_hex(ANVIL_KEY).unwrap()
     }
 
     #[test]

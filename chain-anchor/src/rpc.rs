@@ -4,7 +4,7 @@
 //! ([`RpcError::Unreachable`]: retry later) or answered with an error ([`RpcError::Node`]: the
 //! node's code, message and revert data, if any).
 
-use alloy_primitives::{Address, Bytes, B256, U256};
+use alloy_primitives::{Address, Bytes, B256};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -396,11 +396,6 @@ fn bytes(method: &'static str, value: &Value) -> Result<Bytes, RpcError> {
         .as_str()
         .and_then(|text| text.parse().ok())
         .ok_or_else(|| RpcError::BadAnswer { method, detail: format!("not hex data: {value}") })
-}
-
-/// `U256` from a JSON-RPC quantity (for callers decoding other answers).
-pub fn parse_u256(text: &str) -> Option<U256> {
-    U256::from_str_radix(text.strip_prefix("0x")?, 16).ok()
 }
 
 #[cfg(test)]

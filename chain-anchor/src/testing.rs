@@ -113,17 +113,7 @@ impl Anvil {
     }
 }
 
-/// 32 bytes from 64 hex characters (for the development keys).
-pub fn hex32(text: &str) -> [u8; 32] {
-    let mut bytes = [0u8; 32];
-    for (index, byte) in bytes.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[index * 2..index * 2 + 2], 16).unwrap_or(0);
-    }
-    bytes
-}
-
 /// Development account `index` as a gas account.
 pub fn dev_account(index: usize) -> crate::GasAccount {
-    crate::GasAccount::from_secret_bytes(hex32(DEV_KEYS[index]))
-        .unwrap_or_else(|| unreachable!("anvil's keys are valid"))
+    crate::GasAccount::from_hex(DEV_KEYS[index]).unwrap_or_else(|| unreachable!("anvil's keys are valid"))
 }

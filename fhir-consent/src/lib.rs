@@ -143,7 +143,7 @@ pub fn read(consent: &Consent) -> Result<Option<ConsentTerms>, ConsentRefusal> {
     else {
         // A Consent in force whose patient is named otherwise (an absolute URL, a contained
         // Patient) would be stored under that patient and yet grant and deny nothing: refuse it.
-        if reference.is_some() && consent.status.as_ref().and_then(|s| s.as_str()) == Some("active") {
+        if consent.patient.is_some() && consent.status.as_ref().and_then(|s| s.as_str()) == Some("active") {
             return Err(refuse(
                 "Consent.patient.reference",
                 "the bridge enforces a Consent whose patient is a relative reference Patient/{id}; this one would be stored but grant and deny nothing",

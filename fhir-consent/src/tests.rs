@@ -225,6 +225,15 @@ fn a_consent_in_force_whose_patient_is_not_a_relative_reference_is_refused() {
     let Ok(Resource::Consent(consent)) = fhir_models::parse_and_validate(absolute.as_bytes()) else { panic!("valid") };
     let refusal = read(&consent).expect_err("refused, not silently ignored");
     assert_eq!(refusal.path, "Consent.patient.reference");
+    // Named by an identifier only: refused too.
+    let by_identifier = absolute.replace(
+        r#""patient":{"reference":"https://a.example/fhir/Patient/p1"}"#,
+        r#""patient":{"identifier":{"system":"urn:mrn","value":"1"}}"#,
+    );
+    let Ok(Resource::Consent(consent)) = fhir_models::parse_and_validate(by_identifier.as_bytes()) else {
+        panic!("valid")
+    };
+    assert!(read(&consent).is_err(), "identifier-only patient");
     // Not in force: it grants nothing either way, and is stored as it is.
     let inactive = absolute.replace(r#""status":"active""#, r#""status":"inactive""#);
     let Ok(Resource::Consent(consent)) = fhir_models::parse_and_validate(inactive.as_bytes()) else { panic!("valid") };

@@ -11,7 +11,8 @@ pub const MERGED_TYPES: &[&str] = &["Patient"];
 /// message came (Kafka: `kafka:TOPIC/PARTITION/OFFSET;hl7v2:...`) is known by its last part, so a
 /// redelivered or re-produced message is recognised however it arrives.
 pub fn message_identity(source: &str) -> Option<[u8; 32]> {
-    let own = source.rsplit(';').next()?;
+    // Only the Kafka prefix is stripped: the v2 part itself may hold `;` (in MSH-3, -4 or -10).
+    let own = source.strip_prefix("kafka:").and_then(|rest| rest.split_once(';')).map_or(source, |(_, v2)| v2);
     own.starts_with("hl7v2:").then(|| fhir_json::content_hash(format!("v2-message\0{own}").as_bytes()))
 }
 
@@ -31,5 +32,9 @@ mod tests {
         assert_ne!(message_identity("hl7v2:ADT1/GHH/MSG-2"), Some(direct));
         assert_eq!(message_identity("kafka:fhir.ingest/3/17;"), None, "no v2 header");
         assert_eq!(message_identity("file:abc"), None);
+        // A `;` inside the sender's own identity is part of it, not a separator.
+        let with_semicolon = message_identity("hl7v2:APP;X/GHH/MSG-1").expect("a v2 message");
+        assert_ne!(with_semicolon, direct);
+        assert_eq!(message_identity("kafka:t/0/1;hl7v2:APP;X/GHH/MSG-1"), Some(with_semicolon));
     }
 }

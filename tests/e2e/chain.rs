@@ -280,8 +280,17 @@ fn chain_a_grantee_refuses_a_custodian_whose_head_does_not_extend_its_anchor() {
     created(&a, "POST", "/fhir/Consent", &consent("active"));
     created(&a, "POST", "/fhir/Observation", &observation("a1", "p1", 71));
     anchored(&mut a, 1);
-    // Let A anchor its latest head (the Observation's block) and B see it final.
-    std::thread::sleep(Duration::from_secs(4));
+    // A's anchor is final at B's finality (the same setting), so B's read below is checked
+    // against it: B, which has no records, has no anchor, so the only final anchor listed is A's.
+    let start = std::time::Instant::now();
+    loop {
+        let status = crate::server::bridge_env(b_dir.path(), &b_env, &["chain", "status"]);
+        if status.stdout.contains("final anchor height") {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "A's anchor not final: {}", status.stdout);
+        std::thread::sleep(Duration::from_millis(300));
+    }
 
     let (status, body) = b.get("/fhir/Observation?patient=p1").expect("search");
     assert_eq!(status, 200, "{body}");
