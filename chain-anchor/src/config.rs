@@ -14,6 +14,22 @@ pub enum Finality {
     Confirmations(u64),
 }
 
+impl std::str::FromStr for Finality {
+    type Err = String;
+
+    /// `finalized`, or a number of confirmations (at least 1).
+    fn from_str(text: &str) -> Result<Finality, String> {
+        match text {
+            "finalized" => Ok(Finality::Finalized),
+            _ => match text.parse::<u64>() {
+                Ok(0) => Err("finality: confirmations must be at least 1".to_owned()),
+                Ok(count) => Ok(Finality::Confirmations(count)),
+                Err(_) => Err(format!("finality: \"finalized\" or a number of confirmations, not {text:?}")),
+            },
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for Finality {
     /// `"finalized"`, or a number of confirmations (at least 1), as a number or a string.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Finality, D::Error> {
@@ -23,23 +39,11 @@ impl<'de> Deserialize<'de> for Finality {
             Number(u64),
             Text(String),
         }
-        let confirmations = |count: u64| {
-            if count == 0 {
-                Err(serde::de::Error::custom("finality: confirmations must be at least 1"))
-            } else {
-                Ok(Finality::Confirmations(count))
-            }
+        let text = match Raw::deserialize(deserializer)? {
+            Raw::Number(count) => count.to_string(),
+            Raw::Text(text) => text,
         };
-        match Raw::deserialize(deserializer)? {
-            Raw::Number(count) => confirmations(count),
-            Raw::Text(text) if text == "finalized" => Ok(Finality::Finalized),
-            Raw::Text(text) => match text.parse::<u64>() {
-                Ok(count) => confirmations(count),
-                Err(_) => Err(serde::de::Error::custom(format!(
-                    "finality: \"finalized\" or a number of confirmations, not {text:?}"
-                ))),
-            },
-        }
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 

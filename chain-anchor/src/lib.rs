@@ -22,7 +22,8 @@
 //! Modules, bottom-up: [`rpc`] (JSON-RPC), [`contract`] (ABI and bytecode), [`gas`] (the gas
 //! account and transaction signing), [`config`], [`state`] (durable anchor state), [`metrics`],
 //! [`chain`] (the contract on a chain: checks, reads, admin transactions), [`anchorer`] (the
-//! loop), [`check`] (a ledger against the chain).
+//! loop), [`check`] (a ledger against the chain), [`proof`] (one record's self-contained proof,
+//! checked with a chain RPC alone).
 
 pub mod anchorer;
 pub mod chain;
@@ -31,6 +32,7 @@ pub mod config;
 pub mod contract;
 pub mod gas;
 pub mod metrics;
+pub mod proof;
 pub mod rpc;
 pub mod state;
 #[cfg(feature = "test-support")]

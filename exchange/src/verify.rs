@@ -157,7 +157,7 @@ pub fn verify_peer_records(
                 return Err(refuse(seq, "the ciphertext does not match the record's CID"));
             }
             let key = keys.get(&record.epoch).ok_or_else(|| refuse(seq, "no grant for the record's key epoch"))?;
-            let canonical = open_sealed(key, &record, &sealed).map_err(|what| refuse(seq, what))?;
+            let canonical = open_sealed(key, &record, &sealed).map_err(|what| refuse(seq, what))?.plaintext;
             let resource = fhir_models::parse_and_validate(&canonical)
                 .map_err(|_| refuse(seq, "the content is no valid resource"))?;
             if resource.resource_type() != resource_type {

@@ -3,7 +3,7 @@
 //! ledger.
 
 use ledger_adapter::{LedgerError, LedgerReader};
-use record_crypto::{open, Cid, Commitment, PatientKey, Pseudonym};
+use record_crypto::{open, Cid, Commitment, Opened, PatientKey, Pseudonym};
 
 use crate::clock::format_instant;
 use crate::node::Node;
@@ -51,8 +51,7 @@ impl ReadError {
     }
 }
 
-/// A decrypted resource version.
-#[derive(Debug)]
+/// A decrypted resource version. `Debug` leaves out the content (patient data).
 pub struct ReadRecord {
     /// The ledger record.
     pub record: ResourceVersion,
@@ -60,6 +59,20 @@ pub struct ReadRecord {
     pub seq: u64,
     /// The canonical JSON as ingested.
     pub canonical: Vec<u8>,
+    /// The salt of the record's commitment to `canonical` (with it, anyone can check the content
+    /// against the ledger record: `fhir-bridge prove --with-content`).
+    pub salt: [u8; 32],
+}
+
+impl std::fmt::Debug for ReadRecord {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ReadRecord")
+            .field("record", &self.record)
+            .field("seq", &self.seq)
+            .field("canonical_len", &self.canonical.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ReadRecord {
@@ -75,10 +88,10 @@ impl ReadRecord {
 }
 
 /// Decrypts `sealed`, the content of `record`, with the patient key of its epoch, and checks it
-/// against the record's commitment; gives the canonical JSON. The decryption is bound to the
+/// against the record's commitment; gives the canonical JSON and the commitment's salt. The decryption is bound to the
 /// record (its identity derives the key, its metadata is the associated data), so content moved
 /// to another record does not open.
-pub fn open_sealed(key: &PatientKey, record: &ResourceVersion, sealed: &[u8]) -> Result<Vec<u8>, &'static str> {
+pub fn open_sealed(key: &PatientKey, record: &ResourceVersion, sealed: &[u8]) -> Result<Opened, &'static str> {
     let resource: Pseudonym = record.resource.parse().map_err(|_| "bad resource pseudonym")?;
     let record_key = key.record_key(&record_identity(resource.as_bytes(), record.version));
     let opened = open(&record_key, &associated_data(record), sealed).map_err(|_| "content does not decrypt")?;
@@ -87,7 +100,7 @@ pub fn open_sealed(key: &PatientKey, record: &ResourceVersion, sealed: &[u8]) ->
     if !commitment.verify(&opened.salt, &opened.plaintext) {
         return Err("content does not match its commitment");
     }
-    Ok(opened.plaintext)
+    Ok(opened)
 }
 
 pub(crate) fn damaged(seq: u64, what: &'static str) -> ReadError {
@@ -128,8 +141,8 @@ impl Node {
             .patient_keys
             .get(&self.node_key, &scope, record.epoch)?
             .ok_or_else(|| damaged(seq, "patient key missing"))?;
-        let canonical = open_sealed(&key, &record, &sealed).map_err(|what| damaged(seq, what))?;
-        Ok(ReadRecord { record, seq, canonical })
+        let opened = open_sealed(&key, &record, &sealed).map_err(|what| damaged(seq, what))?;
+        Ok(ReadRecord { record, seq, canonical: opened.plaintext, salt: opened.salt })
     }
 
     /// Reads `Type/id`, the latest version or `version`.

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use crate::server::{tail, Bridge};
 use crate::support::{bridge, temp_dir};
 
-fn key_file(dir: &Path, name: &str, hex: &str) -> String {
+pub(crate) fn key_file(dir: &Path, name: &str, hex: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, format!("0x{hex}\n")).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -30,7 +30,7 @@ fn ingest_patients(data: &Path, files: &Path, family: &str, count: usize) {
     }
 }
 
-fn chain_env(anvil: &Anvil, contract: &str, gas_key: &str) -> Vec<(String, String)> {
+pub(crate) fn chain_env(anvil: &Anvil, contract: &str, gas_key: &str) -> Vec<(String, String)> {
     [
         ("FHIR_BRIDGE__CHAIN__RPC_URL", anvil.url.as_str()),
         ("FHIR_BRIDGE__CHAIN__CHAIN_ID", "31337"),
@@ -66,7 +66,7 @@ fn wait_chain(bridge: &mut Bridge, what: &str, want: impl Fn(&Value) -> bool) ->
 }
 
 /// Waits until the metrics show `count` final anchors.
-fn wait_final_anchors(bridge: &mut Bridge, count: u64) {
+pub(crate) fn wait_final_anchors(bridge: &mut Bridge, count: u64) {
     let start = Instant::now();
     loop {
         bridge.assert_running();
@@ -141,6 +141,71 @@ fn chain_anchoring_end_to_end_catches_rewritten_history() {
     assert!(status.stdout.contains("final anchor height 2 (tree size "), "{}", status.stdout);
     assert!(status.stdout.contains("this node, head height 2, lag 0 blocks"), "{}", status.stdout);
 
+    // A self-contained proof of one version, checked elsewhere with the chain RPC alone.
+    let proofs = temp_dir();
+    let proof_file = proofs.path().join("p0.json");
+    let proof_path = proof_file.display().to_string();
+    crate::server::bridge_env(
+        original.path(),
+        &env_args,
+        &["prove", "Patient/p0", "--with-content", "--output", &proof_path],
+    )
+    .expect_code(0, "prove");
+    let mode = std::fs::metadata(&proof_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "a proof with content is patient data");
+    let elsewhere = temp_dir();
+    let check_args = |file: &str| {
+        ["check-proof", file, "--rpc-url", anvil.url.as_str(), "--contract", contract.as_str(), "--finality", "2"]
+            .map(str::to_owned)
+    };
+    let checked = bridge(elsewhere.path(), check_args(&proof_path)).expect_code(0, "check-proof");
+    assert!(checked.stdout.contains("a Patient version 1 (create)"), "{}", checked.stdout);
+    assert!(checked.stdout.contains("content: matches the record's commitment"), "{}", checked.stdout);
+    assert!(checked.stdout.contains("anchored on chain 31337"), "{}", checked.stdout);
+    assert!(!checked.stdout.contains("Original"), "the check prints no patient data: {}", checked.stdout);
+    // Tampered: another record, other content, another contract; each is refused.
+    let proof: Value = serde_json::from_str(&std::fs::read_to_string(&proof_file).unwrap()).unwrap();
+    let tampered = |name: &str, change: &dyn Fn(&mut Value)| {
+        let mut copy = proof.clone();
+        change(&mut copy);
+        let path = proofs.path().join(name);
+        std::fs::write(&path, copy.to_string()).unwrap();
+        path.display().to_string()
+    };
+    let flip_record = tampered("record.json", &|p| {
+        let record = p["proof"]["record"].as_str().unwrap().replacen("7b22", "7b23", 1);
+        p["proof"]["record"] = json!(record);
+    });
+    let run = bridge(elsewhere.path(), check_args(&flip_record));
+    assert_eq!(run.code, Some(1), "a changed record: {}", run.stderr);
+    assert!(run.stderr.contains("is not in the tree"), "{}", run.stderr);
+    let other_content = tampered("content.json", &|p| {
+        let resource = p["content"]["resource"].as_str().unwrap().replace("Original", "Forged");
+        p["content"]["resource"] = json!(resource);
+    });
+    let run = bridge(elsewhere.path(), check_args(&other_content));
+    assert_eq!(run.code, Some(1), "changed content: {}", run.stderr);
+    assert!(run.stderr.contains("does not match the record's commitment"), "{}", run.stderr);
+    let run = bridge(
+        elsewhere.path(),
+        [
+            "check-proof",
+            &proof_path,
+            "--rpc-url",
+            &anvil.url,
+            "--contract",
+            "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+        ],
+    );
+    assert_eq!(run.code, Some(1), "another contract than the trusted one: {}", run.stderr);
+    let run = bridge(elsewhere.path(), ["check-proof", &proof_path, "--rpc-url", "http://127.0.0.1:9"]);
+    assert_eq!(run.code, Some(4), "chain unreachable: {}", run.stderr);
+    // A version written after the last anchor has no proof yet.
+    ingest_patients(original.path(), files.path(), "Later", 4);
+    let run = crate::server::bridge_env(original.path(), &env_args, &["prove", "Patient/p3"]);
+    assert_eq!(run.code, Some(2), "not anchored yet: {}", run.stderr);
+    assert!(run.stderr.contains("not anchored to finality yet"), "{}", run.stderr);
+
     // The same key, a rebuilt data dir with other records at the same heights: re-signed history.
     let rewritten = temp_dir();
     for file in ["node.key", "deployment.secret"] {
@@ -194,6 +259,10 @@ fn chain_anchoring_end_to_end_catches_rewritten_history() {
     assert!(status.stdout.contains("EQUIVOCATION"), "{}", status.stdout);
     let verify = crate::server::bridge_env(original.path(), &env_args, &["verify", "--chain"]);
     assert_eq!(verify.code, Some(3), "the equivocation is evidence against the key: {}", verify.stderr);
+    // And a proof from the key's ledger no longer holds.
+    let run = bridge(elsewhere.path(), check_args(&proof_path));
+    assert_eq!(run.code, Some(1), "a proof by an equivocated key: {}", run.stderr);
+    assert!(run.stderr.contains("equivocated"), "{}", run.stderr);
 }
 
 #[test]

@@ -17,6 +17,23 @@ fn assigned_lists(log: &str) -> usize {
     log.matches("Assign([TopicPartitionListElem").count()
 }
 
+/// Waits until B has partitions and A has been reassigned (its second assignment).
+fn wait_two_members(a: &mut Bridge, b: &mut Bridge) {
+    let start = Instant::now();
+    while !(assigned_lists(&b.log_text()) >= 1 && a.log_text().matches("being rebalanced").count() >= 3) {
+        a.assert_running();
+        b.assert_running();
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no rebalance to two members:\nA:\n{}\nB:\n{}",
+            tail(&a.log_text()),
+            tail(&b.log_text())
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!("kafka_scale_out: both members assigned after {:.1?}", start.elapsed());
+}
+
 #[test]
 fn kafka_scale_out_two_bridges_share_the_partitions_and_one_takes_over() {
     let brokers = require_kafka!();
@@ -39,21 +56,7 @@ fn kafka_scale_out_two_bridges_share_the_partitions_and_one_takes_over() {
     a.wait_healthy(Duration::from_secs(60));
     let mut b = Bridge::start(dir_b.path(), &env, &logs.path().join("b.log"));
     b.wait_healthy(Duration::from_secs(60));
-    // Wait until B has partitions and A has been reassigned (its second assignment).
-    let start = Instant::now();
-    while !(assigned_lists(&b.log_text()) >= 1 && a.log_text().matches("being rebalanced").count() >= 3) {
-        a.assert_running();
-        b.assert_running();
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "no rebalance to two members:\nA:\n{}\nB:\n{}",
-            tail(&a.log_text()),
-            tail(&b.log_text())
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    eprintln!("kafka_scale_out: both members assigned after {:.1?}", start.elapsed());
-
+    wait_two_members(&mut a, &mut b);
     let producer = producer(&brokers);
     let mut coordinates = produce(&producer, &names.ingest, &messages[..2000]);
     let took =
@@ -123,4 +126,89 @@ fn kafka_scale_out_two_bridges_share_the_partitions_and_one_takes_over() {
         seen.len(),
         must_hold.len()
     );
+}
+
+/// Two shards of one consumer group, each with its own node key and gas account, anchor their
+/// own ledgers to the one contract: `chain status` from either lists both keys with their final
+/// anchors, and each shard's ledger passes `verify --chain`.
+#[test]
+fn kafka_shards_anchor_to_one_contract_and_chain_status_lists_them_all() {
+    let brokers = require_kafka!();
+    let Some(anvil) = chain_anchor::testing::Anvil::start(&["--block-time", "1"]) else { return };
+    let _broker = crate::kafka_support::one_at_a_time();
+    let root = require_data!();
+    let names = KafkaNames::new(&brokers, "shards", 4);
+    let (dir_a, dir_b, shared, logs) = (temp_dir(), temp_dir(), temp_dir(), temp_dir());
+    let secret_env = [(
+        "FHIR_BRIDGE__KEYS__DEPLOYMENT_SECRET_FILE".to_owned(),
+        shared.path().join("deployment.secret").display().to_string(),
+    )];
+    let keys = chain_anchor::testing::DEV_KEYS;
+    let admin = crate::chain::key_file(shared.path(), "admin.key", keys[0]);
+    let endpoint = ["--rpc-url", anvil.url.as_str(), "--chain-id", "31337"];
+    let deploy = crate::server::bridge_env(
+        dir_a.path(),
+        &secret_env,
+        &[&["chain", "deploy", "--gas-key", &admin][..], &endpoint].concat(),
+    )
+    .expect_code(0, "chain deploy");
+    let contract = deploy.stdout.trim().to_owned();
+    let mut envs = Vec::new();
+    for (dir, gas) in [(&dir_a, keys[1]), (&dir_b, keys[2])] {
+        crate::server::bridge_env(dir.path(), &secret_env, &["keys"]).expect_code(0, "keys");
+        let register = [&["chain", "register", "--gas-key", &admin, "--contract", &contract][..], &endpoint].concat();
+        crate::server::bridge_env(dir.path(), &secret_env, &register).expect_code(0, "chain register");
+        // Each shard pays from its own account: one account's nonces cannot serve two senders.
+        let gas_key = crate::chain::key_file(dir.path(), "gas.key", gas);
+        let mut env = names.env();
+        env.extend(secret_env.iter().cloned());
+        env.extend(crate::chain::chain_env(&anvil, &contract, &gas_key));
+        envs.push(env);
+    }
+
+    let _logs =
+        crate::kafka_support::LogsOnPanic(vec![("A", logs.path().join("a.log")), ("B", logs.path().join("b.log"))]);
+    let mut a = Bridge::start(dir_a.path(), &envs[0], &logs.path().join("a.log"));
+    a.wait_healthy(Duration::from_secs(60));
+    let mut b = Bridge::start(dir_b.path(), &envs[1], &logs.path().join("b.log"));
+    b.wait_healthy(Duration::from_secs(60));
+    wait_two_members(&mut a, &mut b);
+    let (messages, _) = bulk_messages(&root, 400, 0);
+    let coordinates = produce(&producer(&brokers), &names.ingest, &messages);
+    wait_committed(&brokers, &names.group, &names.ingest, &ends_of(&coordinates), Duration::from_secs(120), || {
+        a.assert_running();
+        b.assert_running();
+    });
+    for bridge in [&mut a, &mut b] {
+        assert!(
+            metric(&bridge.metrics(), "bridge_kafka_messages_consumed_total").unwrap_or(0.0) > 0.0,
+            "both shards consume"
+        );
+        crate::chain::wait_final_anchors(bridge, 1);
+    }
+    for (shard, bridge) in [("A", &mut a), ("B", &mut b)] {
+        let status = bridge.terminate(Duration::from_secs(60));
+        assert_eq!(status.code(), Some(0), "{shard} after SIGTERM: {status}");
+    }
+
+    let status = crate::server::bridge_env(dir_a.path(), &envs[0], &["chain", "status"]).expect_code(0, "chain status");
+    let key_of_shard = |dir: &std::path::Path| {
+        let run = crate::server::bridge_env(dir, &secret_env, &["keys"]).expect_code(0, "keys");
+        let line = run.stdout.lines().find_map(|line| line.strip_prefix("key_id = ")).map(str::to_owned);
+        line.expect("a key_id line").trim_matches('"').to_owned()
+    };
+    for dir in [&dir_a, &dir_b] {
+        let key_id = key_of_shard(dir.path());
+        let line = status
+            .stdout
+            .lines()
+            .find(|line| line.contains(&key_id))
+            .unwrap_or_else(|| panic!("{key_id} not listed: {}", status.stdout));
+        assert!(line.contains("final anchor height"), "{line}\n{}", status.stdout);
+    }
+    for (shard, (dir, env)) in [("A", (&dir_a, &envs[0])), ("B", (&dir_b, &envs[1]))] {
+        let verify = crate::server::bridge_env(dir.path(), env, &["verify", "--chain"])
+            .expect_code(0, &format!("verify --chain shard {shard}"));
+        assert!(verify.stderr.contains("consistent with the chain"), "{}", verify.stderr);
+    }
 }

@@ -5,6 +5,7 @@ mod dead_letters;
 mod export;
 mod ingest;
 mod keys;
+mod prove;
 mod read;
 mod search;
 mod serve;
@@ -59,6 +60,14 @@ pub enum Command {
     Keys(keys::KeysArgs),
     /// Administer the chain anchor contract and list every node's anchors.
     Chain(chain::ChainArgs),
+    /// Write a self-contained proof of one resource version: its ledger record, inclusion
+    /// proof, signed block header and that header's anchor on the chain; exit 2 when no final
+    /// anchor covers it yet.
+    Prove(prove::ProveArgs),
+    /// Check a proof written by `prove` against a chain RPC alone (no access to the custodian);
+    /// exit 0 when it holds, 1 when it does not, 2 when its anchor is not final yet, 4 when the
+    /// chain is unreachable.
+    CheckProof(prove::CheckProofArgs),
     /// Print the refused MLLP messages kept (sealed) in the data dir, with their reasons, as NDJSON.
     DeadLetters(dead_letters::DeadLettersArgs),
 }
@@ -92,6 +101,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(args) => keys::run(&config, &args),
         Command::DeadLetters(args) => dead_letters::run(&config, &args),
         Command::Chain(args) => chain::run(&config, &args),
+        Command::Prove(args) => prove::run_prove(&config, &args),
+        Command::CheckProof(args) => prove::run_check(&config, &args),
     }
 }
 
