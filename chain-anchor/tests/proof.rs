@@ -82,6 +82,11 @@ fn a_proof_holds_for_every_covered_record_and_fails_for_the_right_reason() {
     assert!(store.covering(6).unwrap().is_none());
     let error = proof::check(&good, &contract, Finality::Confirmations(1000)).unwrap_err();
     assert!(matches!(error, ProofError::NotFinal(_)), "{error}");
+    // Final up to the block before the anchor's: on chain, but not final.
+    let latest = anvil.rpc().block_number().unwrap();
+    let just_short = Finality::Confirmations(latest - anchor.block_number + 2);
+    let error = proof::check(&good, &contract, just_short).unwrap_err();
+    assert!(error.to_string().contains("is anchored after the final block"), "{error}");
 
     // Another contract than the proof's is refused before anything else.
     let other = chain_anchor::AnchorContract::new(anvil.rpc(), alloy_primitives::Address::repeat_byte(0x42));

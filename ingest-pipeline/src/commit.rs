@@ -44,6 +44,9 @@ pub struct Receipt {
     pub duplicate: bool,
     /// What the version did.
     pub operation: Operation,
+    /// The item's `if_match` was not the current version: nothing was written, and `version` is
+    /// the current one (0: none, or deleted).
+    pub precondition_failed: bool,
 }
 
 /// One resource planned into the block.
@@ -150,7 +153,19 @@ pub fn commit_batch(node: &Node, items: &[Normalised], extra: &[LedgerRecord]) -
             cid: None,
             duplicate: true,
             operation: if version == 1 { Operation::Create } else { Operation::Update },
+            precondition_failed: false,
         };
+        if let Some(expected) = item.if_match {
+            let current = latest.filter(|l| !l.deleted);
+            if current.map(|l| l.version) != Some(expected) {
+                let mut r = duplicate_of(current.map_or(0, |l| l.version), 0);
+                r.seq = current.map(|l| l.seq);
+                r.duplicate = false;
+                r.precondition_failed = true;
+                receipts[index] = Some(r);
+                continue;
+            }
+        }
         // A merged resource is also known by the message that wrote it: a re-sent message is
         // a duplicate even when what it merged into has changed since.
         let dedup_message = match (&item.change, &item.merge) {
@@ -345,7 +360,44 @@ pub fn commit_batch(node: &Node, items: &[Normalised], extra: &[LedgerRecord]) -
             cid: p.record.cid,
             duplicate: false,
             operation: p.record.operation,
+            precondition_failed: false,
         });
     }
     Ok(receipts.into_iter().flatten().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn patient(node: &Node, family: &str, if_match: Option<u32>) -> Normalised {
+        let body = format!(r#"{{"resourceType":"Patient","id":"p1","name":[{{"family":"{family}"}}]}}"#);
+        let mut resource = crate::prepare(&[body.as_bytes()], node).pop().unwrap().resources.pop().unwrap();
+        resource.source = std::sync::Arc::from("http");
+        resource.if_match = if_match;
+        resource
+    }
+
+    #[test]
+    fn if_match_writes_only_on_the_current_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = Node::open(&node_store::NodeConfig::in_dir(dir.path())).unwrap();
+        // No resource yet: If-Match fails, and nothing is written.
+        let refused = commit_batch(&node, &[patient(&node, "A", Some(1))], &[]).unwrap();
+        assert!(refused[0].precondition_failed && refused[0].version == 0 && refused[0].seq.is_none());
+        assert_eq!(node.ledger.tree_size().unwrap(), 0);
+        let created = commit_batch(&node, &[patient(&node, "A", None)], &[]).unwrap();
+        assert_eq!((created[0].version, created[0].precondition_failed), (1, false));
+        let updated = commit_batch(&node, &[patient(&node, "B", Some(1))], &[]).unwrap();
+        assert_eq!((updated[0].version, updated[0].precondition_failed), (2, false));
+        // A second writer that read version 1 loses: nothing written, the current version named.
+        let stale = commit_batch(&node, &[patient(&node, "C", Some(1))], &[]).unwrap();
+        assert!(stale[0].precondition_failed, "{:?}", stale[0]);
+        assert_eq!((stale[0].version, stale[0].seq), (2, updated[0].seq));
+        assert_eq!(node.ledger.tree_size().unwrap(), 2);
+        // In one block: the first write moves the version, so the second with the same If-Match fails.
+        let both = commit_batch(&node, &[patient(&node, "D", Some(2)), patient(&node, "E", Some(2))], &[]).unwrap();
+        assert_eq!((both[0].version, both[0].precondition_failed), (3, false));
+        assert_eq!((both[1].version, both[1].precondition_failed), (3, true));
+    }
 }

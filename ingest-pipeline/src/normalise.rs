@@ -29,6 +29,10 @@ pub struct Normalised {
     /// How it merges into an earlier version of it in the same block (v2's "no change" rule,
     /// see [`super::merge`]); `None`: it replaces. Set by the caller.
     pub merge: Option<super::merge::Merge>,
+    /// The version the writer must find as the resource's current one (an HTTP `If-Match`);
+    /// otherwise nothing is written and the receipt says `precondition_failed`. Checked in the
+    /// commit, where no other write can come between. Set by the caller.
+    pub if_match: Option<u32>,
 }
 
 /// Normalises one candidate. Refuses a resource that no one patient's key can hold: one that
@@ -70,6 +74,7 @@ pub fn normalise(candidate: Candidate) -> Result<Normalised, Rejection> {
         location: candidate.location,
         source: std::sync::Arc::from(""),
         merge: None,
+        if_match: None,
     })
 }
 

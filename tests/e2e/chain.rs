@@ -145,6 +145,9 @@ fn chain_anchoring_end_to_end_catches_rewritten_history() {
     let proofs = temp_dir();
     let proof_file = proofs.path().join("p0.json");
     let proof_path = proof_file.display().to_string();
+    // A file there already, readable by all: replaced, not written through.
+    std::fs::write(&proof_file, "old").unwrap();
+    std::fs::set_permissions(&proof_file, std::fs::Permissions::from_mode(0o644)).unwrap();
     crate::server::bridge_env(
         original.path(),
         &env_args,
@@ -158,7 +161,23 @@ fn chain_anchoring_end_to_end_catches_rewritten_history() {
         ["check-proof", file, "--rpc-url", anvil.url.as_str(), "--contract", contract.as_str(), "--finality", "2"]
             .map(str::to_owned)
     };
+    let node_key = bridge(original.path(), ["keys"]).expect_code(0, "keys").stdout;
+    let node_key = node_key.lines().find_map(|l| l.strip_prefix("key_id = ")).unwrap().trim_matches('"').to_owned();
+    let mut with_key = check_args(&proof_path).to_vec();
+    with_key.extend(["--node-key".to_owned(), node_key, "--reference".to_owned(), "Patient/p0".to_owned()]);
+    let checked = bridge(elsewhere.path(), &with_key).expect_code(0, "check-proof");
+    assert!(!checked.stderr.contains("only if you know this key"), "{}", checked.stderr);
+    let mut other_key = check_args(&proof_path).to_vec();
+    other_key.extend(["--node-key".to_owned(), "ab".repeat(32)]);
+    let run = bridge(elsewhere.path(), &other_key);
+    assert_eq!(run.code, Some(1), "another institution's key: {}", run.stderr);
+    let mut other_resource = check_args(&proof_path).to_vec();
+    other_resource.extend(["--reference".to_owned(), "Patient/p1".to_owned()]);
+    let run = bridge(elsewhere.path(), &other_resource);
+    assert_eq!(run.code, Some(1), "another resource: {}", run.stderr);
+    assert!(run.stderr.contains("the content is not Patient/p1"), "{}", run.stderr);
     let checked = bridge(elsewhere.path(), check_args(&proof_path)).expect_code(0, "check-proof");
+    assert!(checked.stderr.contains("only if you know this key"), "without --node-key, said: {}", checked.stderr);
     assert!(checked.stdout.contains("a Patient version 1 (create)"), "{}", checked.stdout);
     assert!(checked.stdout.contains("content: matches the record's commitment"), "{}", checked.stdout);
     assert!(checked.stdout.contains("anchored on chain 31337"), "{}", checked.stdout);
@@ -186,24 +205,34 @@ fn chain_anchoring_end_to_end_catches_rewritten_history() {
     let run = bridge(elsewhere.path(), check_args(&other_content));
     assert_eq!(run.code, Some(1), "changed content: {}", run.stderr);
     assert!(run.stderr.contains("does not match the record's commitment"), "{}", run.stderr);
+    // Another genuine anchor contract (anyone can deploy one) is not the trusted one; and
+    // without a trusted contract nothing is checked.
+    let other = bridge(elsewhere.path(), ["chain", "deploy", "--gas-key", &gas_key].iter().chain(&endpoint))
+        .expect_code(0, "another deploy");
     let run = bridge(
         elsewhere.path(),
-        [
-            "check-proof",
-            &proof_path,
-            "--rpc-url",
-            &anvil.url,
-            "--contract",
-            "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-        ],
+        ["check-proof", &proof_path, "--rpc-url", &anvil.url, "--contract", other.stdout.trim(), "--finality", "2"],
     );
     assert_eq!(run.code, Some(1), "another contract than the trusted one: {}", run.stderr);
-    let run = bridge(elsewhere.path(), ["check-proof", &proof_path, "--rpc-url", "http://127.0.0.1:9"]);
+    assert!(run.stderr.contains("not the trusted"), "{}", run.stderr);
+    let run = bridge(elsewhere.path(), ["check-proof", &proof_path, "--rpc-url", &anvil.url]);
+    assert_eq!(run.code, Some(1), "no trusted contract: {}", run.stderr);
+    assert!(run.stderr.contains("no trusted contract"), "{}", run.stderr);
+    let run = bridge(
+        elsewhere.path(),
+        ["check-proof", &proof_path, "--rpc-url", "http://127.0.0.1:9", "--contract", &contract],
+    );
     assert_eq!(run.code, Some(4), "chain unreachable: {}", run.stderr);
+    // Finality asked beyond the chain's: not final yet, try later.
+    let run = bridge(
+        elsewhere.path(),
+        ["check-proof", &proof_path, "--rpc-url", &anvil.url, "--contract", &contract, "--finality", "100000"],
+    );
+    assert_eq!(run.code, Some(5), "not final at 100000 confirmations: {}", run.stderr);
     // A version written after the last anchor has no proof yet.
     ingest_patients(original.path(), files.path(), "Later", 4);
     let run = crate::server::bridge_env(original.path(), &env_args, &["prove", "Patient/p3"]);
-    assert_eq!(run.code, Some(2), "not anchored yet: {}", run.stderr);
+    assert_eq!(run.code, Some(5), "not anchored yet: {}", run.stderr);
     assert!(run.stderr.contains("not anchored to finality yet"), "{}", run.stderr);
 
     // The same key, a rebuilt data dir with other records at the same heights: re-signed history.

@@ -191,20 +191,25 @@ fn kafka_shards_anchor_to_one_contract_and_chain_status_lists_them_all() {
         assert_eq!(status.code(), Some(0), "{shard} after SIGTERM: {status}");
     }
 
-    let status = crate::server::bridge_env(dir_a.path(), &envs[0], &["chain", "status"]).expect_code(0, "chain status");
     let key_of_shard = |dir: &std::path::Path| {
         let run = crate::server::bridge_env(dir, &secret_env, &["keys"]).expect_code(0, "keys");
         let line = run.stdout.lines().find_map(|line| line.strip_prefix("key_id = ")).map(str::to_owned);
         line.expect("a key_id line").trim_matches('"').to_owned()
     };
-    for dir in [&dir_a, &dir_b] {
-        let key_id = key_of_shard(dir.path());
-        let line = status
-            .stdout
-            .lines()
-            .find(|line| line.contains(&key_id))
-            .unwrap_or_else(|| panic!("{key_id} not listed: {}", status.stdout));
-        assert!(line.contains("final anchor height"), "{line}\n{}", status.stdout);
+    let shard_keys = [key_of_shard(dir_a.path()), key_of_shard(dir_b.path())];
+    // From either shard, both keys, each with its final anchor, and which one is "this node".
+    for (own, (dir, env)) in [(0, (&dir_a, &envs[0])), (1, (&dir_b, &envs[1]))] {
+        let status = crate::server::bridge_env(dir.path(), env, &["chain", "status"]).expect_code(0, "chain status");
+        assert!(status.stdout.contains("2 node keys registered"), "{}", status.stdout);
+        for (index, key_id) in shard_keys.iter().enumerate() {
+            let line = status
+                .stdout
+                .lines()
+                .find(|line| line.contains(key_id.as_str()))
+                .unwrap_or_else(|| panic!("{key_id} not listed: {}", status.stdout));
+            assert!(line.contains("final anchor height"), "{line}\n{}", status.stdout);
+            assert_eq!(line.contains("this node"), index == own, "{line}");
+        }
     }
     for (shard, (dir, env)) in [("A", (&dir_a, &envs[0])), ("B", (&dir_b, &envs[1]))] {
         let verify = crate::server::bridge_env(dir.path(), env, &["verify", "--chain"])

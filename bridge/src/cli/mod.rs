@@ -61,11 +61,11 @@ pub enum Command {
     /// Administer the chain anchor contract and list every node's anchors.
     Chain(chain::ChainArgs),
     /// Write a self-contained proof of one resource version: its ledger record, inclusion
-    /// proof, signed block header and that header's anchor on the chain; exit 2 when no final
-    /// anchor covers it yet.
+    /// proof, signed block header and that header's anchor on the chain; exit 5 when no final
+    /// anchor covers it yet, 3 when the ledger diverges from its anchor.
     Prove(prove::ProveArgs),
     /// Check a proof written by `prove` against a chain RPC alone (no access to the custodian);
-    /// exit 0 when it holds, 1 when it does not, 2 when its anchor is not final yet, 4 when the
+    /// exit 0 when it holds, 1 when it does not, 5 when its anchor is not final yet, 4 when the
     /// chain is unreachable.
     CheckProof(prove::CheckProofArgs),
     /// Print the refused MLLP messages kept (sealed) in the data dir, with their reasons, as NDJSON.

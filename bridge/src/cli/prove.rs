@@ -28,8 +28,12 @@ use crate::config::BridgeConfig;
 pub const PROOF_FORMAT: &str = "fhir-ledger-bridge/record-proof/1";
 
 /// Exit status of `prove` when no final anchor covers the version yet, and of `check-proof` when
-/// the anchor is not final yet.
-pub const EXIT_NOT_FINAL: u8 = 2;
+/// the anchor is not final yet: try again later. (2 is every other error of the command line.)
+pub const EXIT_NOT_FINAL: u8 = 5;
+
+/// The largest proof file read (a proof is a few kilobytes, a resource with content at most the
+/// HTTP body limit).
+const MAX_PROOF_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A proof file.
 #[derive(Debug, Serialize, Deserialize)]
@@ -74,7 +78,8 @@ pub struct ProveArgs {
     pub with_content: bool,
 }
 
-/// Writes the proof; exit 1 when the version is absent, 2 when no final anchor covers it yet.
+/// Writes the proof; exit 1 when the version is absent, 5 when no final anchor covers it yet, 3
+/// when the ledger is not the anchored one.
 pub fn run_prove(config: &BridgeConfig, args: &ProveArgs) -> anyhow::Result<ExitCode> {
     let chain = config.chain.as_ref().context("prove needs a [chain] section (the anchor contract)")?;
     let (resource_type, id) = args.reference.split_once('/').context("expected Type/id")?;
@@ -96,7 +101,22 @@ pub fn run_prove(config: &BridgeConfig, args: &ProveArgs) -> anyhow::Result<Exit
         eprintln!("{}", ProofError::NotAnchoredYet { seq, latest });
         return Ok(ExitCode::from(EXIT_NOT_FINAL));
     };
-    let proof = proof::build(node.ledger.as_ref(), &anchor, chain.contract, seq)?;
+    if anchor.chain_id != chain.chain_id {
+        bail!(
+            "the anchor covering record {seq} is on chain {}, but chain.chain_id is {}",
+            anchor.chain_id,
+            chain.chain_id
+        );
+    }
+    let proof = match proof::build(node.ledger.as_ref(), &anchor, chain.contract, seq) {
+        Ok(proof) => proof,
+        Err(error @ ProofError::LocalDivergence(_)) => {
+            eprintln!("{error}");
+            return Ok(ExitCode::from(super::chain::EXIT_DIVERGED));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    proof::check_offline(&proof)?;
     let content = match args.with_content {
         false => None,
         true if record.operation == Operation::Delete => bail!("{} is a delete: it has no content", args.reference),
@@ -127,12 +147,26 @@ pub fn run_prove(config: &BridgeConfig, args: &ProveArgs) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
+/// Writes `bytes` to `path` with mode 0600: into a new file beside it, then renamed over it, so
+/// an existing file (of other permissions, or a symlink) is replaced, never written through.
 fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
-    file.write_all(bytes)?;
-    file.write_all(b"\n")?;
-    file.sync_all()
+    let name = path.file_name().ok_or_else(|| std::io::Error::other("the output names no file"))?;
+    let mut temporary_name = std::ffi::OsString::from(".");
+    temporary_name.push(name);
+    temporary_name.push(format!(".{}.tmp", std::process::id()));
+    let temporary = path.with_file_name(temporary_name);
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temporary)?;
+        file.write_all(bytes)?;
+        file.write_all(b"\n")?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
 }
 
 /// Arguments of `check-proof`.
@@ -143,21 +177,32 @@ pub struct CheckProofArgs {
     /// The chain's JSON-RPC URL (default: `chain.rpc_url`).
     #[arg(long)]
     pub rpc_url: Option<String>,
-    /// The anchor contract you trust (default: `chain.contract`; without either, the one the proof
-    /// names is used, and said so).
+    /// The anchor contract you trust (default: `chain.contract`); required, since anyone can
+    /// deploy a contract and anchor a ledger of their own to it.
     #[arg(long)]
     pub contract: Option<Address>,
+    /// The node key id (64 hex characters) the proof must be signed by: the institution's, as you
+    /// know it from that institution (one contract holds every node's keys).
+    #[arg(long)]
+    pub node_key: Option<String>,
+    /// With content: the resource it must be, as `Type/id`.
+    #[arg(long)]
+    pub reference: Option<String>,
     /// The chain id you expect (default: `chain.chain_id`; without either, the proof's).
     #[arg(long)]
     pub chain_id: Option<u64>,
-    /// `finalized`, or a number of confirmations (default: `chain.finality`, else 12).
+    /// `finalized`, or a number of confirmations (default: `chain.finality`, else `finalized`).
     #[arg(long)]
     pub finality: Option<Finality>,
 }
 
-/// Checks the proof; exit 0 when it holds, 1 when it does not, 2 when its anchor is not final
+/// Checks the proof; exit 0 when it holds, 1 when it does not, 5 when its anchor is not final
 /// yet, 4 when the chain is unreachable.
 pub fn run_check(config: &BridgeConfig, args: &CheckProofArgs) -> anyhow::Result<ExitCode> {
+    let size = std::fs::metadata(&args.file).with_context(|| format!("reading {}", args.file.display()))?.len();
+    if size > MAX_PROOF_BYTES {
+        return Ok(fails(&format!("the file has {size} bytes: more than a proof ({MAX_PROOF_BYTES} at most)")));
+    }
     let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let file: ProofFile = match serde_json::from_str(&text) {
         Ok(file) => file,
@@ -173,16 +218,24 @@ pub fn run_check(config: &BridgeConfig, args: &CheckProofArgs) -> anyhow::Result
     if let Some(expected) = expected_chain.filter(|expected| *expected != file.proof.anchor.chain_id) {
         return Ok(fails(&format!("the proof is anchored on chain {}, not {expected}", file.proof.anchor.chain_id)));
     }
-    let trusted = args.contract.or_else(|| chain.map(|c| c.contract));
-    if trusted.is_none() {
-        eprintln!(
-            "warning: no trusted contract given (--contract or chain.contract): checking against the proof's own {}",
+    let Some(trusted) = args.contract.or_else(|| chain.map(|c| c.contract)) else {
+        return Ok(fails(&format!(
+            "no trusted contract (--contract or chain.contract): the proof names {}, but anyone can deploy one",
             file.proof.anchor.contract
-        );
+        )));
+    };
+    if let Some(expected) = &args.node_key {
+        let signer = ledger_adapter::NodePublicKey::from_hex(&file.proof.node_public_key).map(|k| k.key_id().to_hex());
+        if signer.ok().as_deref() != Some(expected.trim_start_matches("0x").to_ascii_lowercase().as_str()) {
+            return Ok(fails(&format!("the proof is not signed by node key {expected}")));
+        }
     }
-    let finality = args.finality.or_else(|| chain.map(|c| c.finality)).unwrap_or(Finality::Confirmations(12));
+    if args.reference.is_some() && file.content.is_none() {
+        return Ok(fails("--reference needs a proof with content (prove --with-content)"));
+    }
+    let finality = args.finality.or_else(|| chain.map(|c| c.finality)).unwrap_or(Finality::Finalized);
     let rpc = RpcClient::new(&rpc_url, Duration::from_secs(30));
-    let contract = AnchorContract::new(rpc, trusted.unwrap_or(file.proof.anchor.contract));
+    let contract = AnchorContract::new(rpc, trusted);
     let report = match proof::check(&file.proof, &contract, finality) {
         Ok(report) => report,
         Err(error @ ProofError::Unreachable(_)) => {
@@ -205,7 +258,7 @@ pub fn run_check(config: &BridgeConfig, args: &CheckProofArgs) -> anyhow::Result
     }
     let content = match &file.content {
         None => "not included (the proof shows the record; the content's holder can check it with its salt)",
-        Some(content) => match check_content(&record, content) {
+        Some(content) => match check_content(&record, content, args.reference.as_deref()) {
             Ok(()) => "matches the record's commitment",
             Err(why) => return Ok(fails(&why)),
         },
@@ -213,7 +266,7 @@ pub fn run_check(config: &BridgeConfig, args: &CheckProofArgs) -> anyhow::Result
     let header = &report.header.header;
     println!("the proof holds:");
     println!(
-        "  record {}: a {} version {} ({}), accepted {} by node {}",
+        "  record {}: a {} version {} ({}), accepted {} by the node's clock, of node key {}",
         file.proof.seq,
         record.resource_type,
         record.version,
@@ -232,11 +285,21 @@ pub fn run_check(config: &BridgeConfig, args: &CheckProofArgs) -> anyhow::Result
         report.final_block
     );
     println!("  content: {content}");
+    if args.node_key.is_none() {
+        eprintln!(
+            "note: the proof is signed by node key {}; it proves something about an institution only if you know this key is its own (--node-key checks it)",
+            record.node
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 /// The content against the record: the commitment, and the resource type.
-fn check_content(record: &node_store::records::ResourceVersion, content: &Content) -> Result<(), String> {
+fn check_content(
+    record: &node_store::records::ResourceVersion,
+    content: &Content,
+    reference: Option<&str>,
+) -> Result<(), String> {
     let commitment: record_crypto::Commitment = record
         .commitment
         .as_deref()
@@ -253,6 +316,12 @@ fn check_content(record: &node_store::records::ResourceVersion, content: &Conten
         serde_json::from_str(&content.resource).map_err(|_| "the content is not JSON".to_owned())?;
     if resource["resourceType"] != record.resource_type.as_str() {
         return Err("the content's resourceType is not the record's".to_owned());
+    }
+    if let Some(reference) = reference {
+        let found = format!("{}/{}", record.resource_type, resource["id"].as_str().unwrap_or_default());
+        if found != reference {
+            return Err(format!("the content is not {reference}"));
+        }
     }
     Ok(())
 }

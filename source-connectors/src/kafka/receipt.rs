@@ -98,6 +98,7 @@ mod tests {
             cid: Some("bafkreiexample".into()),
             duplicate: false,
             operation: Operation::Update,
+            precondition_failed: false,
         };
         let json: serde_json::Value = serde_json::from_slice(&receipt_json(&receipt, &meta(), "cd")).unwrap();
         assert_eq!(json["seq"], 9);
