@@ -49,6 +49,39 @@ pub async fn record(
     })
 }
 
+/// Commits one `Access` record per `(patient, type, resource pseudonym)`, in one call to the
+/// writer (a page of history shows versions of many patients: each sees its own).
+pub async fn record_many(
+    state: &AppState,
+    caller: &Principal,
+    action: &str,
+    accesses: Vec<(Option<String>, String, String)>,
+) -> Result<(), ApiError> {
+    if accesses.is_empty() {
+        return Ok(());
+    }
+    let accessor = accessor(state, caller);
+    let records = accesses
+        .into_iter()
+        .map(|(patient, resource_type, resource)| {
+            LedgerRecord::Access(Access {
+                time_ms: now_ms(),
+                node: state.node.key_id.clone(),
+                accessor: accessor.clone(),
+                action: action.to_owned(),
+                outcome: "permit".to_owned(),
+                patient,
+                resource_type: Some(resource_type),
+                resource: Some(resource),
+            })
+        })
+        .collect();
+    state.writer.record(records).await.map_err(|e| match e {
+        SubmitError::Stopped => ApiError::Internal("the writer has stopped".into()),
+        SubmitError::Commit(error) => ApiError::Internal(error.to_string()),
+    })
+}
+
 /// Query of `GET /fhir/AuditEvent`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -26,6 +26,10 @@ pub struct HttpConfig {
     /// Requests a client may make at once above its average.
     #[serde(default = "default_rate_limit_burst")]
     pub rate_limit_burst: u32,
+    /// The FHIR base URL clients reach this server at (`https://bridge.example.org/fhir`), for
+    /// absolute `Location`s and links; unset: the scheme and host each request came to.
+    #[serde(default)]
+    pub public_base_url: Option<String>,
 }
 
 impl Default for HttpConfig {
@@ -37,6 +41,7 @@ impl Default for HttpConfig {
             peer_timeout_ms: default_peer_timeout_ms(),
             rate_limit_per_s: default_rate_limit_per_s(),
             rate_limit_burst: default_rate_limit_burst(),
+            public_base_url: None,
         }
     }
 }

@@ -33,6 +33,16 @@ pub enum ApiError {
     /// The body is not FHIR JSON (`text/plain`, XML, a form).
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// A precondition (`If-Match`) does not hold: 412; the text says what the current version is.
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
+    /// The request conflicts with a write that came between (409); the text says what to do.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A FHIR feature this server does not offer (yet): 400 with `not-supported`, rather than
+    /// doing something other than what was asked.
+    #[error("not supported: {0}")]
+    NotSupported(String),
     /// Something failed inside; details are logged.
     #[error("internal error")]
     Internal(String),
@@ -77,6 +87,9 @@ impl ResponseError for ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::NotSupported(_) => StatusCode::BAD_REQUEST,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Auth(error) => refusal_status(error),
         }
@@ -96,6 +109,9 @@ impl ResponseError for ApiError {
                 IssueType::NotSupported,
                 "unsupported media type: send application/fhir+json (or application/json)",
             ),
+            Self::PreconditionFailed(why) => outcome(IssueType::Conflict, why),
+            Self::Conflict(why) => outcome(IssueType::Conflict, why),
+            Self::NotSupported(what) => outcome(IssueType::NotSupported, what),
             Self::Internal(detail) => {
                 tracing::error!(%detail, "Request failed.");
                 outcome(IssueType::Exception, "internal error; see the server log")

@@ -1,4 +1,6 @@
-//! FHIR endpoints: create, update, delete, Bundle submission, read, version read, metadata.
+//! FHIR endpoints: create, update, patch, delete, Bundle submission, read, version read,
+//! metadata. Writes answer as FHIR servers do (see [`crate::interaction`]): the stored resource,
+//! with `Location`, `ETag` and `Last-Modified`, and the ledger receipt in headers.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -6,6 +8,7 @@ use fhir_models::validate::{error_outcome, IssueType, Severity, ValidationIssue}
 
 use crate::auth::Authenticated;
 use crate::error::ApiError;
+use crate::interaction::{self, Prefer, Return};
 use crate::state::AppState;
 use ingest_pipeline::batcher::SubmitError;
 use ingest_pipeline::{self, Normalised, Receipt, RequestedChange};
@@ -32,7 +35,12 @@ fn require_fhir_json(request: &HttpRequest) -> Result<(), ApiError> {
 #[derive(Clone, Copy)]
 enum Expect<'a> {
     Bundle,
-    One { resource_type: &'a str, id: Option<&'a str> },
+    /// One resource; `if_match`: the version the writer must find current.
+    One {
+        resource_type: &'a str,
+        id: Option<&'a str>,
+        if_match: Option<u32>,
+    },
 }
 
 /// What an ingest did: receipts, entries without data, and notes on Consents that grant less
@@ -51,16 +59,16 @@ async fn ingest(
     expect: Expect<'_>,
 ) -> Result<Ingested, ApiError> {
     let node = state.node.clone();
-    let prepared = web::block(move || ingest_pipeline::prepare(&[&body[..]], node.as_ref()))
+    let mut prepared = web::block(move || ingest_pipeline::prepare(&[&body[..]], node.as_ref()))
         .await
         .map_err(internal)?
         .pop()
         .unwrap_or_default();
-    if let Some(rejection) = prepared.rejections.into_iter().next() {
+    if let Some(rejection) = std::mem::take(&mut prepared.rejections).into_iter().next() {
         state.writer.metrics().resources_rejected.inc();
         return Err(ApiError::refused(rejection.outcome));
     }
-    if let Expect::One { resource_type, id } = expect {
+    if let Expect::One { resource_type, id, if_match } = expect {
         // A body that expands to several resources (a Bundle) is not one resource of this type.
         let [one] = &prepared.resources[..] else {
             return Err(unprocessable(resource_type.to_owned(), "a Bundle is submitted with POST /fhir"));
@@ -71,6 +79,7 @@ async fn ingest(
         if id.is_some_and(|id| id != one.id) {
             return Err(invalid(format!("{resource_type}.id"), "the resource id must equal the id in the URL"));
         }
+        prepared.resources[0].if_match = if_match;
     }
     // Every resource written needs the caller's write scope for its type, and every delete its
     // delete scope (a Bundle's entries too).
@@ -127,35 +136,67 @@ fn notes_outcome(notes: &[String]) -> Option<serde_json::Value> {
     if notes.is_empty() {
         return None;
     }
-    let issues: Vec<ValidationIssue> = notes
-        .iter()
-        .map(|note| ValidationIssue {
-            severity: Severity::Information,
-            code: IssueType::Informational,
-            path: String::new(),
-            message: note.clone(),
-        })
-        .collect();
-    let mut outcome = fhir_models::validate::to_operation_outcome(&issues);
-    for issue in &mut outcome.issue {
-        issue.expression.clear();
-    }
-    serde_json::from_slice(&fhir_models::to_json(&outcome)).ok()
+    serde_json::from_slice(&interaction::outcome_json(&interaction::note_issues(notes))).ok()
 }
 
-fn created(receipt: &Receipt, notes: &[String]) -> HttpResponse {
-    let status = if receipt.duplicate || receipt.version > 1 { StatusCode::OK } else { StatusCode::CREATED };
-    let mut body = receipt_json(receipt);
-    if let Some(outcome) = notes_outcome(notes) {
-        body["outcome"] = outcome;
+/// The answer to a create or update that the writer committed (or found stored): the stored
+/// version as `Prefer` asks, with its `Location`, `ETag`, `Last-Modified` and receipt headers;
+/// 412 when its `If-Match` did not hold.
+async fn answer_write(
+    state: &AppState,
+    request: &HttpRequest,
+    receipt: &Receipt,
+    notes: &[String],
+) -> Result<HttpResponse, ApiError> {
+    if receipt.precondition_failed {
+        return Err(precondition_failed(receipt));
     }
-    HttpResponse::build(status)
-        .insert_header((
-            "Location",
-            format!("/fhir/{}/{}/_history/{}", receipt.resource_type, receipt.id, receipt.version),
-        ))
-        .insert_header(("ETag", format!("W/\"{}\"", receipt.version)))
-        .json(body)
+    let prefer = Prefer::of(request);
+    let seq = receipt.seq.ok_or_else(|| ApiError::Internal("a write without a seq".into()))?;
+    let node = state.node.clone();
+    let with_body = prefer.return_ == Return::Representation;
+    let (time_ms, body) = web::block(move || {
+        let record = node.record_at(seq)?;
+        let time_ms = record.time_ms;
+        let body = match with_body {
+            true => Some(fhir_models::to_json(&node.open_record(seq, record)?.resource()?)),
+            false => None,
+        };
+        Ok::<_, ReadError>((time_ms, body))
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    let status = if receipt.duplicate || receipt.version > 1 { StatusCode::OK } else { StatusCode::CREATED };
+    let location = format!(
+        "{}/{}/{}/_history/{}",
+        interaction::base_url(state, request),
+        receipt.resource_type,
+        receipt.id,
+        receipt.version
+    );
+    Ok(interaction::written(status, &location, receipt, time_ms, body, notes, prefer))
+}
+
+fn precondition_failed(receipt: &Receipt) -> ApiError {
+    ApiError::PreconditionFailed(match receipt.version {
+        0 => format!("{}/{} has no current version (If-Match)", receipt.resource_type, receipt.id),
+        current => format!(
+            "the current version of {}/{} is {} (ETag {}), not the one in If-Match",
+            receipt.resource_type,
+            receipt.id,
+            current,
+            interaction::etag(current)
+        ),
+    })
+}
+
+/// Conditional interactions by search (`If-None-Exist`, `PUT` and `DELETE` on a search URL)
+/// need search by their parameters: refused, rather than run unconditionally.
+fn conditional_refused(what: &str) -> ApiError {
+    ApiError::NotSupported(format!(
+        "{what} is not supported yet: it needs search by any parameter, which this server does not offer yet"
+    ))
 }
 
 fn receipt_json(r: &Receipt) -> serde_json::Value {
@@ -184,15 +225,17 @@ pub async fn create(
         return Err(ApiError::NotFound("not an R4 resource type"));
     }
     caller.require_write(&resource_type)?;
+    interaction::check_format(&request)?;
     require_fhir_json(&request)?;
     refuse_bundle_as_resource(&resource_type)?;
+    if request.headers().contains_key("if-none-exist") {
+        return Err(conditional_refused("conditional create (If-None-Exist)"));
+    }
     check_type(&body, &resource_type)?;
-    let expect = Expect::One { resource_type: &resource_type, id: None };
+    let expect = Expect::One { resource_type: &resource_type, id: None, if_match: None };
     let done = ingest(&state, &caller, body, expect).await?;
-    done.receipts
-        .first()
-        .map(|r| created(r, &done.notes))
-        .ok_or(ApiError::Internal("a create without a receipt".into()))
+    let receipt = done.receipts.first().ok_or(ApiError::Internal("a create without a receipt".into()))?;
+    answer_write(&state, &request, receipt, &done.notes).await
 }
 
 /// `PUT /fhir/{type}/{id}`: a resource whose type and id must match the URL.
@@ -208,25 +251,121 @@ pub async fn update(
         return Err(ApiError::NotFound("not an R4 resource type"));
     }
     caller.require_write(&resource_type)?;
+    interaction::check_format(&request)?;
     require_fhir_json(&request)?;
     refuse_bundle_as_resource(&resource_type)?;
+    let if_match = interaction::if_match(&request)?;
     check_type(&body, &resource_type)?;
     let given = fhir_json::JsonReader::new(&body).peek_object_string_member("id").ok().flatten();
     if given.as_deref() != Some(id.as_str()) {
         return Err(invalid(format!("{resource_type}.id"), "the resource id must equal the id in the URL"));
     }
-    let expect = Expect::One { resource_type: &resource_type, id: Some(&id) };
+    let expect = Expect::One { resource_type: &resource_type, id: Some(&id), if_match };
     let done = ingest(&state, &caller, body, expect).await?;
-    done.receipts
-        .first()
-        .map(|r| created(r, &done.notes))
-        .ok_or(ApiError::Internal("an update without a receipt".into()))
+    let receipt = done.receipts.first().ok_or(ApiError::Internal("an update without a receipt".into()))?;
+    answer_write(&state, &request, receipt, &done.notes).await
+}
+
+/// `PUT` and `DELETE` of `/fhir/{type}?search`: conditional update and delete, refused until
+/// search by any parameter exists.
+pub async fn conditional_on_type(
+    Authenticated(_caller): Authenticated,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    Err(conditional_refused(match *request.method() {
+        actix_web::http::Method::PUT => "conditional update (PUT on a search URL)",
+        _ => "conditional delete (DELETE on a search URL)",
+    }))
+}
+
+/// `PATCH /fhir/{type}/{id}` with a JSON Patch (RFC 6902, `application/json-patch+json`): the
+/// current version is read, patched, validated and written as the next version, on condition
+/// that no other write came between (and on `If-Match`, when given).
+pub async fn patch(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    Authenticated(caller): Authenticated,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let (resource_type, id) = path.into_inner();
+    if !fhir_models::Resource::is_resource_type(&resource_type) {
+        return Err(ApiError::NotFound("not an R4 resource type"));
+    }
+    // The patched version is answered: reading it needs the read scope as well.
+    caller.require_write(&resource_type)?;
+    caller.require_read(&resource_type)?;
+    interaction::check_format(&request)?;
+    let mime = request.headers().get(actix_web::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    match mime.map(|m| m.split(';').next().unwrap_or("").trim().to_ascii_lowercase()).as_deref() {
+        Some("application/json-patch+json") => {}
+        Some("application/fhir+json") | Some("application/json") => {
+            return Err(ApiError::NotSupported(
+                "FHIRPath Patch (a Parameters body) is not supported: send a JSON Patch as application/json-patch+json"
+                    .into(),
+            ))
+        }
+        _ => return Err(ApiError::UnsupportedMediaType),
+    }
+    let expected = interaction::if_match(&request)?;
+    let operations: json_patch::Patch = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::BadRequest("the body is not a JSON Patch (RFC 6902) array of operations".into()))?;
+    if !fhir_models::validate::is_fhir_id(&id) {
+        return Err(ApiError::NotFound("no such resource"));
+    }
+    let node = state.node.clone();
+    let (rt, rid) = (resource_type.clone(), id.clone());
+    let current = web::block(move || {
+        let (seq, record) = node.locate(&rt, &rid, None)?;
+        let (version, patient) = (record.version, record.patient.clone());
+        let opened = node.open_record(seq, record)?;
+        Ok::<_, ReadError>((version, patient, opened.canonical))
+    })
+    .await
+    .map_err(internal)?;
+    let (version, patient, canonical) = match current {
+        Ok(current) => current,
+        Err(ReadError::NotFound) => return Err(ApiError::NotFound("no such resource")),
+        Err(ReadError::Deleted) => return Err(ApiError::Gone),
+        Err(error) => return Err(internal(error)),
+    };
+    if expected.is_some_and(|expected| expected != version) {
+        return Err(ApiError::PreconditionFailed(format!(
+            "the current version of {resource_type}/{id} is {version} (ETag {}), not the one in If-Match",
+            interaction::etag(version)
+        )));
+    }
+    let pseudonym = state.node.resource_pseudonym(&resource_type, &id).to_string();
+    crate::audit::record(&state, &caller, "patch", true, patient, Some(resource_type.clone()), Some(pseudonym)).await?;
+    let mut document: serde_json::Value = serde_json::from_slice(&canonical).map_err(internal)?;
+    json_patch::patch(&mut document, &operations).map_err(|error| {
+        // The operation's index and JSON Pointer name elements, never values.
+        unprocessable(
+            resource_type.clone(),
+            &format!("operation {} of the patch (at {}) cannot be applied", error.operation, error.path),
+        )
+    })?;
+    if document["resourceType"] != resource_type.as_str() || document["id"] != id.as_str() {
+        return Err(unprocessable(resource_type, "a patch may not change resourceType or id"));
+    }
+    let patched = web::Bytes::from(serde_json::to_vec(&document).map_err(internal)?);
+    let expect = Expect::One { resource_type: &resource_type, id: Some(&id), if_match: Some(version) };
+    let done = ingest(&state, &caller, patched, expect).await?;
+    let receipt = done.receipts.first().ok_or(ApiError::Internal("a patch without a receipt".into()))?;
+    if receipt.precondition_failed && expected.is_none() {
+        return Err(ApiError::Conflict(format!(
+            "{resource_type}/{id} changed while it was patched (now version {}): read it and patch again",
+            receipt.version
+        )));
+    }
+    answer_write(&state, &request, receipt, &done.notes).await
 }
 
 /// `DELETE /fhir/{type}/{id}`: a new, deleted version (the history stays on the ledger). Deleting
 /// a Consent revokes its grant. Deleting what is absent or deleted already changes nothing.
 pub async fn delete(
     state: web::Data<AppState>,
+    request: HttpRequest,
     Authenticated(caller): Authenticated,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -235,6 +374,7 @@ pub async fn delete(
         return Err(ApiError::NotFound("not an R4 resource type"));
     }
     caller.require_delete(&resource_type)?;
+    interaction::check_format(&request)?;
     if !fhir_models::validate::is_fhir_id(&id) {
         return Err(invalid(format!("{resource_type}.id"), "not a valid id: 1 to 64 of A-Z, a-z, 0-9, '-' and '.'"));
     }
@@ -247,7 +387,24 @@ pub async fn delete(
     let body = web::Bytes::from(serde_json::to_vec(&bundle).map_err(internal)?);
     let done = ingest(&state, &caller, body, Expect::Bundle).await?;
     let receipt = done.receipts.first().ok_or(ApiError::Internal("a delete without a receipt".into()))?;
-    Ok(HttpResponse::Ok().json(receipt_json(receipt)))
+    // 200 with an OperationOutcome (FHIR allows 200 or 204); nothing to delete is no error.
+    let message = match (receipt.duplicate, receipt.version) {
+        (true, 0) => format!("{resource_type}/{id} does not exist: nothing to delete"),
+        (true, _) => format!("{resource_type}/{id} is deleted already (version {})", receipt.version),
+        (false, version) => format!("deleted {resource_type}/{id}: version {version} is a delete"),
+    };
+    let issue = ValidationIssue {
+        severity: Severity::Information,
+        code: IssueType::Informational,
+        path: String::new(),
+        message,
+    };
+    let mut response = HttpResponse::Ok();
+    if receipt.version > 0 {
+        response.insert_header((actix_web::http::header::ETAG, interaction::etag(receipt.version)));
+    }
+    interaction::receipt_headers(&mut response, receipt);
+    Ok(response.content_type(fhir_models::JSON_MIME_TYPE).body(interaction::outcome_json(&[issue])))
 }
 
 /// `POST /fhir`: a Bundle (batch or transaction); answers with a response Bundle-like summary.
@@ -309,7 +466,8 @@ fn refuse_bundle_as_resource(resource_type: &str) -> Result<(), ApiError> {
 }
 
 /// A read, audited: every read of an existing resource, and every denial, is an `Access` record
-/// on the ledger before the answer goes out.
+/// on the ledger before the answer goes out. `If-None-Match` naming the version answers 304
+/// (audited as a read all the same: it tells the client its copy is current).
 ///
 /// Authorization is decided before existence: a caller without the read scope for the type gets
 /// the same 403 and the same one Access record whether `Type/id` exists or not, and the record
@@ -317,6 +475,7 @@ fn refuse_bundle_as_resource(resource_type: &str) -> Result<(), ApiError> {
 /// anyone what exists.
 async fn read_resource(
     state: &AppState,
+    request: &HttpRequest,
     caller: &Principal,
     resource_type: String,
     id: String,
@@ -332,50 +491,71 @@ async fn read_resource(
         crate::audit::record(state, caller, "read", false, None, Some(resource_type), Some(resource)).await?;
         return Err(denied.into());
     }
+    interaction::check_format(request)?;
     if !fhir_models::validate::is_fhir_id(&id) {
         return Err(ApiError::NotFound("no such resource"));
     }
     let node = state.node.clone();
     let rt = resource_type.clone();
-    let result = web::block(move || {
-        let (seq, record) = node.locate(&rt, &id, version)?;
-        let patient = record.patient.clone();
-        let opened = node.open_record(seq, record)?;
-        Ok::<_, ReadError>((opened.resource()?, opened.record.version, patient))
-    })
-    .await
-    .map_err(internal)?;
-    let (found, version, patient) = match result {
+    let located = web::block(move || node.locate(&rt, &id, version)).await.map_err(internal)?;
+    let (seq, record) = match located {
         Ok(found) => found,
         Err(ReadError::NotFound) => return Err(ApiError::NotFound("no such resource")),
-        Err(ReadError::Deleted) => return Err(ApiError::Gone),
         Err(error) => return Err(internal(error)),
     };
+    let (found_version, time_ms, patient) = (record.version, record.time_ms, record.patient.clone());
+    if record.operation == node_store::records::Operation::Delete {
+        let mut gone = actix_web::ResponseError::error_response(&ApiError::Gone);
+        if let Ok(value) = interaction::etag(found_version).parse() {
+            gone.headers_mut().insert(actix_web::http::header::ETAG, value);
+        }
+        return Ok(gone);
+    }
+    let not_modified = interaction::if_none_match(request, found_version);
+    let node = state.node.clone();
+    let opened = match not_modified {
+        true => None,
+        false => Some(
+            web::block(move || node.open_record(seq, record).and_then(|opened| opened.resource()))
+                .await
+                .map_err(internal)?
+                .map_err(internal)?,
+        ),
+    };
     crate::audit::record(state, caller, "read", true, patient, Some(resource_type), Some(resource)).await?;
-    Ok(HttpResponse::Ok()
-        .content_type(fhir_models::JSON_MIME_TYPE)
-        .insert_header(("ETag", format!("W/\"{version}\"")))
-        .body(fhir_models::to_json(&found)))
+    let mut response = match opened {
+        None => HttpResponse::NotModified(),
+        Some(_) => HttpResponse::Ok(),
+    };
+    response
+        .insert_header((actix_web::http::header::ETAG, interaction::etag(found_version)))
+        .insert_header((actix_web::http::header::LAST_MODIFIED, interaction::http_date(time_ms)));
+    Ok(match opened {
+        None => response.finish(),
+        Some(found) => response.content_type(fhir_models::JSON_MIME_TYPE).body(fhir_models::to_json(&found)),
+    })
 }
 
 /// `GET /fhir/{type}/{id}`.
 pub async fn read(
     state: web::Data<AppState>,
+    request: HttpRequest,
     Authenticated(caller): Authenticated,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (resource_type, id) = path.into_inner();
-    read_resource(&state, &caller, resource_type, id, None).await
+    read_resource(&state, &request, &caller, resource_type, id, None).await
 }
 
 /// `GET /fhir/{type}/{id}/_history/{version}`.
 pub async fn read_version(
     state: web::Data<AppState>,
+    request: HttpRequest,
     Authenticated(caller): Authenticated,
     path: web::Path<(String, String, u32)>,
 ) -> Result<HttpResponse, ApiError> {
     let (resource_type, id, version) = path.into_inner();
-    read_resource(&state, &caller, resource_type, id, Some(version)).await
+    read_resource(&state, &request, &caller, resource_type, id, Some(version)).await
 }
 
 /// `GET /fhir/metadata`: a minimal CapabilityStatement.

@@ -21,6 +21,8 @@ mod auth;
 mod config;
 mod error;
 mod fhir;
+mod history;
+mod interaction;
 mod ledger;
 mod outcomes;
 mod peer;
@@ -62,11 +64,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/fhir/Provenance", web::get().to(provenance::provenance))
     .route(exchange::RECORDS_PATH, web::get().to(peer::records))
     .route("/fhir", web::post().to(fhir::post_bundle))
-    .route("/fhir/{type}", web::get().to(search::search))
-    .route("/fhir/{type}", web::post().to(fhir::create))
-    .route("/fhir/{type}/{id}", web::put().to(fhir::update))
-    .route("/fhir/{type}/{id}", web::get().to(fhir::read))
-    .route("/fhir/{type}/{id}", web::delete().to(fhir::delete))
+    .route("/fhir/_history", web::get().to(history::system))
+    .service(web::resource("/fhir/{type}/_history").route(web::get().to(history::of_type)))
+    .service(
+        web::resource("/fhir/{type}")
+            .route(web::get().to(search::search))
+            .route(web::post().to(fhir::create))
+            .route(web::put().to(fhir::conditional_on_type))
+            .route(web::delete().to(fhir::conditional_on_type)),
+    )
+    .service(
+        web::resource("/fhir/{type}/{id}")
+            .route(web::get().to(fhir::read))
+            .route(web::put().to(fhir::update))
+            .route(web::patch().to(fhir::patch))
+            .route(web::delete().to(fhir::delete)),
+    )
+    .route("/fhir/{type}/{id}/_history", web::get().to(history::instance))
     .route("/fhir/{type}/{id}/_history/{version}", web::get().to(fhir::read_version));
 }
 

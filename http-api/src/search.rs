@@ -3,7 +3,7 @@
 //! signed ledger; see [`exchange`]). The search itself is an `Access` record. A search that
 //! finds nothing because every custodian asked refused this node is a 403 (and a denied `Access`).
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::auth::Authenticated;
 use crate::error::ApiError;
@@ -14,6 +14,7 @@ use exchange::search::SearchQuery;
 /// `GET /fhir/{type}`.
 pub async fn search(
     state: web::Data<AppState>,
+    request: HttpRequest,
     Authenticated(caller): Authenticated,
     path: web::Path<String>,
     query: web::Query<Vec<(String, String)>>,
@@ -22,7 +23,9 @@ pub async fn search(
     if !fhir_models::Resource::is_resource_type(&resource_type) {
         return Err(ApiError::NotFound("not an R4 resource type"));
     }
-    let query = SearchQuery::parse(&query.into_inner()).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    crate::interaction::check_format(&request)?;
+    let pairs: Vec<(String, String)> = query.into_inner().into_iter().filter(|(name, _)| name != "_format").collect();
+    let query = SearchQuery::parse(&pairs).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let patient = state.node.patient_pseudonym(&query.patient).to_string();
     let permitted = caller.require_search(&resource_type);
     if let Err(denied) = permitted {

@@ -39,4 +39,6 @@ pub struct AppState {
     pub sources: Vec<Arc<dyn SourceHealth>>,
     /// The client to peer custodians, for searches.
     pub peer_client: Arc<PeerClient>,
+    /// `http.public_base_url`.
+    pub public_base_url: Option<String>,
 }

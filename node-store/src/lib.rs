@@ -28,6 +28,7 @@ pub mod clock;
 pub mod config;
 mod dead_letters;
 pub mod dedup;
+pub mod history;
 mod index;
 pub mod key_files;
 mod node;

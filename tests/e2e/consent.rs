@@ -102,8 +102,8 @@ fn a_consent_grants_a_peer_the_patient_key_and_its_revocation_rotates_it() {
     assert_eq!(post(&bridge, "POST", "/fhir/Consent", &again).0, 201);
     let (status, body) = bridge.delete("/fhir/Consent/c3");
     assert_eq!(status, 200, "{body}");
-    let receipt: Value = serde_json::from_str(&body).expect("receipt JSON");
-    assert_eq!((receipt["operation"].as_str(), &receipt["version"]), (Some("delete"), &json!(2)), "{body}");
+    let outcome: Value = serde_json::from_str(&body).expect("an OperationOutcome");
+    assert_eq!(outcome["issue"][0]["diagnostics"], "deleted Consent/c3: version 2 is a delete", "{body}");
     let (status, _) = post(&bridge, "POST", "/fhir/Observation", &observation("o3"));
     assert_eq!(status, 201);
     let records = bridge.ledger_records();
@@ -145,10 +145,16 @@ fn a_consent_that_cannot_be_enforced_is_refused_and_one_that_grants_nothing_says
     assert_eq!(post(&bridge, "POST", "/fhir/Consent", &loinc).0, 422);
 
     // An organisation that is no peer: stored, nothing granted, and the answer says why.
-    let (status, body) = post(&bridge, "POST", "/fhir/Consent", &consent("active", "Organization/nobody"));
+    let (status, body) = bridge.send_with(
+        "POST",
+        "/fhir/Consent",
+        &consent("active", "Organization/nobody"),
+        &[("Prefer", "return=OperationOutcome")],
+    );
     assert_eq!(status, 201, "{body}");
     let answer: Value = serde_json::from_str(&body).expect("JSON");
-    let notes = answer["outcome"]["issue"].as_array().expect("an outcome with issues");
+    assert_eq!(answer["resourceType"], "OperationOutcome", "{answer:#}");
+    let notes = answer["issue"].as_array().expect("an outcome with issues");
     assert!(
         notes.iter().any(|n| n["diagnostics"]
             .as_str()

@@ -145,7 +145,14 @@ fn hostile_requests_get_operation_outcomes_and_the_service_stays_up() {
         text_outcome(raw(&bridge, "POST", "/fhir/Patient", DEV_TOKEN, Some(("application/fhir+json", &big))), 413);
     assert_eq!(issue["code"], "too-long");
     text_outcome(raw(&bridge, "GET", "/nowhere", DEV_TOKEN, None), 404);
-    text_outcome(raw(&bridge, "PATCH", "/fhir/Patient/p1", DEV_TOKEN, Some(("application/fhir+json", "{}"))), 404);
+    // FHIRPath Patch (a Parameters body) is refused by name; JSON Patch is what PATCH takes.
+    let issue =
+        text_outcome(raw(&bridge, "PATCH", "/fhir/Patient/p1", DEV_TOKEN, Some(("application/fhir+json", "{}"))), 400);
+    assert_eq!(issue["code"], "not-supported");
+    text_outcome(
+        raw(&bridge, "PATCH", "/fhir/Patient/p1", DEV_TOKEN, Some(("application/json-patch+json", "{}"))),
+        400,
+    );
     text_outcome(raw(&bridge, "GET", "/fhir/Patient/p1/_history/-1", DEV_TOKEN, None), 400);
     text_outcome(raw(&bridge, "GET", "/ledger/proof/x", DEV_TOKEN, None), 400);
     text_outcome(raw(&bridge, "GET", "/ledger/consistency?first=a", DEV_TOKEN, None), 400);

@@ -10,6 +10,7 @@ mod chain;
 mod compartment;
 mod consent;
 mod crash;
+mod fhir_rest;
 mod hostile;
 mod idempotency;
 mod peers;

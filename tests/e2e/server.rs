@@ -123,6 +123,27 @@ impl Bridge {
         }
     }
 
+    /// `method path` with a FHIR JSON body, the development token and `headers`: status and body.
+    pub fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: &serde_json::Value,
+        headers: &[(&str, &str)],
+    ) -> (u16, String) {
+        let mut request = ureq::request(method, &format!("{}{path}", self.base()))
+            .timeout(Duration::from_secs(30))
+            .set("Authorization", &format!("Bearer {DEV_TOKEN}"))
+            .set("Content-Type", "application/fhir+json");
+        for (name, value) in headers {
+            request = request.set(name, value);
+        }
+        match request.send_string(&body.to_string()) {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => (r.status(), r.into_string().unwrap_or_default()),
+            Err(e) => panic!("{method} {path}: {e}"),
+        }
+    }
+
     /// `DELETE path` with the development token: status and body.
     pub fn delete(&self, path: &str) -> (u16, String) {
         let request = ureq::delete(&format!("{}{path}", self.base()))

@@ -138,7 +138,14 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
         Arc::new(KafkaHealthReport(kafka.as_ref().map(|k| k.health.clone()))),
         Arc::new(ChainHealthReport(anchoring.as_ref().map(|handle| handle.health.clone()))),
     ];
-    let state = AppState { node: node.clone(), writer, metrics: metrics.registry.clone(), sources, peer_client };
+    let state = AppState {
+        node: node.clone(),
+        writer,
+        metrics: metrics.registry.clone(),
+        sources,
+        peer_client,
+        public_base_url: config.http.public_base_url.clone(),
+    };
     // Clients put this URL in their assertions' `aud`; set `auth.token_url` to the public one.
     let authenticator = Arc::new(
         Authenticator::from_config(

@@ -60,6 +60,10 @@ pub enum IssueType {
     Throttled,
     /// For information only.
     Informational,
+    /// The content conflicts with the server's state (a version precondition, a concurrent write).
+    Conflict,
+    /// An operation that would cost too much (a search that would decrypt too many records).
+    TooCostly,
 }
 
 impl IssueType {
@@ -82,6 +86,8 @@ impl IssueType {
             Self::TooLong => "too-long",
             Self::Throttled => "throttled",
             Self::Informational => "informational",
+            Self::Conflict => "conflict",
+            Self::TooCostly => "too-costly",
         }
     }
 }

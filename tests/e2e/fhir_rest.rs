@@ -1,0 +1,237 @@
+//! FHIR REST interactions as clients rely on them, over real HTTP: `Prefer: return=`, absolute
+//! `Location`, `ETag` and `Last-Modified`, the ledger receipt in headers, `If-Match` (412),
+//! `If-None-Match` (304), 410 for a deleted resource, JSON Patch, instance, type and system
+//! `_history` with paging, and clear refusals (405, 415, conditional interactions not offered).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::server::Bridge;
+use crate::support::{temp_dir, DEV_TOKEN};
+
+struct Reply {
+    status: u16,
+    headers: BTreeMap<String, String>,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+}
+
+fn call(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Reply {
+    let mut request = ureq::request(method, url)
+        .timeout(Duration::from_secs(30))
+        .set("Authorization", &format!("Bearer {DEV_TOKEN}"));
+    for (name, value) in headers {
+        request = request.set(name, value);
+    }
+    let result = match body {
+        Some(body) => request.send_string(body),
+        None => request.call(),
+    };
+    let response = match result {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{method} {url}: {e}"),
+    };
+    let headers = response
+        .headers_names()
+        .into_iter()
+        .filter_map(|name| Some((name.to_ascii_lowercase(), response.header(&name)?.to_owned())))
+        .collect();
+    Reply { status: response.status(), headers, body: response.into_string().unwrap_or_default() }
+}
+
+const FHIR: (&str, &str) = ("Content-Type", "application/fhir+json");
+
+#[test]
+fn fhir_rest_interactions_answer_as_fhir_servers_do() {
+    let data = temp_dir();
+    let mut bridge = Bridge::start(data.path(), &[], &data.path().join("serve.log"));
+    bridge.wait_healthy(Duration::from_secs(20));
+    let base = format!("{}/fhir", bridge.base());
+    let patient = json!({"resourceType": "Patient", "id": "rest-1", "name": [{"family": "Rest"}]}).to_string();
+
+    // Create: the resource, an absolute Location, ETag, Last-Modified, the receipt in headers.
+    let created = call("POST", &format!("{base}/Patient"), &[FHIR], Some(&patient));
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.header("Location"), Some(format!("{base}/Patient/rest-1/_history/1").as_str()));
+    assert_eq!(created.header("ETag"), Some("W/\"1\""));
+    assert!(created.header("Last-Modified").is_some_and(|d| d.ends_with(" GMT")), "{:?}", created.headers);
+    assert!(created.header("X-Ledger-Seq").is_some_and(|s| s.parse::<u64>().is_ok()), "{:?}", created.headers);
+    assert!(created.header("X-Ledger-Cid").is_some(), "{:?}", created.headers);
+    let body = created.json();
+    assert_eq!((body["resourceType"].as_str(), body["meta"]["versionId"].as_str()), (Some("Patient"), Some("1")));
+    assert!(body.get("seq").is_none() && body.get("cid").is_none(), "no receipt in the body: {body}");
+
+    // `application/json` is FHIR JSON too; return=minimal has no body; return=OperationOutcome one.
+    let changed = json!({"resourceType": "Patient", "id": "rest-1", "name": [{"family": "Rest", "given": ["A"]}]});
+    let minimal = call(
+        "PUT",
+        &format!("{base}/Patient/rest-1"),
+        &[("Content-Type", "application/json"), ("Prefer", "return=minimal")],
+        Some(&changed.to_string()),
+    );
+    assert_eq!((minimal.status, minimal.body.as_str()), (200, ""), "{:?}", minimal.headers);
+    assert_eq!(minimal.header("ETag"), Some("W/\"2\""));
+    let mut third = changed.clone();
+    third["gender"] = json!("other");
+    let outcome = call(
+        "PUT",
+        &format!("{base}/Patient/rest-1"),
+        &[FHIR, ("Prefer", "return=OperationOutcome"), ("If-Match", "W/\"2\"")],
+        Some(&third.to_string()),
+    );
+    assert_eq!(outcome.status, 200, "{}", outcome.body);
+    assert_eq!(outcome.json()["resourceType"], "OperationOutcome");
+    assert_eq!(outcome.header("ETag"), Some("W/\"3\""));
+
+    // If-Match on a stale version: 412, and nothing written.
+    let mut stale = third.clone();
+    stale["gender"] = json!("female");
+    let refused =
+        call("PUT", &format!("{base}/Patient/rest-1"), &[FHIR, ("If-Match", "W/\"2\"")], Some(&stale.to_string()));
+    assert_eq!(refused.status, 412, "{}", refused.body);
+    assert_eq!(refused.json()["issue"][0]["code"], "conflict");
+    let read = call("GET", &format!("{base}/Patient/rest-1"), &[], None);
+    assert_eq!((read.status, read.json()["gender"].as_str()), (200, Some("other")), "{}", read.body);
+    assert_eq!(read.header("ETag"), Some("W/\"3\""));
+    assert!(read.header("Last-Modified").is_some());
+    // If-None-Match with the current version: 304 without a body; with an old one: the resource.
+    let same = call("GET", &format!("{base}/Patient/rest-1"), &[("If-None-Match", "W/\"3\"")], None);
+    assert_eq!((same.status, same.body.as_str()), (304, ""));
+    let newer = call("GET", &format!("{base}/Patient/rest-1"), &[("If-None-Match", "W/\"2\"")], None);
+    assert_eq!(newer.status, 200);
+
+    // JSON Patch: applied to the current version, answered as the next one.
+    let operations = json!([{"op": "replace", "path": "/gender", "value": "unknown"}, {"op": "add", "path": "/active", "value": true}]);
+    let patched = call(
+        "PATCH",
+        &format!("{base}/Patient/rest-1"),
+        &[("Content-Type", "application/json-patch+json")],
+        Some(&operations.to_string()),
+    );
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let patched_body = patched.json();
+    assert_eq!(
+        (patched_body["gender"].as_str(), patched_body["active"].as_bool(), patched_body["meta"]["versionId"].as_str()),
+        (Some("unknown"), Some(true), Some("4"))
+    );
+    let stale_patch = call(
+        "PATCH",
+        &format!("{base}/Patient/rest-1"),
+        &[("Content-Type", "application/json-patch+json"), ("If-Match", "W/\"3\"")],
+        Some(&operations.to_string()),
+    );
+    assert_eq!(stale_patch.status, 412, "{}", stale_patch.body);
+    let id_change = json!([{"op": "replace", "path": "/id", "value": "other"}]).to_string();
+    let renamed = call(
+        "PATCH",
+        &format!("{base}/Patient/rest-1"),
+        &[("Content-Type", "application/json-patch+json")],
+        Some(&id_change),
+    );
+    assert_eq!(renamed.status, 422, "{}", renamed.body);
+    let invalid = json!([{"op": "replace", "path": "/gender", "value": 7}]).to_string();
+    let invalid = call(
+        "PATCH",
+        &format!("{base}/Patient/rest-1"),
+        &[("Content-Type", "application/json-patch+json")],
+        Some(&invalid),
+    );
+    assert_eq!(invalid.status, 400, "a patch that makes the resource invalid: {}", invalid.body);
+    assert_eq!(invalid.json()["issue"][0]["expression"][0], "Patient.gender", "{}", invalid.body);
+    let wrong_type = call("PATCH", &format!("{base}/Patient/rest-1"), &[("Content-Type", "text/plain")], Some("x"));
+    assert_eq!(wrong_type.status, 415, "{}", wrong_type.body);
+
+    // Delete: then 410, and its history shows the delete as an entry without a resource.
+    let deleted = call("DELETE", &format!("{base}/Patient/rest-1"), &[], None);
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_eq!(deleted.header("ETag"), Some("W/\"5\""));
+    let gone = call("GET", &format!("{base}/Patient/rest-1"), &[], None);
+    assert_eq!(gone.status, 410, "{}", gone.body);
+    assert_eq!(gone.json()["resourceType"], "OperationOutcome");
+    let history = call("GET", &format!("{base}/Patient/rest-1/_history"), &[], None);
+    assert_eq!(history.status, 200, "{}", history.body);
+    let history = history.json();
+    assert_eq!((history["type"].as_str(), history["total"].as_u64()), (Some("history"), Some(5)), "{history:#}");
+    let entries = history["entry"].as_array().unwrap();
+    let versions: Vec<&str> = entries.iter().map(|e| e["response"]["etag"].as_str().unwrap()).collect();
+    assert_eq!(versions, ["W/\"5\"", "W/\"4\"", "W/\"3\"", "W/\"2\"", "W/\"1\""]);
+    assert!(entries[0].get("resource").is_none(), "a delete has no resource: {:#}", entries[0]);
+    assert_eq!(entries[0]["request"]["method"], "DELETE");
+    assert_eq!(entries[0]["fullUrl"], format!("{base}/Patient/rest-1"));
+    assert_eq!(entries[4]["resource"]["name"][0]["family"], "Rest");
+
+    // Paging: _count 2 gives absolute next links that keep every parameter, to the end.
+    for index in 0..3 {
+        let other = json!({"resourceType": "Patient", "id": format!("rest-page-{index}")}).to_string();
+        assert_eq!(call("POST", &format!("{base}/Patient"), &[FHIR], Some(&other)).status, 201);
+    }
+    let observation = json!({"resourceType": "Observation", "id": "rest-o1", "status": "final", "code": {"text": "x"}});
+    assert_eq!(call("POST", &format!("{base}/Observation"), &[FHIR], Some(&observation.to_string())).status, 201);
+    let mut url = format!("{base}/Patient/_history?_count=2&_since=2000-01-01");
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = call("GET", &url, &[], None);
+        assert_eq!(page.status, 200, "{url}: {}", page.body);
+        let page = page.json();
+        pages += 1;
+        for entry in page["entry"].as_array().unwrap() {
+            assert!(entry["fullUrl"].as_str().unwrap().starts_with(&format!("{base}/Patient/")), "{entry}");
+            seen.push(entry["response"]["etag"].as_str().unwrap().to_owned() + entry["fullUrl"].as_str().unwrap());
+        }
+        // A write between pages does not move what the next page shows.
+        if pages == 1 {
+            let late = json!({"resourceType": "Patient", "id": "rest-late"}).to_string();
+            assert_eq!(call("POST", &format!("{base}/Patient"), &[FHIR], Some(&late)).status, 201);
+        }
+        let next = page["link"].as_array().unwrap().iter().find(|l| l["relation"] == "next").cloned();
+        match next {
+            Some(next) => {
+                url = next["url"].as_str().unwrap().to_owned();
+                assert!(url.starts_with(&base) && url.contains("_count=2") && url.contains("_since="), "{url}");
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 8, "5 versions of rest-1 and 3 other patients, each once: {seen:#?}");
+    assert!(!seen.iter().any(|s| s.ends_with("rest-late")), "{seen:#?}");
+    let system = call("GET", &format!("{base}/_history?_count=100"), &[], None).json();
+    let types: Vec<&str> =
+        system["entry"].as_array().unwrap().iter().filter_map(|e| e["request"]["url"].as_str()).collect();
+    assert!(types.contains(&"Observation") && types.contains(&"Patient"), "{types:?}");
+    let observations = call("GET", &format!("{base}/Observation/_history"), &[], None).json();
+    assert_eq!(observations["entry"].as_array().map(Vec::len), Some(1), "{observations:#}");
+
+    // Refusals that say what is not done, rather than doing something else.
+    let conditional =
+        call("POST", &format!("{base}/Patient"), &[FHIR, ("If-None-Exist", "identifier=x|1")], Some(&patient));
+    assert_eq!(conditional.status, 400, "{}", conditional.body);
+    assert_eq!(conditional.json()["issue"][0]["code"], "not-supported");
+    let conditional_update = call("PUT", &format!("{base}/Patient?identifier=x|1"), &[FHIR], Some(&patient));
+    assert_eq!(conditional_update.json()["issue"][0]["code"], "not-supported", "{}", conditional_update.body);
+    let xml = call("GET", &format!("{base}/Patient/rest-page-0?_format=xml"), &[], None);
+    assert_eq!(xml.status, 415, "{}", xml.body);
+    let json_format = call("GET", &format!("{base}/Patient/rest-page-0?_format=json"), &[], None);
+    assert_eq!(json_format.status, 200, "{}", json_format.body);
+    let method = call("POST", &format!("{base}/Patient/rest-page-0"), &[FHIR], Some(&patient));
+    assert_eq!(method.status, 405, "{}", method.body);
+    assert_eq!(method.json()["resourceType"], "OperationOutcome");
+    let bad_etag = call("PUT", &format!("{base}/Patient/rest-page-0"), &[FHIR, ("If-Match", "soon")], Some(&patient));
+    assert_eq!(bad_etag.status, 400, "{}", bad_etag.body);
+
+    // Every history page read is on the ledger as an access.
+    let records = bridge.ledger_records();
+    assert!(records.iter().any(|r| r["kind"] == "Access" && r["action"] == "history"), "history reads are audited");
+    assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
+}
