@@ -7,6 +7,7 @@ mod at_rest;
 mod audit;
 mod auth;
 mod chain;
+mod clients;
 mod compartment;
 mod consent;
 mod crash;

@@ -1,0 +1,52 @@
+//! Real FHIR clients, unchanged, against `serve`: each runs its normal workflow (create, read,
+//! update, search, history, errors, delete) as a script in `tests/clients/`. The Python venv of
+//! `scripts/python-tools.sh` (`FHIR_BRIDGE_PYTHON`, set by scripts/test.sh) has them; without it
+//! the tests are skipped, unless `CI=true`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::server::Bridge;
+use crate::support::{temp_dir, DEV_TOKEN};
+
+fn python() -> Option<std::path::PathBuf> {
+    match std::env::var_os("FHIR_BRIDGE_PYTHON") {
+        Some(python) => Some(python.into()),
+        None => {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "FHIR_BRIDGE_PYTHON is unset (CI=true)");
+            eprintln!("skipped: FHIR_BRIDGE_PYTHON (the venv of scripts/python-tools.sh) is unset");
+            None
+        }
+    }
+}
+
+fn script(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/clients").join(name)
+}
+
+#[test]
+fn fhirpy_runs_its_workflow_unchanged() {
+    let Some(python) = python() else { return };
+    let data = temp_dir();
+    let mut bridge = Bridge::start(data.path(), &[], &data.path().join("serve.log"));
+    bridge.wait_healthy(Duration::from_secs(20));
+    let base = format!("{}/fhir", bridge.base());
+    let run = std::process::Command::new(python)
+        .arg(script("fhirpy_workflow.py"))
+        .args([&base, DEV_TOKEN])
+        .output()
+        .expect("runs python");
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert!(run.status.success(), "fhirpy workflow failed:\n{stdout}\n{stderr}\n{}", bridge.log_text());
+    for step in [
+        "created Patient version 1",
+        "updated to version 2",
+        "found 1 observation",
+        "history has 2",
+        "refused",
+        "deleted",
+    ] {
+        assert!(stdout.contains(step), "no '{step}' in:\n{stdout}");
+    }
+    assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
+}
