@@ -557,36 +557,3 @@ pub async fn read_version(
     let (resource_type, id, version) = path.into_inner();
     read_resource(&state, &request, &caller, resource_type, id, Some(version)).await
 }
-
-/// `GET /fhir/metadata`: a minimal CapabilityStatement.
-pub async fn metadata() -> HttpResponse {
-    let body = serde_json::json!({
-        "resourceType": "CapabilityStatement",
-        "status": "active",
-        // This is an instance's statement: it describes the running server as of now.
-        "date": node_store::clock::format_instant(
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-        ),
-        "kind": "instance",
-        "fhirVersion": fhir_models::FHIR_VERSION,
-        "format": ["application/fhir+json", "json"],
-        "patchFormat": ["application/json-patch+json"],
-        "software": {"name": "FHIR Ledger Bridge", "version": env!("CARGO_PKG_VERSION")},
-        "rest": [{"mode": "server",
-                  "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}],
-                  "resource": [{"type": "Resource",
-                                "interaction": [{"code": "read"}, {"code": "vread"}, {"code": "create"}, {"code": "update"}, {"code": "patch"}, {"code": "delete"}, {"code": "history-instance"}, {"code": "history-type"}, {"code": "search-type"}],
-                                "versioning": "versioned-update",
-                                "readHistory": true,
-                                "updateCreate": true,
-                                "conditionalCreate": false,
-                                "conditionalUpdate": false,
-                                "conditionalDelete": "not-supported",
-                                "searchParam": [
-                                    {"name": "patient", "type": "reference", "documentation": "required: the patient's records here and, through grants, at peer custodians"},
-                                    {"name": "_lastUpdated", "type": "date"},
-                                    {"name": "_count", "type": "number"},
-                                    {"name": "_offset", "type": "number"}]}]}]
-    });
-    HttpResponse::Ok().content_type(fhir_models::JSON_MIME_TYPE).json(body)
-}

@@ -2,11 +2,12 @@
 //! `/peer/records`, operations (`/healthz`, `/metrics`) and the token endpoint (`/auth/token`).
 //! [`routes`] is the route table; handlers are grouped per area; [`serve`] runs the server.
 //!
-//! Modules, bottom up: `config`, `error`, `outcomes`, `rate_limit`, `auth`, `state`, `audit`, then
-//! one per area of routes (`fhir`, `search`, `provenance`, `ledger`, `peer`), then this one.
+//! Modules, bottom up: `config`, `error`, `outcomes`, `rate_limit`, `auth`, `state`, `audit`,
+//! `interaction` (Prefer, ETags, Location, the answer to a write), then one per area of routes
+//! (`discovery`, `fhir`, `history`, `search`, `provenance`, `ledger`, `peer`), then this one.
 //!
 //! **Architecture Invariants:**
-//! - Every handler but `healthz`, `metadata` and `token` takes an [`Authenticated`] caller, so a
+//! - Every handler but `healthz`, `metadata`, `smart_configuration` and `token` takes an [`Authenticated`] caller, so a
 //!   route without authentication cannot be written by accident of omission without it showing
 //!   in its signature; FHIR handlers check the caller's SMART scopes for the resource types they
 //!   touch before they decode a body where the route names the type, and `POST /fhir` refuses
@@ -19,6 +20,7 @@
 mod audit;
 mod auth;
 mod config;
+mod discovery;
 mod error;
 mod fhir;
 mod history;
@@ -59,7 +61,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/ledger/head", web::get().to(ledger::head))
     .route("/ledger/proof/{seq}", web::get().to(ledger::proof))
     .route("/ledger/consistency", web::get().to(ledger::consistency))
-    .route("/fhir/metadata", web::get().to(fhir::metadata))
+    .route("/fhir/metadata", web::get().to(discovery::metadata))
+    .route("/fhir/.well-known/smart-configuration", web::get().to(discovery::smart_configuration))
     .route("/fhir/AuditEvent", web::get().to(audit::audit_events))
     .route("/fhir/Provenance", web::get().to(provenance::provenance))
     .route(exchange::RECORDS_PATH, web::get().to(peer::records))

@@ -230,6 +230,25 @@ fn fhir_rest_interactions_answer_as_fhir_servers_do() {
     let bad_etag = call("PUT", &format!("{base}/Patient/rest-page-0"), &[FHIR, ("If-Match", "soon")], Some(&patient));
     assert_eq!(bad_etag.status, 400, "{}", bad_etag.body);
 
+    // Discovery, without a token: SMART's configuration and the CapabilityStatement's oauth-uris
+    // name the token endpoint the server serves.
+    let anonymous = |path: &str| {
+        let response = ureq::get(&format!("{base}{path}")).call().unwrap_or_else(|e| panic!("{path}: {e}"));
+        serde_json::from_str::<Value>(&response.into_string().unwrap()).unwrap()
+    };
+    let smart = anonymous("/.well-known/smart-configuration");
+    let token_url = smart["token_endpoint"].as_str().expect("token_endpoint").to_owned();
+    assert!(token_url.ends_with("/auth/token"), "{smart:#}");
+    assert_eq!(smart["grant_types_supported"], json!(["client_credentials"]));
+    assert!(smart["token_endpoint_auth_signing_alg_values_supported"].as_array().unwrap().contains(&json!("ES384")));
+    let capability = anonymous("/metadata");
+    let security = &capability["rest"][0]["security"];
+    assert_eq!(security["service"][0]["coding"][0]["code"], "SMART-on-FHIR", "{capability:#}");
+    assert_eq!(security["extension"][0]["extension"][0]["valueUri"], json!(token_url), "{capability:#}");
+    let unauthenticated = ureq::get(&format!("{base}/Patient/rest-page-0")).call();
+    let Err(ureq::Error::Status(401, response)) = unauthenticated else { panic!("no 401 without a token") };
+    assert!(response.header("WWW-Authenticate").is_some_and(|c| c.starts_with("Bearer")), "a Bearer challenge");
+
     // Every history page read is on the ledger as an access.
     let records = bridge.ledger_records();
     assert!(records.iter().any(|r| r["kind"] == "Access" && r["action"] == "history"), "history reads are audited");

@@ -1,0 +1,70 @@
+//! What a client reads before it starts: the CapabilityStatement (`GET /fhir/metadata`) and
+//! SMART's discovery document (`GET /fhir/.well-known/smart-configuration`), both public. They
+//! describe the running server as it is: the token endpoint its authenticator serves, the
+//! client authentication it accepts (SMART Backend Services: `client_credentials` with a
+//! `private_key_jwt` assertion), and the scopes it understands (v2 and v1 `system/` scopes).
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+use smart_auth::Authenticator;
+
+/// The extension that names the OAuth endpoints in a CapabilityStatement (SMART App Launch).
+const OAUTH_URIS: &str = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris";
+
+/// Assertion algorithms the token endpoint verifies (see `smart_auth::jwt`).
+const SIGNING_ALGORITHMS: [&str; 2] = ["ES384", "ES256K"];
+
+/// `GET /fhir/.well-known/smart-configuration`.
+pub async fn smart_configuration(authenticator: web::Data<Arc<Authenticator>>) -> HttpResponse {
+    let body = json!({
+        "token_endpoint": authenticator.token_url(),
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": SIGNING_ALGORITHMS,
+        "scopes_supported": [
+            "system/*.cruds", "system/*.rs", "system/*.read", "system/*.write", "system/*.*",
+            "bridge/ledger.read", "bridge/metrics.read"
+        ],
+        "response_types_supported": ["token"],
+        "capabilities": ["client-confidential-asymmetric", "permission-v1", "permission-v2"],
+    });
+    HttpResponse::Ok().content_type("application/json").json(body)
+}
+
+/// `GET /fhir/metadata`: the CapabilityStatement of this instance.
+pub async fn metadata(authenticator: web::Data<Arc<Authenticator>>) -> HttpResponse {
+    let body = json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        // This is an instance's statement: it describes the running server as of now.
+        "date": node_store::clock::format_instant(node_store::clock::now_ms()),
+        "kind": "instance",
+        "fhirVersion": fhir_models::FHIR_VERSION,
+        "format": ["application/fhir+json", "json"],
+        "patchFormat": ["application/json-patch+json"],
+        "software": {"name": "FHIR Ledger Bridge", "version": env!("CARGO_PKG_VERSION")},
+        "rest": [{"mode": "server",
+                  "security": {
+                      "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}]}],
+                      "description": "SMART Backend Services: client_credentials with a private_key_jwt assertion (ES384); see .well-known/smart-configuration",
+                      "extension": [{"url": OAUTH_URIS, "extension": [{"url": "token", "valueUri": authenticator.token_url()}]}]
+                  },
+                  "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}],
+                  "resource": [{"type": "Resource",
+                                "interaction": [{"code": "read"}, {"code": "vread"}, {"code": "create"}, {"code": "update"}, {"code": "patch"}, {"code": "delete"}, {"code": "history-instance"}, {"code": "history-type"}, {"code": "search-type"}],
+                                "versioning": "versioned-update",
+                                "readHistory": true,
+                                "updateCreate": true,
+                                "conditionalCreate": false,
+                                "conditionalUpdate": false,
+                                "conditionalDelete": "not-supported",
+                                "searchParam": [
+                                    {"name": "patient", "type": "reference", "documentation": "required: the patient's records here and, through grants, at peer custodians"},
+                                    {"name": "_lastUpdated", "type": "date"},
+                                    {"name": "_count", "type": "number"},
+                                    {"name": "_offset", "type": "number"}]}]}]
+    });
+    HttpResponse::Ok().content_type(fhir_models::JSON_MIME_TYPE).json(body)
+}
