@@ -24,7 +24,8 @@ use serde_json::Value;
 
 use crate::ir::{
     CompartmentFile, CompartmentParam, CompartmentResource, Element, ElementType, ExpandedValueSet, NotExpandable,
-    Structure, StructuresFile, SystemCodes, ValueSetsFile, COMPARTMENT_FILE, STRUCTURES_FILE, VALUE_SETS_FILE,
+    SearchParameterDef, SearchParametersFile, SearchResource, Structure, StructuresFile, SystemCodes, ValueSetsFile,
+    COMPARTMENT_FILE, SEARCH_PARAMETERS_FILE, STRUCTURES_FILE, VALUE_SETS_FILE,
 };
 
 const FHIR_TYPE_EXTENSION: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type";
@@ -52,6 +53,8 @@ pub fn extract(source: &Path) -> anyhow::Result<Vec<(String, String)>> {
     let mut compartment = None;
     // (base resource type, code) → the SearchParameter's expression.
     let mut search_parameters: BTreeMap<(String, String), String> = BTreeMap::new();
+    // base resource type → code → (type, expression, targets), for the search table.
+    let mut search_table: BTreeMap<String, BTreeMap<String, SearchParameterDef>> = BTreeMap::new();
     for path in json_files(&package)? {
         let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         match file_name.split_once('-').map(|(kind, _)| kind) {
@@ -77,11 +80,32 @@ pub fn extract(source: &Path) -> anyhow::Result<Vec<(String, String)>> {
                 else {
                     continue;
                 };
+                let kind = parameter["type"].as_str().unwrap_or_default().to_owned();
+                let targets: Vec<String> = parameter["target"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect();
                 for base in parameter["base"].as_array().into_iter().flatten().filter_map(Value::as_str) {
                     let key = (base.to_owned(), code.to_owned());
                     if search_parameters.insert(key, expression.to_owned()).is_some() {
                         bail!("two SearchParameters define {base}.{code} ({file_name})");
                     }
+                    // A part may open with a parenthesis: `(Observation.value as CodeableConcept).text`.
+                    let (prefix, wrapped) = (format!("{base}."), format!("({base}."));
+                    let expressions = union_parts(expression)
+                        .into_iter()
+                        .filter(|p| p.starts_with(&prefix) || p.starts_with(&wrapped))
+                        .collect();
+                    let definition = SearchParameterDef {
+                        code: code.to_owned(),
+                        kind: kind.clone(),
+                        expressions,
+                        targets: targets.clone(),
+                    };
+                    search_table.entry(base.to_owned()).or_default().insert(code.to_owned(), definition);
                 }
             }
             _ => {}
@@ -117,10 +141,17 @@ pub fn extract(source: &Path) -> anyhow::Result<Vec<(String, String)>> {
         .ok_or_else(|| anyhow!("no CompartmentDefinition {PATIENT_COMPARTMENT_URL} in {}", package.display()))?;
     let compartment = patient_compartment(&compartment, &search_parameters).context("in the Patient compartment")?;
 
+    let search = SearchParametersFile {
+        resources: search_table
+            .into_iter()
+            .map(|(resource_type, params)| SearchResource { resource_type, params: params.into_values().collect() })
+            .collect(),
+    };
     let structures = StructuresFile { fhir_version: FHIR_VERSION.to_owned(), structures };
     let value_sets = ValueSetsFile { value_sets, not_expandable };
     Ok(vec![
         (COMPARTMENT_FILE.to_owned(), to_json(&compartment)?),
+        (SEARCH_PARAMETERS_FILE.to_owned(), to_json(&search)?),
         (STRUCTURES_FILE.to_owned(), to_json(&structures)?),
         (VALUE_SETS_FILE.to_owned(), to_json(&value_sets)?),
     ])

@@ -15,6 +15,8 @@ pub const STRUCTURES_FILE: &str = "structures.json";
 pub const VALUE_SETS_FILE: &str = "valuesets.json";
 /// File name of the vendored Patient compartment definition.
 pub const COMPARTMENT_FILE: &str = "compartment-patient.json";
+/// File name of the vendored search parameters.
+pub const SEARCH_PARAMETERS_FILE: &str = "search-parameters.json";
 
 /// Everything the generator reads.
 #[derive(Debug)]
@@ -22,6 +24,7 @@ pub struct Definitions {
     pub structures: StructuresFile,
     pub value_sets: ValueSetsFile,
     pub compartment: CompartmentFile,
+    pub search: SearchParametersFile,
 }
 
 impl Definitions {
@@ -33,6 +36,7 @@ impl Definitions {
             structures: serde_json::from_str(&read(STRUCTURES_FILE)?)?,
             value_sets: serde_json::from_str(&read(VALUE_SETS_FILE)?)?,
             compartment: serde_json::from_str(&read(COMPARTMENT_FILE)?)?,
+            search: serde_json::from_str(&read(SEARCH_PARAMETERS_FILE)?)?,
         })
     }
 }
@@ -144,4 +148,33 @@ pub struct CompartmentResource {
 pub struct CompartmentParam {
     pub code: String,
     pub expressions: Vec<String>,
+}
+
+/// The official (non-experimental) SearchParameters, per base resource type (`Resource` for the
+/// parameters of every resource: `_id`, `_lastUpdated`, ...), each with the parts of its FHIRPath
+/// expression that start with that type.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SearchParametersFile {
+    pub resources: Vec<SearchResource>,
+}
+
+/// A resource type's search parameters, by code.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SearchResource {
+    pub resource_type: String,
+    pub params: Vec<SearchParameterDef>,
+}
+
+/// One search parameter on one base type.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SearchParameterDef {
+    pub code: String,
+    /// `token`, `reference`, `string`, `date`, `quantity`, `uri`, `number`, `composite`, `special`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The expression's parts for this type (`Observation.subject.where(resolve() is Patient)`);
+    /// empty when the parameter has no expression (`_text`, `_content`, ...).
+    pub expressions: Vec<String>,
+    /// For references: the resource types it may point to.
+    pub targets: Vec<String>,
 }

@@ -33,6 +33,7 @@ mod emit;
 mod extract;
 mod ir;
 mod model;
+mod search;
 
 use std::path::{Path, PathBuf};
 
@@ -178,7 +179,7 @@ mod tests {
             return;
         }
         let files = extract::extract(&source).expect("extraction succeeds");
-        assert_eq!(files.len(), 3, "expected the Patient compartment, structures and value sets");
+        assert_eq!(files.len(), 4, "expected the Patient compartment, search parameters, structures and value sets");
         for (relative, contents) in &files {
             let committed = std::fs::read_to_string(vendored_dir().join(relative)).unwrap_or_default();
             assert!(&committed == contents, "vendored {relative} is stale; run `cargo run -p fhir-codegen -- extract`");

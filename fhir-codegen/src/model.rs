@@ -22,6 +22,8 @@ pub struct Model {
     pub not_expandable: Vec<(String, String)>,
     /// The Patient compartment, its parameters resolved to element paths.
     pub compartment: CompartmentDef,
+    /// Every resource type's search parameters.
+    pub search: Vec<(String, Vec<crate::search::SearchParamModel>)>,
 }
 
 /// The Patient compartment.
@@ -298,6 +300,7 @@ impl Model {
             value_sets,
             not_expandable: defs.value_sets.not_expandable.iter().map(|n| (n.url.clone(), n.reason.clone())).collect(),
             compartment: compartment(defs)?,
+            search: crate::search::search_params(defs),
         })
     }
 }

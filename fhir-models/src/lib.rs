@@ -49,6 +49,7 @@ pub mod compartment;
 #[allow(clippy::all, reason = "generated code")]
 mod generated;
 mod primitive;
+pub mod search;
 pub mod validate;
 
 pub use api::{

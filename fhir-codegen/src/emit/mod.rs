@@ -6,6 +6,7 @@
 mod compartment;
 mod items;
 mod resource_enum;
+mod search;
 mod valuesets;
 
 use std::fmt::Write;
@@ -50,10 +51,11 @@ pub fn emit(model: &Model) -> Vec<(String, String)> {
     files.push(("resource.rs".to_owned(), resource_enum::emit(model)));
     files.push(("valuesets.rs".to_owned(), valuesets::emit(model)));
     files.push(("compartment.rs".to_owned(), compartment::emit(model)));
+    files.push(("search_params.rs".to_owned(), search::emit(model)));
 
     let mut mod_rs = header("Everything generated from the FHIR R4 definitions.", v);
     mod_rs.push_str(
-        "pub mod compartment;\npub mod datatypes;\npub mod resources;\nmod resource;\npub mod valuesets;\n\npub use datatypes::*;\npub use resource::*;\npub use resources::*;\n\n",
+        "pub mod compartment;\npub mod datatypes;\npub mod resources;\nmod resource;\npub mod search_params;\npub mod valuesets;\n\npub use datatypes::*;\npub use resource::*;\npub use resources::*;\n\n",
     );
     mod_rs.push_str(
         "/// What every generated file imports.\nmod prelude {\n    pub(crate) use crate::codec::{de, en, FhirDecode, FhirEncode};\n    pub(crate) use crate::primitive::{Decimal, Primitive};\n    pub(crate) use crate::validate::{PrimitiveKind, Validate, Validator};\n    pub(crate) use crate::generated::datatypes::*;\n    pub(crate) use crate::generated::valuesets as vs;\n    pub(crate) use crate::generated::Resource;\n    pub(crate) use fhir_json::{DecodeError, JsonReader, JsonWriter};\n}\n",

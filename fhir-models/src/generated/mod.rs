@@ -7,6 +7,7 @@ pub mod compartment;
 pub mod datatypes;
 pub mod resources;
 mod resource;
+pub mod search_params;
 pub mod valuesets;
 
 pub use datatypes::*;

@@ -1,0 +1,361 @@
+//! The FHIR R4 search parameters, as generated from the official SearchParameter definitions
+//! (`fhir-codegen`), and what a resource's JSON holds for each: the exact-match *terms* of
+//! token, reference and uri parameters, the same strings for the index at write time and for a
+//! query at search time, so the two cannot drift apart.
+//!
+//! A term names the form of the match: `tsc|system|code` (a token with its system, empty when
+//! it has none), `tc|code` (a token's code in any system), `ts|system` (any code of a system),
+//! `r|Type/id` (a reference), `u|uri`. The store hashes them (with the type and the parameter)
+//! under its deployment secret: the index never holds them in clear.
+
+pub use crate::generated::search_params::SEARCH_PARAMS;
+
+/// A search parameter's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchKind {
+    /// `token`.
+    Token,
+    /// `reference`.
+    Reference,
+    /// `string`.
+    String,
+    /// `date`.
+    Date,
+    /// `quantity`.
+    Quantity,
+    /// `uri`.
+    Uri,
+    /// `number`.
+    Number,
+    /// `composite`.
+    Composite,
+    /// `special`.
+    Special,
+}
+
+impl SearchKind {
+    /// Whether its values are exact-match terms (token, reference, uri): what the blind index
+    /// holds.
+    pub const fn is_exact(self) -> bool {
+        matches!(self, SearchKind::Token | SearchKind::Reference | SearchKind::Uri)
+    }
+
+    /// The FHIR code.
+    pub const fn code(self) -> &'static str {
+        match self {
+            SearchKind::Token => "token",
+            SearchKind::Reference => "reference",
+            SearchKind::String => "string",
+            SearchKind::Date => "date",
+            SearchKind::Quantity => "quantity",
+            SearchKind::Uri => "uri",
+            SearchKind::Number => "number",
+            SearchKind::Composite => "composite",
+            SearchKind::Special => "special",
+        }
+    }
+}
+
+/// One step of a parameter's path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchStep {
+    /// The element (`subject`; for a choice, its name without the type: `value`).
+    pub name: &'static str,
+    /// The choice type (`Quantity`: `valueQuantity`).
+    pub of_type: Option<&'static str>,
+    /// Only items whose member equals the literal (`system`, `email`; `url` of an extension).
+    pub filter: Option<(&'static str, &'static str)>,
+    /// Only references to this resource type.
+    pub target: Option<&'static str>,
+}
+
+/// One search parameter of a resource type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchParam {
+    /// Its code (`identifier`, `subject`).
+    pub code: &'static str,
+    /// Its type.
+    pub kind: SearchKind,
+    /// Its expression, as alternative paths; `None` when the expression is beyond what is
+    /// evaluated (such a parameter is refused by name, never searched by half).
+    pub paths: Option<&'static [&'static [SearchStep]]>,
+    /// For a reference: the types it may point to.
+    pub targets: &'static [&'static str],
+}
+
+fn params_of(resource_type: &str) -> &'static [SearchParam] {
+    SEARCH_PARAMS.binary_search_by(|(t, _)| (*t).cmp(resource_type)).map_or(&[], |i| SEARCH_PARAMS[i].1)
+}
+
+/// The parameter `code` of `resource_type` (its own, or one of every resource's).
+pub fn search_param(resource_type: &str, code: &str) -> Option<&'static SearchParam> {
+    [resource_type, "DomainResource", "Resource"].into_iter().find_map(|t| params_of(t).iter().find(|p| p.code == code))
+}
+
+/// Every parameter of `resource_type`, its own and every resource's.
+pub fn search_params(resource_type: &str) -> impl Iterator<Item = &'static SearchParam> {
+    params_of(resource_type).iter().chain(params_of("DomainResource")).chain(params_of("Resource"))
+}
+
+/// The items a path selects in a resource.
+fn select<'a>(resource: &'a serde_json::Value, path: &[SearchStep]) -> Vec<&'a serde_json::Value> {
+    let mut items = vec![resource];
+    for step in path {
+        let mut next = Vec::new();
+        for item in items {
+            let Some(object) = item.as_object() else { continue };
+            let found = match step.of_type {
+                Some(ty) => object.get(&choice_key(step.name, ty)),
+                None => object.get(step.name).or_else(|| {
+                    // A choice element named without its type: whichever type is present.
+                    object.iter().find(|(key, _)| is_choice_of(key, step.name)).map(|(_, value)| value)
+                }),
+            };
+            match found {
+                Some(serde_json::Value::Array(values)) => next.extend(values.iter()),
+                Some(value) => next.push(value),
+                None => {}
+            }
+        }
+        if let Some((member, literal)) = step.filter {
+            next.retain(|item| item.get(member).and_then(serde_json::Value::as_str) == Some(literal));
+        }
+        if let Some(target) = step.target {
+            next.retain(|item| reference_type(item).as_deref() == Some(target));
+        }
+        items = next;
+    }
+    items
+}
+
+fn choice_key(name: &str, ty: &str) -> String {
+    let mut chars = ty.chars();
+    match chars.next() {
+        Some(first) => format!("{name}{}{}", first.to_ascii_uppercase(), chars.as_str()),
+        None => name.to_owned(),
+    }
+}
+
+fn is_choice_of(key: &str, name: &str) -> bool {
+    key.strip_prefix(name).and_then(|rest| rest.chars().next()).is_some_and(|c| c.is_ascii_uppercase())
+}
+
+/// `Type/id` of a literal reference (relative, or absolute with the type and id last, or with a
+/// `_history` suffix); `None` for contained (`#`) and `urn:` references.
+pub fn normalise_reference(reference: &str) -> Option<String> {
+    if reference.starts_with('#') || reference.starts_with("urn:") {
+        return None;
+    }
+    let mut segments: Vec<&str> = reference.split('/').filter(|s| !s.is_empty()).collect();
+    if segments.len() >= 4 && segments[segments.len() - 2] == "_history" {
+        segments.truncate(segments.len() - 2);
+    }
+    match segments.as_slice() {
+        [.., ty, id] if crate::Resource::is_resource_type(ty) && crate::validate::is_fhir_id(id) => {
+            Some(format!("{ty}/{id}"))
+        }
+        _ => None,
+    }
+}
+
+/// The type a reference points to: its `type`, or the type in its literal reference.
+fn reference_type(item: &serde_json::Value) -> Option<String> {
+    if let Some(ty) = item.get("type").and_then(serde_json::Value::as_str) {
+        return Some(ty.to_owned());
+    }
+    let reference = normalise_reference(item.get("reference").and_then(serde_json::Value::as_str)?)?;
+    reference.split('/').next().map(str::to_owned)
+}
+
+fn token_terms(item: &serde_json::Value, terms: &mut Vec<String>) {
+    let mut push = |system: Option<&str>, code: &str| {
+        let system = system.unwrap_or("");
+        terms.push(format!("tsc|{system}|{code}"));
+        terms.push(format!("tc|{code}"));
+        if !system.is_empty() {
+            terms.push(format!("ts|{system}"));
+        }
+    };
+    let text = |value: &serde_json::Value| value.as_str().map(str::to_owned);
+    match item {
+        serde_json::Value::String(code) => push(None, code),
+        serde_json::Value::Bool(flag) => push(None, if *flag { "true" } else { "false" }),
+        serde_json::Value::Object(object) => {
+            let system = object.get("system").and_then(serde_json::Value::as_str);
+            if let Some(codings) = object.get("coding").and_then(serde_json::Value::as_array) {
+                for coding in codings {
+                    if let Some(code) = coding.get("code").and_then(text) {
+                        push(coding.get("system").and_then(serde_json::Value::as_str), &code);
+                    }
+                }
+            } else if let Some(code) = object.get("code").and_then(text) {
+                push(system, &code);
+            } else if let Some(value) = object.get("value").and_then(text) {
+                // Identifier and ContactPoint: the value, in the identifier's system.
+                push(system, &value);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The exact-match terms `resource` has for `param` (none for other kinds, or paths not
+/// evaluated), deduplicated.
+pub fn index_terms(param: &SearchParam, resource: &serde_json::Value) -> Vec<String> {
+    let (Some(paths), true) = (param.paths, param.kind.is_exact()) else { return Vec::new() };
+    let mut terms = Vec::new();
+    for path in paths {
+        for item in select(resource, path) {
+            match param.kind {
+                SearchKind::Token => token_terms(item, &mut terms),
+                SearchKind::Reference => {
+                    if let Some(reference) =
+                        item.get("reference").and_then(serde_json::Value::as_str).and_then(normalise_reference)
+                    {
+                        terms.push(format!("r|{reference}"));
+                    }
+                }
+                SearchKind::Uri => {
+                    if let Some(uri) = item.as_str() {
+                        terms.push(format!("u|{uri}"));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    terms.sort();
+    terms.dedup();
+    terms
+}
+
+/// The types a reference parameter can match: those its paths restrict it to, when every path
+/// does (`Observation.patient`: `subject.where(resolve() is Patient)`), else its targets.
+fn reference_targets(param: &SearchParam) -> Vec<&'static str> {
+    let restricted: Option<Vec<&'static str>> =
+        param.paths.and_then(|paths| paths.iter().map(|path| path.last().and_then(|step| step.target)).collect());
+    let mut targets = restricted.unwrap_or_else(|| param.targets.to_vec());
+    targets.sort_unstable();
+    targets.dedup();
+    targets
+}
+
+/// Why a query value cannot be searched.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TermError(pub String);
+
+/// Splits a query value on unescaped commas (FHIR's OR), unescaping `\,` `\|` `\$` `\\`.
+pub fn split_or(value: &str) -> Vec<String> {
+    let (mut parts, mut current, mut chars) = (Vec::new(), String::new(), value.chars());
+    while let Some(ch) = chars.next() {
+        match ch {
+            '\\' => match chars.next() {
+                Some(escaped @ (',' | '$' | '\\')) => current.push(escaped),
+                Some('|') => current.push_str("\\|"),
+                Some(other) => {
+                    current.push('\\');
+                    current.push(other);
+                }
+                None => current.push('\\'),
+            },
+            ',' => parts.push(std::mem::take(&mut current)),
+            _ => current.push(ch),
+        }
+    }
+    parts.push(current);
+    parts
+}
+
+/// The terms one query value (no commas) matches, any of them: the index's terms for
+/// `system|code`, `|code`, `system|`, `code`, `Type/id`, `id`, or a uri.
+pub fn query_terms(param: &SearchParam, value: &str) -> Result<Vec<String>, TermError> {
+    if value.is_empty() {
+        return Err(TermError(format!("{} has an empty value", param.code)));
+    }
+    match param.kind {
+        SearchKind::Token => {
+            // An escaped `\|` is part of the code, not the separator.
+            let split = value.match_indices('|').map(|(i, _)| i).find(|&i| i == 0 || &value[i - 1..i] != "\\");
+            let unescape = |text: &str| text.replace("\\|", "|");
+            Ok(vec![match split {
+                None => format!("tc|{}", unescape(value)),
+                Some(i) => {
+                    let (system, code) = (unescape(&value[..i]), unescape(&value[i + 1..]));
+                    match (system.is_empty(), code.is_empty()) {
+                        (_, false) => format!("tsc|{system}|{code}"),
+                        (false, true) => format!("ts|{system}"),
+                        (true, true) => return Err(TermError(format!("{}: `|` alone matches nothing", param.code))),
+                    }
+                }
+            }])
+        }
+        SearchKind::Reference => match normalise_reference(value) {
+            Some(reference) => Ok(vec![format!("r|{reference}")]),
+            None if crate::validate::is_fhir_id(value) && !reference_targets(param).is_empty() => {
+                Ok(reference_targets(param).iter().map(|ty| format!("r|{ty}/{value}")).collect())
+            }
+            None => Err(TermError(format!("{}: not a reference (Type/id, or an id)", param.code))),
+        },
+        SearchKind::Uri => Ok(vec![format!("u|{value}")]),
+        other => Err(TermError(format!("{} is a {} parameter: not searched by term", param.code, other.code()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_generated_table_has_the_official_parameters() {
+        let identifier = search_param("Patient", "identifier").expect("Patient.identifier");
+        assert_eq!(identifier.kind, SearchKind::Token);
+        let subject = search_param("Observation", "subject").expect("Observation.subject");
+        assert_eq!(subject.kind, SearchKind::Reference);
+        assert!(subject.targets.contains(&"Patient"));
+        assert_eq!(search_param("Observation", "_id").map(|p| p.kind), Some(SearchKind::Token));
+        assert!(search_param("Patient", "no-such-parameter").is_none());
+        let evaluable = SEARCH_PARAMS.iter().flat_map(|(_, p)| p.iter()).filter(|p| p.paths.is_some()).count();
+        let all = SEARCH_PARAMS.iter().map(|(_, p)| p.len()).sum::<usize>();
+        assert!(all > 1300 && evaluable * 100 / all >= 90, "{evaluable} of {all} evaluable");
+    }
+
+    #[test]
+    fn identifiers_codes_and_references_give_their_terms() {
+        let patient = json!({"resourceType": "Patient", "id": "p1", "gender": "female", "active": true,
+            "identifier": [{"system": "urn:mrn", "value": "123"}, {"value": "no-system"}]});
+        let terms = index_terms(search_param("Patient", "identifier").unwrap(), &patient);
+        assert!(terms.contains(&"tsc|urn:mrn|123".to_owned()) && terms.contains(&"tc|123".to_owned()), "{terms:?}");
+        assert!(terms.contains(&"ts|urn:mrn".to_owned()) && terms.contains(&"tsc||no-system".to_owned()));
+        assert_eq!(index_terms(search_param("Patient", "gender").unwrap(), &patient), ["tc|female", "tsc||female"]);
+        assert_eq!(index_terms(search_param("Patient", "active").unwrap(), &patient), ["tc|true", "tsc||true"]);
+        let observation = json!({"resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+            "subject": {"reference": "https://h.example/fhir/Patient/p1/_history/2"},
+            "valueQuantity": {"value": 72, "system": "http://unitsofmeasure.org", "code": "/min"}});
+        let code = index_terms(search_param("Observation", "code").unwrap(), &observation);
+        assert!(code.contains(&"tsc|http://loinc.org|8867-4".to_owned()), "{code:?}");
+        assert_eq!(index_terms(search_param("Observation", "subject").unwrap(), &observation), ["r|Patient/p1"]);
+        assert_eq!(index_terms(search_param("Observation", "patient").unwrap(), &observation), ["r|Patient/p1"]);
+        // `patient` only follows references to Patients.
+        let group = json!({"resourceType": "Observation", "subject": {"reference": "Group/g1"}});
+        assert!(index_terms(search_param("Observation", "patient").unwrap(), &group).is_empty());
+    }
+
+    #[test]
+    fn query_values_give_the_same_terms() {
+        let identifier = search_param("Patient", "identifier").unwrap();
+        assert_eq!(query_terms(identifier, "urn:mrn|123").unwrap(), ["tsc|urn:mrn|123"]);
+        assert_eq!(query_terms(identifier, "|123").unwrap(), ["tsc||123"]);
+        assert_eq!(query_terms(identifier, "urn:mrn|").unwrap(), ["ts|urn:mrn"]);
+        assert_eq!(query_terms(identifier, "123").unwrap(), ["tc|123"]);
+        assert_eq!(query_terms(identifier, "a\\|b").unwrap(), ["tc|a|b"]);
+        assert!(query_terms(identifier, "|").is_err());
+        let patient = search_param("Observation", "patient").unwrap();
+        assert_eq!(query_terms(patient, "p1").unwrap(), ["r|Patient/p1"]);
+        assert_eq!(query_terms(patient, "Patient/p1").unwrap(), ["r|Patient/p1"]);
+        assert_eq!(split_or("a,b\\,c"), ["a", "b,c"]);
+        assert!(query_terms(search_param("Patient", "birthdate").unwrap(), "2020").is_err());
+    }
+}
