@@ -39,6 +39,10 @@ pub enum ApiError {
     /// The request conflicts with a write that came between (409); the text says what to do.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A search that would cost more than the server allows (400, `too-costly`); names the
+    /// parameter.
+    #[error("too costly: {0}")]
+    TooCostly(String),
     /// A FHIR feature this server does not offer (yet): 400 with `not-supported`, rather than
     /// doing something other than what was asked.
     #[error("not supported: {0}")]
@@ -90,6 +94,7 @@ impl ResponseError for ApiError {
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::NotSupported(_) => StatusCode::BAD_REQUEST,
+            Self::TooCostly(_) => StatusCode::BAD_REQUEST,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Auth(error) => refusal_status(error),
         }
@@ -112,6 +117,13 @@ impl ResponseError for ApiError {
             Self::PreconditionFailed(why) => outcome(IssueType::Conflict, why),
             Self::Conflict(why) => outcome(IssueType::Conflict, why),
             Self::NotSupported(what) => outcome(IssueType::NotSupported, what),
+            Self::TooCostly(code) => outcome(
+                IssueType::TooCostly,
+                &format!(
+                    "{code} matches more than {} resources: narrow the search",
+                    node_store::search::MAX_CANDIDATES
+                ),
+            ),
             Self::Internal(detail) => {
                 tracing::error!(%detail, "Request failed.");
                 outcome(IssueType::Exception, "internal error; see the server log")

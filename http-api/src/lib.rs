@@ -24,6 +24,7 @@ mod discovery;
 mod error;
 mod fhir;
 mod history;
+mod indexed_search;
 mod interaction;
 mod ledger;
 mod outcomes;

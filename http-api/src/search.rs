@@ -1,4 +1,6 @@
-//! `GET /fhir/{type}?patient=...`: the patient's records of a type, this node's own and those
+//! `GET /fhir/{type}?...`: by any token, reference or uri parameter over the blind index
+//! (`crate::indexed_search`), or, for `patient=` alone (with `_lastUpdated`, `_count`,
+//! `_offset`), the patient's records of a type, this node's own and those
 //! peer custodians hold under a grant to this node (each verified against the custodian's
 //! signed ledger; see [`exchange`]). The search itself is an `Access` record. A search that
 //! finds nothing because every custodian asked refused this node is a 403 (and a denied `Access`).
@@ -25,6 +27,13 @@ pub async fn search(
     }
     crate::interaction::check_format(&request)?;
     let pairs: Vec<(String, String)> = query.into_inner().into_iter().filter(|(name, _)| name != "_format").collect();
+    if !crate::indexed_search::is_patient_search(&pairs) {
+        if let Err(denied) = caller.require_search(&resource_type) {
+            crate::audit::record(&state, &caller, "search", false, None, Some(resource_type), None).await?;
+            return Err(denied.into());
+        }
+        return crate::indexed_search::search(&state, &request, &caller, &resource_type, &pairs).await;
+    }
     let query = SearchQuery::parse(&pairs).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let patient = state.node.patient_pseudonym(&query.patient).to_string();
     let permitted = caller.require_search(&resource_type);
@@ -43,5 +52,13 @@ pub async fn search(
         let why: Vec<String> = results.problems.iter().map(ToString::to_string).collect();
         return Err(ApiError::Forbidden(why.join("; ")));
     }
-    Ok(HttpResponse::Ok().content_type(fhir_models::JSON_MIME_TYPE).json(results.to_bundle(&query)))
+    // Entries of this node's own records are relative: FHIR wants them absolute.
+    let mut bundle = results.to_bundle(&query);
+    let base = crate::interaction::base_url(&state, &request);
+    for entry in bundle["entry"].as_array_mut().into_iter().flatten() {
+        if let Some(relative) = entry["fullUrl"].as_str().filter(|url| !url.contains("://")).map(str::to_owned) {
+            entry["fullUrl"] = serde_json::Value::String(format!("{base}/{relative}"));
+        }
+    }
+    Ok(HttpResponse::Ok().content_type(fhir_models::JSON_MIME_TYPE).json(bundle))
 }

@@ -330,6 +330,10 @@ pub fn commit_batch(node: &Node, items: &[Normalised], extra: &[LedgerRecord]) -
             latest: p.latest,
             dedup: p.dedup,
             dedup_message: p.dedup_message,
+            search_terms: p
+                .canonical
+                .as_deref()
+                .map_or_else(Vec::new, |c| node.search_terms(&p.record.resource_type, c)),
         })
         .collect();
     for (record, change) in consent_records {

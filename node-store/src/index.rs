@@ -14,11 +14,12 @@
 //! | `G` patient(32) grantee key id(32) consent(32) | seq of the consent's Grant in force (u64 BE) |
 //! | `K` patient(32) grantee key id(32) epoch (u32 BE) consent(32) | seq of the consent's Grant of that epoch (u64 BE) |
 //! | `P` patient(32) type 0x00 resource(32) | (empty): a resource that has had a version of the patient |
+//! | `S` term(32) resource(32) | version (u32 BE): the version had this search term (a keyed hash of type, parameter and term; see `Node::search_terms`) |
 //! | `V` | the index format (`INDEX_FORMAT`, u32 BE); another value means rebuild |
 
 /// The layout of the index this code reads and writes. An index of another format is dropped and
 /// rebuilt from the ledger when the node opens.
-pub const INDEX_FORMAT: u32 = 3;
+pub const INDEX_FORMAT: u32 = 4;
 
 /// The latest version of a resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +103,8 @@ pub enum IndexEntry {
         /// For a v2 resource merged into its earlier version: the dedup key of the message that
         /// wrote it (`dedup::message_identity`), so a re-sent message is a duplicate.
         dedup_message: Option<[u8; 32]>,
+        /// The version's search terms, keyed (`Node::search_terms`).
+        search_terms: Vec<[u8; 32]>,
     },
 }
 
@@ -163,6 +166,17 @@ impl Index {
     /// The seq of `version` of `resource`.
     pub fn version_seq(&self, resource: &[u8; 32], version: u32) -> sled::Result<Option<u64>> {
         Ok(self.tree.get(key(b'H', &[resource, &version.to_be_bytes()]))?.and_then(|v| be_u64(&v)))
+    }
+
+    /// The resources (and the version) that had the search term `term`: stale versions too, which
+    /// the caller checks against the latest.
+    pub fn search_term(&self, term: &[u8; 32]) -> impl Iterator<Item = sled::Result<([u8; 32], u32)>> + '_ {
+        self.tree.scan_prefix(key(b'S', &[term])).map(|entry| {
+            let (key, value) = entry?;
+            let mut resource = [0u8; 32];
+            resource.copy_from_slice(key.get(33..65).unwrap_or(&[0; 32]));
+            Ok((resource, be_u32(&value).unwrap_or(0)))
+        })
     }
 
     /// Whether content with this dedup key is stored already.
@@ -278,7 +292,18 @@ impl Index {
         let mut batch = sled::Batch::default();
         for entry in entries {
             match entry {
-                IndexEntry::Version { resource, resource_type, patient, latest, dedup, dedup_message } => {
+                IndexEntry::Version {
+                    resource,
+                    resource_type,
+                    patient,
+                    latest,
+                    dedup,
+                    dedup_message,
+                    search_terms,
+                } => {
+                    for term in search_terms {
+                        batch.insert(key(b'S', &[term, resource]), &latest.version.to_be_bytes()[..]);
+                    }
                     if let Some(patient) = patient {
                         batch.insert(key(b'P', &[patient, resource_type.as_bytes(), &[0], resource]), &[][..]);
                     }

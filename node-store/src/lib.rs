@@ -37,6 +37,7 @@ pub mod patient;
 mod patient_keys;
 pub mod read;
 pub mod records;
+pub mod search;
 pub mod verify;
 
 pub use blobs::BlobStore;

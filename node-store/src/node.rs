@@ -31,6 +31,8 @@ pub mod kinds {
     pub const V2_ID: PseudonymKind = PseudonymKind::new("v2-id");
     /// The dedup scope of a resource's content.
     pub const RESOURCE_CONTENT: PseudonymKind = PseudonymKind::new("resource-content");
+    /// A search term of a resource type's parameter (the blind index).
+    pub const SEARCH_TERM: PseudonymKind = PseudonymKind::new("search-term");
 }
 
 /// A peer institution's bridge, from the configuration.

@@ -139,11 +139,12 @@ fn index_entry_for(node: &Node, seq: u64) -> Result<Option<IndexEntry>, ReadErro
     let patient = record.patient.as_deref().and_then(hex32);
     let resource_type = record.resource_type.clone();
     let source = record.source.clone();
-    let dedup = if record.operation == Operation::Delete {
-        None
+    let (dedup, search_terms) = if record.operation == Operation::Delete {
+        (None, Vec::new())
     } else {
         let opened = node.open_record(seq, record)?;
-        Some(node.dedup_key(resource.as_bytes(), &fhir_json::content_hash(&opened.canonical)))
+        let terms = node.search_terms(&resource_type, &opened.canonical);
+        (Some(node.dedup_key(resource.as_bytes(), &fhir_json::content_hash(&opened.canonical))), terms)
     };
     // As the writer keys it: a merged v2 resource is also known by the message that wrote it.
     let dedup_message = match (&dedup, MERGED_TYPES.contains(&resource_type.as_str())) {
@@ -157,5 +158,6 @@ fn index_entry_for(node: &Node, seq: u64) -> Result<Option<IndexEntry>, ReadErro
         latest,
         dedup,
         dedup_message,
+        search_terms,
     }))
 }

@@ -51,6 +51,13 @@ def main(base, token):
     assert [o.id for o in found] == ["fhirpy-obs-1"], [o.serialize() for o in found]
     print("found", len(found), "observation by patient")
 
+    # Search by identifier (system|value), and by code and subject together.
+    by_mrn = client.resources("Patient").search(identifier="urn:oid:1.2.36.146.595.217.0.1|fp-12345").fetch()
+    assert [p.id for p in by_mrn] == [patient.id], [p.serialize() for p in by_mrn]
+    by_code = client.resources("Observation").search(code="http://loinc.org|8867-4", subject=f"Patient/{patient.id}").fetch()
+    assert [o.id for o in by_code] == ["fhirpy-obs-1"], [o.serialize() for o in by_code]
+    print("found the patient by identifier")
+
     # History of the patient: two versions, newest first.
     history = client.execute(f"Patient/{patient.id}/_history", method="get")
     assert history["type"] == "history", history

@@ -42,6 +42,7 @@ fn fhirpy_runs_its_workflow_unchanged() {
         "created Patient version 1",
         "updated to version 2",
         "found 1 observation",
+        "found the patient by identifier",
         "history has 2",
         "refused",
         "deleted",

@@ -254,3 +254,129 @@ fn fhir_rest_interactions_answer_as_fhir_servers_do() {
     assert!(records.iter().any(|r| r["kind"] == "Access" && r["action"] == "history"), "history reads are audited");
     assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
 }
+
+fn bundle_ids(bundle: &Value) -> Vec<String> {
+    bundle["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["search"]["mode"] == "match")
+        .map(|e| e["resource"]["id"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn fhir_search_by_the_official_parameters_over_the_blind_index() {
+    let data = temp_dir();
+    let mut bridge = Bridge::start(data.path(), &[], &data.path().join("serve.log"));
+    bridge.wait_healthy(Duration::from_secs(20));
+    let base = format!("{}/fhir", bridge.base());
+    let post = |resource: Value| {
+        let reply = call(
+            "POST",
+            &format!("{base}/{}", resource["resourceType"].as_str().unwrap()),
+            &[FHIR],
+            Some(&resource.to_string()),
+        );
+        assert_eq!(reply.status, 201, "{}", reply.body);
+    };
+    let search = |query: &str| {
+        let reply = call("GET", &format!("{base}/{query}"), &[], None);
+        assert_eq!(reply.status, 200, "{query}: {}", reply.body);
+        reply.json()
+    };
+    for (id, mrn) in [("s1", "MRN-SECRET-4711"), ("s2", "MRN-2"), ("s3", "MRN-3")] {
+        post(json!({"resourceType": "Patient", "id": id, "gender": "female",
+            "identifier": [{"system": "urn:oid:1.2.3", "value": mrn}]}));
+    }
+    for (id, patient, code) in [("o1", "s1", "8867-4"), ("o2", "s1", "9279-1"), ("o3", "s2", "8867-4")] {
+        post(json!({"resourceType": "Observation", "id": id, "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+            "subject": {"reference": format!("Patient/{patient}")}}));
+    }
+
+    // Tokens in every form, references by Type/id and by id, _id, AND and OR.
+    assert_eq!(bundle_ids(&search("Patient?identifier=urn:oid:1.2.3|MRN-SECRET-4711")), ["s1"]);
+    assert_eq!(bundle_ids(&search("Patient?identifier=MRN-2")), ["s2"]);
+    assert_eq!(bundle_ids(&search("Patient?identifier=urn:oid:9.9|MRN-2")), Vec::<String>::new());
+    let by_system = search("Patient?identifier=urn:oid:1.2.3|");
+    assert_eq!(by_system["total"], 3, "{by_system:#}");
+    assert_eq!(bundle_ids(&search("Patient?identifier=MRN-2,MRN-3&_id=s3")), ["s3"]);
+    assert_eq!(bundle_ids(&search("Observation?code=http://loinc.org|8867-4&subject=Patient/s1")), ["o1"]);
+    let mut heart = bundle_ids(&search("Observation?code=8867-4"));
+    heart.sort();
+    assert_eq!(heart, ["o1", "o3"]);
+    assert_eq!(bundle_ids(&search("Observation?patient=s1&code=9279-1")), ["o2"]);
+    let links = search("Observation?subject=s2")["entry"][0]["fullUrl"].clone();
+    assert_eq!(links, json!(format!("{base}/Observation/o3")));
+
+    // A new version is found by its new values only; a deleted resource by none.
+    let changed =
+        json!({"resourceType": "Patient", "id": "s2", "identifier": [{"system": "urn:oid:1.2.3", "value": "MRN-2B"}]});
+    assert_eq!(call("PUT", &format!("{base}/Patient/s2"), &[FHIR], Some(&changed.to_string())).status, 200);
+    assert!(bundle_ids(&search("Patient?identifier=MRN-2")).is_empty());
+    assert_eq!(bundle_ids(&search("Patient?identifier=MRN-2B")), ["s2"]);
+    assert_eq!(call("DELETE", &format!("{base}/Patient/s3"), &[], None).status, 200);
+    assert!(bundle_ids(&search("Patient?identifier=MRN-3")).is_empty());
+
+    // Paging: total, absolute next links with every parameter, a stable cursor.
+    let first = search("Patient?identifier=urn:oid:1.2.3|&_count=1");
+    assert_eq!((first["total"].as_u64(), bundle_ids(&first).len()), (Some(2), 1), "{first:#}");
+    let next = first["link"].as_array().unwrap().iter().find(|l| l["relation"] == "next").expect("a next link");
+    let next = next["url"].as_str().unwrap();
+    assert!(
+        next.starts_with(&base) && next.contains("identifier=urn%3Aoid%3A1.2.3%7C") && next.contains("_count=1"),
+        "{next}"
+    );
+    let second = call("GET", next, &[], None).json();
+    let mut both = [bundle_ids(&first), bundle_ids(&second)].concat();
+    both.sort();
+    assert_eq!(both, ["s1", "s2"]);
+    assert!(second["link"].as_array().unwrap().iter().all(|l| l["relation"] != "next"), "{second:#}");
+
+    // Unknown parameters are ignored and said so, or refused under handling=strict; what is
+    // not offered is refused by name.
+    let lenient = search("Patient?identifier=MRN-2B&nickname=x");
+    assert_eq!(bundle_ids(&lenient), ["s2"]);
+    assert!(lenient.to_string().contains("nickname is not a search parameter"), "{lenient:#}");
+    let strict =
+        call("GET", &format!("{base}/Patient?identifier=MRN-2B&nickname=x"), &[("Prefer", "handling=strict")], None);
+    assert_eq!(strict.status, 400, "{}", strict.body);
+    for refused in
+        ["Patient?birthdate=1970", "Patient?identifier:not=x", "Patient?identifier=x&_sort=name", "Patient?_count=3"]
+    {
+        let reply = call("GET", &format!("{base}/{refused}"), &[], None);
+        assert_eq!(reply.status, 400, "{refused}: {}", reply.body);
+        assert_eq!(reply.json()["issue"][0]["code"], "not-supported", "{refused}: {}", reply.body);
+    }
+    assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
+
+    // The index holds no value in clear.
+    for file in crate::support::files_under(data.path()) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !bytes.windows(15).any(|w| w == b"MRN-SECRET-4711"),
+            "the identifier is in clear in {}",
+            file.display()
+        );
+    }
+
+    // A data dir whose index is of the format before search terms is rebuilt on open, terms too.
+    {
+        let db = sled::open(node_store::database_dir(data.path())).unwrap();
+        let index = db.open_tree("index").unwrap();
+        let terms: Vec<_> = index.scan_prefix(b"S").keys().map(Result::unwrap).collect();
+        assert!(!terms.is_empty(), "search terms are indexed");
+        for key in terms {
+            index.remove(key).unwrap();
+        }
+        index.insert(b"V", &3u32.to_be_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    let mut reopened = Bridge::start(data.path(), &[], &data.path().join("serve-2.log"));
+    reopened.wait_healthy(Duration::from_secs(30));
+    let base = format!("{}/fhir", reopened.base());
+    let found = call("GET", &format!("{base}/Patient?identifier=MRN-SECRET-4711"), &[], None).json();
+    assert_eq!(bundle_ids(&found), ["s1"], "after the rebuild: {found:#}");
+    assert_eq!(reopened.terminate(Duration::from_secs(30)).code(), Some(0));
+}

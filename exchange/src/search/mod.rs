@@ -52,7 +52,8 @@ enum Prefix {
 }
 
 impl LastUpdated {
-    fn parse(text: &str) -> Option<LastUpdated> {
+    /// Parses `[prefix]instant` (`ge2026-01-01`); `None` when it is neither.
+    pub fn parse(text: &str) -> Option<LastUpdated> {
         let (prefix, value) = match text.get(..2) {
             Some("eq") => (Prefix::Eq, &text[2..]),
             Some("ge") => (Prefix::Ge, &text[2..]),

@@ -1,0 +1,269 @@
+//! `GET /fhir/{type}?...` by any exact-match parameter of the official definitions (token,
+//! reference, uri), `_id` and `_lastUpdated`, over the node's blind index: a `searchset` Bundle
+//! with the total, and absolute `self` and `next` links that keep every parameter (the cursor,
+//! `_cursor`, is a ledger seq: later writes do not move what the next page holds).
+//!
+//! What it cannot honour it refuses by name (a modifier, a date, string or quantity parameter,
+//! `_sort`, `_include`, chains), rather than match more or fewer resources than asked. A
+//! parameter no definition knows is ignored and reported in an OperationOutcome entry, or
+//! refused under `Prefer: handling=strict`. Every resource shown is an `Access` record.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use exchange::search::LastUpdated;
+use fhir_models::search::{query_terms, search_param, split_or};
+use node_store::read::ReadError;
+use node_store::search::{SearchError, TermCondition};
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::interaction::{self, Prefer};
+use crate::state::AppState;
+use smart_auth::Principal;
+
+const DEFAULT_COUNT: usize = 50;
+const MAX_COUNT: usize = 1000;
+
+/// A parsed query.
+struct IndexedQuery {
+    conditions: Vec<TermCondition>,
+    ids: Option<Vec<String>>,
+    last_updated: Vec<LastUpdated>,
+    count: usize,
+    cursor: Option<u64>,
+    /// Parameters no definition knows, ignored.
+    ignored: Vec<String>,
+}
+
+/// Result-shaping parameters the server does not offer yet: refused, since ignoring them would
+/// answer something other than what was asked.
+const NOT_OFFERED: [&str; 10] =
+    ["_sort", "_include", "_revinclude", "_summary", "_total", "_elements", "_contained", "_has", "_list", "_text"];
+
+fn parse(resource_type: &str, pairs: &[(String, String)], prefer: Prefer) -> Result<IndexedQuery, ApiError> {
+    let mut query = IndexedQuery {
+        conditions: Vec::new(),
+        ids: None,
+        last_updated: Vec::new(),
+        count: DEFAULT_COUNT,
+        cursor: None,
+        ignored: Vec::new(),
+    };
+    for (name, value) in pairs {
+        let (code, modifier) = match name.split_once(':') {
+            Some((code, modifier)) => (code, Some(modifier)),
+            None => (name.as_str(), None),
+        };
+        if NOT_OFFERED.contains(&code) {
+            return Err(ApiError::NotSupported(format!("{code} is not offered by this server yet")));
+        }
+        if code.contains('.') {
+            return Err(ApiError::NotSupported(format!("chained parameters ({code}) are not offered yet")));
+        }
+        if let Some(modifier) = modifier {
+            return Err(ApiError::NotSupported(format!("the :{modifier} modifier (on {code}) is not offered yet")));
+        }
+        match code {
+            "_format" => {}
+            "_count" => {
+                query.count = value
+                    .parse::<usize>()
+                    .map_err(|_| ApiError::BadRequest("_count is not a whole number".into()))?
+                    .min(MAX_COUNT)
+            }
+            "_cursor" => {
+                query.cursor = Some(
+                    value.parse().map_err(|_| ApiError::BadRequest("_cursor is not one this server gave".into()))?,
+                )
+            }
+            "_lastUpdated" => query.last_updated.push(
+                LastUpdated::parse(value)
+                    .ok_or_else(|| ApiError::BadRequest("_lastUpdated is not [prefix]instant".into()))?,
+            ),
+            "_id" => {
+                let ids = split_or(value);
+                // Repeats are AND: only ids in every list.
+                query.ids = Some(match query.ids.take() {
+                    Some(earlier) => earlier.into_iter().filter(|id| ids.contains(id)).collect(),
+                    None => ids,
+                });
+            }
+            _ => match search_param(resource_type, code) {
+                None if prefer.strict => {
+                    return Err(ApiError::BadRequest(format!(
+                        "{code} is not a search parameter of {resource_type} (Prefer: handling=strict)"
+                    )))
+                }
+                None => query.ignored.push(code.to_owned()),
+                Some(param) if !param.kind.is_exact() || param.paths.is_none() => {
+                    return Err(ApiError::NotSupported(format!(
+                        "{code} is a {} parameter: this server searches token, reference and uri parameters so far",
+                        param.kind.code()
+                    )))
+                }
+                Some(param) => {
+                    let mut terms = Vec::new();
+                    for alternative in split_or(value) {
+                        terms.extend(query_terms(param, &alternative).map_err(|e| ApiError::BadRequest(e.0))?);
+                    }
+                    query.conditions.push(TermCondition { code: code.to_owned(), terms });
+                }
+            },
+        }
+    }
+    if query.conditions.is_empty() && query.ids.is_none() {
+        return Err(ApiError::NotSupported(
+            "a search needs _id, or a token, reference or uri parameter (listing every resource of a type is not offered yet)"
+                .into(),
+        ));
+    }
+    Ok(query)
+}
+
+/// Whether the query is the cross-institution patient search of `exchange` (only `patient` or
+/// `subject`, `_lastUpdated`, `_count`, `_offset`, `_format`), which peers answer too.
+pub fn is_patient_search(pairs: &[(String, String)]) -> bool {
+    pairs.iter().any(|(name, _)| name == "patient" || name == "subject")
+        && pairs.iter().all(|(name, _)| {
+            matches!(name.as_str(), "patient" | "subject" | "_lastUpdated" | "_count" | "_offset" | "_format")
+        })
+}
+
+/// The search: the page, decrypted, audited, as a searchset Bundle.
+pub async fn search(
+    state: &AppState,
+    request: &HttpRequest,
+    caller: &Principal,
+    resource_type: &str,
+    pairs: &[(String, String)],
+) -> Result<HttpResponse, ApiError> {
+    let query = parse(resource_type, pairs, Prefer::of(request))?;
+    let node = state.node.clone();
+    let (rt, conditions, ids) = (resource_type.to_owned(), query.conditions.clone(), query.ids.clone());
+    let filters = query.last_updated.clone();
+    let (count, cursor) = (query.count, query.cursor);
+    let found = web::block(move || {
+        let seqs = node.search_index(&rt, &conditions, ids.as_deref())?;
+        let mut matching = Vec::new();
+        for seq in seqs {
+            let record = node.record_at(seq)?;
+            if filters.iter().all(|filter| filter.matches(record.time_ms)) {
+                matching.push((seq, record));
+            }
+        }
+        let total = matching.len();
+        let page: Vec<_> =
+            matching.into_iter().filter(|(seq, _)| cursor.is_none_or(|c| *seq < c)).take(count + 1).collect();
+        let next = (page.len() > count).then(|| page[count - 1].0);
+        let mut entries = Vec::new();
+        for (seq, record) in page.into_iter().take(count) {
+            let opened = node.open_record(seq, record)?;
+            let resource = opened.resource()?;
+            entries.push((
+                opened.record,
+                resource.id().unwrap_or_default().to_owned(),
+                fhir_models::to_json(&resource),
+            ));
+        }
+        Ok::<_, SearchError>((total, next, entries))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (total, next, entries) = match found {
+        Ok(found) => found,
+        Err(SearchError::TooCostly(code)) => return Err(ApiError::TooCostly(code)),
+        Err(SearchError::Read(ReadError::NotFound)) => (0, None, Vec::new()),
+        Err(error) => return Err(ApiError::Internal(error.to_string())),
+    };
+    let accesses: Vec<_> = entries
+        .iter()
+        .map(|(record, _, _)| (record.patient.clone(), record.resource_type.clone(), record.resource.clone()))
+        .collect();
+    if accesses.is_empty() {
+        crate::audit::record(state, caller, "search", true, None, Some(resource_type.to_owned()), None).await?;
+    } else {
+        crate::audit::record_many(state, caller, "search", accesses).await?;
+    }
+
+    let base = interaction::base_url(state, request);
+    let mut bundle_entries: Vec<Value> = entries
+        .iter()
+        .map(|(_, id, json)| {
+            json!({
+                "fullUrl": format!("{base}/{resource_type}/{id}"),
+                "resource": serde_json::from_slice::<Value>(json).unwrap_or(Value::Null),
+                "search": {"mode": "match"},
+            })
+        })
+        .collect();
+    if !query.ignored.is_empty() {
+        bundle_entries.push(json!({
+            "resource": {"resourceType": "OperationOutcome", "issue": query.ignored.iter().map(|code| json!({
+                "severity": "warning", "code": "not-supported",
+                "diagnostics": format!("{code} is not a search parameter of {resource_type}: ignored")})).collect::<Vec<_>>()},
+            "search": {"mode": "outcome"},
+        }));
+    }
+    let path = format!("/{resource_type}");
+    let mut links = vec![json!({"relation": "self", "url": link(&base, &path, pairs, None)})];
+    if let Some(next) = next {
+        links.push(json!({"relation": "next", "url": link(&base, &path, pairs, Some(next))}));
+    }
+    let bundle =
+        json!({"resourceType": "Bundle", "type": "searchset", "total": total, "link": links, "entry": bundle_entries});
+    Ok(HttpResponse::Ok().content_type(fhir_models::JSON_MIME_TYPE).json(bundle))
+}
+
+/// The absolute URL of this search with every parameter kept, and the cursor of `next`.
+fn link(base: &str, path: &str, pairs: &[(String, String)], next: Option<u64>) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in pairs.iter().filter(|(name, _)| name != "_cursor") {
+        query.append_pair(name, value);
+    }
+    if let Some(next) = next {
+        query.append_pair("_cursor", &next.to_string());
+    }
+    format!("{base}{path}?{}", query.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    const LENIENT: Prefer =
+        Prefer { return_: crate::interaction::Return::Representation, strict: false, respond_async: false };
+
+    #[test]
+    fn known_parameters_become_terms_and_unknown_ones_are_reported_or_refused() {
+        let query =
+            parse("Patient", &pairs(&[("identifier", "urn:mrn|1,urn:mrn|2"), ("nickname", "x")]), LENIENT).unwrap();
+        assert_eq!(query.conditions[0].terms, ["tsc|urn:mrn|1", "tsc|urn:mrn|2"]);
+        assert_eq!(query.ignored, ["nickname"]);
+        let strict = Prefer { strict: true, ..LENIENT };
+        assert!(parse("Patient", &pairs(&[("identifier", "1"), ("nickname", "x")]), strict).is_err());
+    }
+
+    #[test]
+    fn what_cannot_be_honoured_is_refused_by_name() {
+        for refused in [
+            ("birthdate", "2020"),
+            ("identifier:not", "1"),
+            ("_sort", "name"),
+            ("general-practitioner.name", "x"),
+            ("_count", "5"),
+        ] {
+            let error = parse("Patient", &pairs(&[refused]), LENIENT).err();
+            assert!(error.is_some(), "{refused:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn patient_searches_go_to_the_cross_institution_path() {
+        assert!(is_patient_search(&pairs(&[("patient", "p1"), ("_count", "5")])));
+        assert!(!is_patient_search(&pairs(&[("patient", "p1"), ("code", "x")])));
+        assert!(!is_patient_search(&pairs(&[("identifier", "x")])));
+    }
+}

@@ -1,0 +1,105 @@
+//! The blind search index: exact-match terms (token, reference and uri parameters, from the
+//! generated definitions in `fhir_models::search`) of every current version, each kept as a keyed
+//! hash of the resource type, the parameter and the term under the deployment secret, so the
+//! index holds no value in clear. Values that need ranges or prefixes (dates, strings,
+//! quantities) are not indexed here.
+//!
+//! Entries of older versions stay in the index (removing them would mean decrypting the version
+//! before); a lookup keeps only the entries whose version is the resource's current one.
+
+use std::collections::BTreeSet;
+
+use crate::node::{kinds, Node};
+use crate::read::ReadError;
+
+/// The most resources one term of a search may match before the search is refused as too
+/// costly (never cut short).
+pub const MAX_CANDIDATES: usize = 100_000;
+
+/// One AND-ed condition of a search: any of its terms (FHIR's comma OR).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TermCondition {
+    /// The parameter's code.
+    pub code: String,
+    /// The terms, any of which matches (`fhir_models::search::query_terms`).
+    pub terms: Vec<String>,
+}
+
+/// Why a search did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// Reading failed.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// A condition matches more resources than [`MAX_CANDIDATES`].
+    #[error("{0} matches more than {MAX_CANDIDATES} resources: narrow the search")]
+    TooCostly(String),
+}
+
+impl From<sled::Error> for SearchError {
+    fn from(error: sled::Error) -> Self {
+        SearchError::Read(ReadError::from(error))
+    }
+}
+
+impl Node {
+    fn term_key(&self, resource_type: &str, code: &str, term: &str) -> [u8; 32] {
+        *self.pseudonyms.pseudonym(kinds::SEARCH_TERM, &format!("{resource_type}\0{code}\0{term}")).as_bytes()
+    }
+
+    /// The keyed search terms of a version's canonical JSON: every term of every exact-match
+    /// parameter of its type (`_id` is looked up by the resource pseudonym instead).
+    pub fn search_terms(&self, resource_type: &str, canonical: &[u8]) -> Vec<[u8; 32]> {
+        let Ok(resource) = serde_json::from_slice::<serde_json::Value>(canonical) else { return Vec::new() };
+        let mut keys = Vec::new();
+        for param in fhir_models::search::search_params(resource_type).filter(|p| p.code != "_id") {
+            for term in fhir_models::search::index_terms(param, &resource) {
+                keys.push(self.term_key(resource_type, param.code, &term));
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+
+    /// The seqs of the current versions of `resource_type` that meet every condition and, when
+    /// `ids` is given, are one of those ids; newest first.
+    pub fn search_index(
+        &self,
+        resource_type: &str,
+        conditions: &[TermCondition],
+        ids: Option<&[String]>,
+    ) -> Result<Vec<u64>, SearchError> {
+        let mut result: Option<BTreeSet<u64>> = None;
+        if let Some(ids) = ids {
+            let mut found = BTreeSet::new();
+            for id in ids {
+                let rid = self.resource_pseudonym(resource_type, id);
+                if let Some(latest) = self.index.latest(rid.as_bytes())?.filter(|l| !l.deleted) {
+                    found.insert(latest.seq);
+                }
+            }
+            result = Some(found);
+        }
+        for condition in conditions {
+            let mut found = BTreeSet::new();
+            for term in &condition.terms {
+                for entry in self.index.search_term(&self.term_key(resource_type, &condition.code, term)) {
+                    let (resource, version) = entry?;
+                    let Some(latest) = self.index.latest(&resource)? else { continue };
+                    if latest.version == version && !latest.deleted {
+                        found.insert(latest.seq);
+                    }
+                    if found.len() > MAX_CANDIDATES {
+                        return Err(SearchError::TooCostly(condition.code.clone()));
+                    }
+                }
+            }
+            result = Some(match result {
+                Some(earlier) => earlier.intersection(&found).copied().collect(),
+                None => found,
+            });
+        }
+        Ok(result.unwrap_or_default().into_iter().rev().collect())
+    }
+}
