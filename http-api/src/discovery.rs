@@ -57,9 +57,9 @@ pub async fn metadata(authenticator: web::Data<Arc<Authenticator>>) -> HttpRespo
                                 "versioning": "versioned-update",
                                 "readHistory": true,
                                 "updateCreate": true,
-                                "conditionalCreate": false,
-                                "conditionalUpdate": false,
-                                "conditionalDelete": "not-supported",
+                                "conditionalCreate": true,
+                                "conditionalUpdate": true,
+                                "conditionalDelete": "single",
                                 "searchParam": [
                                     {"name": "patient", "type": "reference", "documentation": "required: the patient's records here and, through grants, at peer custodians"},
                                     {"name": "_lastUpdated", "type": "date"},

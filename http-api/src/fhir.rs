@@ -21,7 +21,7 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 
 /// Refuses a body declared as anything but FHIR JSON (`text/plain`, XML, a form): FHIR answers
 /// 415. A body without a content type is read as FHIR JSON.
-fn require_fhir_json(request: &HttpRequest) -> Result<(), ApiError> {
+pub(crate) fn require_fhir_json(request: &HttpRequest) -> Result<(), ApiError> {
     let Some(value) = request.headers().get(actix_web::http::header::CONTENT_TYPE) else { return Ok(()) };
     let mime = value.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     match mime.as_str() {
@@ -33,7 +33,7 @@ fn require_fhir_json(request: &HttpRequest) -> Result<(), ApiError> {
 /// What a route accepts: a Bundle to run (`POST /fhir`), or exactly one resource of the URL's
 /// type (and id, for `PUT`).
 #[derive(Clone, Copy)]
-enum Expect<'a> {
+pub(crate) enum Expect<'a> {
     Bundle,
     /// One resource; `if_match`: the version the writer must find current.
     One {
@@ -45,14 +45,14 @@ enum Expect<'a> {
 
 /// What an ingest did: receipts, entries without data, and notes on Consents that grant less
 /// than they name (an organisation that is no peer, an actor in no recipient role).
-struct Ingested {
-    receipts: Vec<Receipt>,
+pub(crate) struct Ingested {
+    pub(crate) receipts: Vec<Receipt>,
     skipped: usize,
-    notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// Decodes and validates on a blocking thread (CPU work), then waits for the durable commit.
-async fn ingest(
+pub(crate) async fn ingest(
     state: &AppState,
     caller: &Principal,
     body: web::Bytes,
@@ -142,7 +142,7 @@ fn notes_outcome(notes: &[String]) -> Option<serde_json::Value> {
 /// The answer to a create or update that the writer committed (or found stored): the stored
 /// version as `Prefer` asks, with its `Location`, `ETag`, `Last-Modified` and receipt headers;
 /// 412 when its `If-Match` did not hold.
-async fn answer_write(
+pub(crate) async fn answer_write(
     state: &AppState,
     request: &HttpRequest,
     receipt: &Receipt,
@@ -191,14 +191,6 @@ fn precondition_failed(receipt: &Receipt) -> ApiError {
     })
 }
 
-/// Conditional interactions by search (`If-None-Exist`, `PUT` and `DELETE` on a search URL)
-/// need search by their parameters: refused, rather than run unconditionally.
-fn conditional_refused(what: &str) -> ApiError {
-    ApiError::NotSupported(format!(
-        "{what} is not supported yet: it needs search by any parameter, which this server does not offer yet"
-    ))
-}
-
 fn receipt_json(r: &Receipt) -> serde_json::Value {
     serde_json::json!({
         "resourceType": r.resource_type,
@@ -228,10 +220,14 @@ pub async fn create(
     interaction::check_format(&request)?;
     require_fhir_json(&request)?;
     refuse_bundle_as_resource(&resource_type)?;
-    if request.headers().contains_key("if-none-exist") {
-        return Err(conditional_refused("conditional create (If-None-Exist)"));
-    }
     check_type(&body, &resource_type)?;
+    if let Some(condition) = request.headers().get("if-none-exist") {
+        let condition = condition
+            .to_str()
+            .map_err(|_| ApiError::BadRequest("If-None-Exist is not a search query".into()))?
+            .to_owned();
+        return crate::conditional::create(&state, &request, &caller, &resource_type, &condition, body).await;
+    }
     let expect = Expect::One { resource_type: &resource_type, id: None, if_match: None };
     let done = ingest(&state, &caller, body, expect).await?;
     let receipt = done.receipts.first().ok_or(ApiError::Internal("a create without a receipt".into()))?;
@@ -264,18 +260,6 @@ pub async fn update(
     let done = ingest(&state, &caller, body, expect).await?;
     let receipt = done.receipts.first().ok_or(ApiError::Internal("an update without a receipt".into()))?;
     answer_write(&state, &request, receipt, &done.notes).await
-}
-
-/// `PUT` and `DELETE` of `/fhir/{type}?search`: conditional update and delete, refused until
-/// search by any parameter exists.
-pub async fn conditional_on_type(
-    Authenticated(_caller): Authenticated,
-    request: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    Err(conditional_refused(match *request.method() {
-        actix_web::http::Method::PUT => "conditional update (PUT on a search URL)",
-        _ => "conditional delete (DELETE on a search URL)",
-    }))
 }
 
 /// `PATCH /fhir/{type}/{id}` with a JSON Patch (RFC 6902, `application/json-patch+json`): the
@@ -378,14 +362,24 @@ pub async fn delete(
     if !fhir_models::validate::is_fhir_id(&id) {
         return Err(invalid(format!("{resource_type}.id"), "not a valid id: 1 to 64 of A-Z, a-z, 0-9, '-' and '.'"));
     }
-    // One path for deletes: the same as a transaction Bundle's DELETE entry.
+    delete_one(&state, &caller, &resource_type, &id).await
+}
+
+/// Deletes `Type/id` (whose scope and id the caller checked): one path for deletes, the same as a
+/// transaction Bundle's DELETE entry.
+pub(crate) async fn delete_one(
+    state: &AppState,
+    caller: &Principal,
+    resource_type: &str,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
     let bundle = serde_json::json!({
         "resourceType": "Bundle",
         "type": "transaction",
         "entry": [{"request": {"method": "DELETE", "url": format!("{resource_type}/{id}")}}],
     });
     let body = web::Bytes::from(serde_json::to_vec(&bundle).map_err(internal)?);
-    let done = ingest(&state, &caller, body, Expect::Bundle).await?;
+    let done = ingest(state, caller, body, Expect::Bundle).await?;
     let receipt = done.receipts.first().ok_or(ApiError::Internal("a delete without a receipt".into()))?;
     // 200 with an OperationOutcome (FHIR allows 200 or 204); nothing to delete is no error.
     let message = match (receipt.duplicate, receipt.version) {
@@ -393,18 +387,17 @@ pub async fn delete(
         (true, _) => format!("{resource_type}/{id} is deleted already (version {})", receipt.version),
         (false, version) => format!("deleted {resource_type}/{id}: version {version} is a delete"),
     };
-    let issue = ValidationIssue {
-        severity: Severity::Information,
-        code: IssueType::Informational,
-        path: String::new(),
-        message,
-    };
     let mut response = HttpResponse::Ok();
     if receipt.version > 0 {
         response.insert_header((actix_web::http::header::ETAG, interaction::etag(receipt.version)));
     }
     interaction::receipt_headers(&mut response, receipt);
-    Ok(response.content_type(fhir_models::JSON_MIME_TYPE).body(interaction::outcome_json(&[issue])))
+    Ok(response.content_type(fhir_models::JSON_MIME_TYPE).body(interaction::outcome_json(&[information(message)])))
+}
+
+/// An informational issue.
+pub(crate) fn information(message: String) -> ValidationIssue {
+    ValidationIssue { severity: Severity::Information, code: IssueType::Informational, path: String::new(), message }
 }
 
 /// `POST /fhir`: a Bundle (batch or transaction); answers with a response Bundle-like summary.
@@ -433,14 +426,14 @@ fn unprocessable(path: String, message: &str) -> ApiError {
     ApiError::Unprocessable(Box::new(error_outcome(IssueType::NotSupported, path, message)))
 }
 
-fn invalid(path: String, message: &str) -> ApiError {
+pub(crate) fn invalid(path: String, message: &str) -> ApiError {
     ApiError::Invalid(Box::new(error_outcome(IssueType::Invalid, path, message)))
 }
 
 /// Checks the URL's type, and the body's `resourceType` against it when a cheap scan of the top
 /// level finds one. Never decodes: that happens on a blocking thread after the scope check, and
 /// its precise errors cover bodies this scan cannot read.
-fn check_type(body: &[u8], expected: &str) -> Result<(), ApiError> {
+pub(crate) fn check_type(body: &[u8], expected: &str) -> Result<(), ApiError> {
     if !fhir_models::Resource::is_resource_type(expected) {
         return Err(ApiError::NotFound("not an R4 resource type"));
     }
@@ -455,7 +448,7 @@ fn check_type(body: &[u8], expected: &str) -> Result<(), ApiError> {
 
 /// `POST` and `PUT` of `/fhir/Bundle`: a batch or transaction goes to `POST /fhir`, and the
 /// bridge stores the entries of other Bundles, not the Bundle itself; refused, rather than run.
-fn refuse_bundle_as_resource(resource_type: &str) -> Result<(), ApiError> {
+pub(crate) fn refuse_bundle_as_resource(resource_type: &str) -> Result<(), ApiError> {
     if resource_type == "Bundle" {
         return Err(unprocessable(
             "Bundle".to_owned(),

@@ -213,6 +213,40 @@ pub async fn search(
     Ok(HttpResponse::Ok().content_type(fhir_models::JSON_MIME_TYPE).json(bundle))
 }
 
+/// The current versions that match `query` (a search URL's query string, as in `If-None-Exist`
+/// or a conditional `PUT`/`DELETE`), newest first, with their logical ids. Unknown parameters are
+/// refused here (as under `handling=strict`): ignoring one would match more than the condition
+/// says, and a conditional write would then change the wrong resource.
+pub async fn matches(
+    state: &AppState,
+    resource_type: &str,
+    query: &str,
+) -> Result<Vec<(String, node_store::records::ResourceVersion)>, ApiError> {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let strict = Prefer { return_: crate::interaction::Return::Representation, strict: true, respond_async: false };
+    let parsed = parse(resource_type, &pairs, strict)?;
+    let node = state.node.clone();
+    let rt = resource_type.to_owned();
+    let found = web::block(move || {
+        let mut found = Vec::new();
+        for seq in node.search_index(&rt, &parsed.conditions, parsed.ids.as_deref())? {
+            let record = node.record_at(seq)?;
+            if parsed.last_updated.iter().all(|filter| filter.matches(record.time_ms)) {
+                let id = node.logical_id_of(seq, &record)?.unwrap_or_default();
+                found.push((id, record));
+            }
+        }
+        Ok::<_, SearchError>(found)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    match found {
+        Ok(found) => Ok(found),
+        Err(SearchError::TooCostly(code)) => Err(ApiError::TooCostly(code)),
+        Err(error) => Err(ApiError::Internal(error.to_string())),
+    }
+}
+
 /// The absolute URL of this search with every parameter kept, and the cursor of `next`.
 fn link(base: &str, path: &str, pairs: &[(String, String)], next: Option<u64>) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());

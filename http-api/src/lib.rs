@@ -19,6 +19,7 @@
 
 mod audit;
 mod auth;
+mod conditional;
 mod config;
 mod discovery;
 mod error;
@@ -74,8 +75,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/fhir/{type}")
             .route(web::get().to(search::search))
             .route(web::post().to(fhir::create))
-            .route(web::put().to(fhir::conditional_on_type))
-            .route(web::delete().to(fhir::conditional_on_type)),
+            .route(web::put().to(conditional::on_type))
+            .route(web::delete().to(conditional::on_type)),
     )
     .service(
         web::resource("/fhir/{type}/{id}")

@@ -41,4 +41,7 @@ pub struct AppState {
     pub peer_client: Arc<PeerClient>,
     /// `http.public_base_url`.
     pub public_base_url: Option<String>,
+    /// Held from a conditional write's search to its commit, so two conditional writes cannot
+    /// both find nothing and both create (the race of HAPI FHIR #3141).
+    pub conditional: Arc<tokio::sync::Mutex<()>>,
 }

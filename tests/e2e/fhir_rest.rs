@@ -214,12 +214,6 @@ fn fhir_rest_interactions_answer_as_fhir_servers_do() {
     assert_eq!(observations["entry"].as_array().map(Vec::len), Some(1), "{observations:#}");
 
     // Refusals that say what is not done, rather than doing something else.
-    let conditional =
-        call("POST", &format!("{base}/Patient"), &[FHIR, ("If-None-Exist", "identifier=x|1")], Some(&patient));
-    assert_eq!(conditional.status, 400, "{}", conditional.body);
-    assert_eq!(conditional.json()["issue"][0]["code"], "not-supported");
-    let conditional_update = call("PUT", &format!("{base}/Patient?identifier=x|1"), &[FHIR], Some(&patient));
-    assert_eq!(conditional_update.json()["issue"][0]["code"], "not-supported", "{}", conditional_update.body);
     let xml = call("GET", &format!("{base}/Patient/rest-page-0?_format=xml"), &[], None);
     assert_eq!(xml.status, 415, "{}", xml.body);
     let json_format = call("GET", &format!("{base}/Patient/rest-page-0?_format=json"), &[], None);
@@ -379,4 +373,91 @@ fn fhir_search_by_the_official_parameters_over_the_blind_index() {
     let found = call("GET", &format!("{base}/Patient?identifier=MRN-SECRET-4711"), &[], None).json();
     assert_eq!(bundle_ids(&found), ["s1"], "after the rebuild: {found:#}");
     assert_eq!(reopened.terminate(Duration::from_secs(30)).code(), Some(0));
+}
+
+#[test]
+fn conditional_create_update_and_delete_match_once_even_under_races() {
+    let data = temp_dir();
+    let mut bridge = Bridge::start(data.path(), &[], &data.path().join("serve.log"));
+    bridge.wait_healthy(Duration::from_secs(20));
+    let base = format!("{}/fhir", bridge.base());
+    let patient = |id: Option<&str>, system: &str, family: &str| {
+        let mut value = json!({"resourceType": "Patient", "name": [{"family": family}],
+            "identifier": [{"system": system, "value": "1"}]});
+        if let Some(id) = id {
+            value["id"] = json!(id);
+        }
+        value.to_string()
+    };
+    let condition = ("If-None-Exist", "identifier=urn:x|1");
+
+    // If-None-Exist: no match creates, one match answers it and writes nothing, two refuse.
+    let created =
+        call("POST", &format!("{base}/Patient"), &[FHIR, condition], Some(&patient(Some("cc-1"), "urn:x", "A")));
+    assert_eq!(created.status, 201, "{}", created.body);
+    let again =
+        call("POST", &format!("{base}/Patient"), &[FHIR, condition], Some(&patient(Some("cc-9"), "urn:x", "B")));
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!((again.json()["id"].as_str(), again.header("ETag")), (Some("cc-1"), Some("W/\"1\"")));
+    assert_eq!(call("GET", &format!("{base}/Patient/cc-9"), &[], None).status, 404, "nothing was created");
+    let other = call("POST", &format!("{base}/Patient"), &[FHIR], Some(&patient(Some("cc-2"), "urn:x", "C")));
+    assert_eq!(other.status, 201);
+    let two = call("POST", &format!("{base}/Patient"), &[FHIR, condition], Some(&patient(None, "urn:x", "D")));
+    assert_eq!(two.status, 412, "{}", two.body);
+    let unknown = call(
+        "POST",
+        &format!("{base}/Patient"),
+        &[FHIR, ("If-None-Exist", "nickname=x")],
+        Some(&patient(None, "urn:x", "E")),
+    );
+    assert_eq!(unknown.status, 400, "an unknown parameter in a condition: {}", unknown.body);
+
+    // Conditional update: no match creates (an id assigned), one match updates it, two refuse.
+    let url = format!("{base}/Patient?identifier=urn:y%7C1");
+    let made = call("PUT", &url, &[FHIR], Some(&patient(None, "urn:y", "F")));
+    assert_eq!(made.status, 201, "{}", made.body);
+    let id = made.json()["id"].as_str().expect("an id").to_owned();
+    let updated = call("PUT", &url, &[FHIR], Some(&patient(None, "urn:y", "G")));
+    assert_eq!(updated.status, 200, "{}", updated.body);
+    assert_eq!(
+        (updated.json()["id"].as_str(), updated.json()["meta"]["versionId"].as_str()),
+        (Some(id.as_str()), Some("2"))
+    );
+    let wrong_id = call("PUT", &url, &[FHIR], Some(&patient(Some("someone-else"), "urn:y", "H")));
+    assert_eq!(wrong_id.status, 400, "{}", wrong_id.body);
+    let ambiguous =
+        call("PUT", &format!("{base}/Patient?identifier=urn:x%7C1"), &[FHIR], Some(&patient(None, "urn:x", "I")));
+    assert_eq!(ambiguous.status, 412, "{}", ambiguous.body);
+
+    // Conditional delete: one match is deleted, then nothing matches.
+    let deleted = call("DELETE", &url, &[], None);
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_eq!(call("GET", &format!("{base}/Patient/{id}"), &[], None).status, 410);
+    let nothing = call("DELETE", &url, &[], None);
+    assert!(nothing.status == 200 && nothing.body.contains("nothing to delete"), "{}", nothing.body);
+    assert_eq!(call("DELETE", &format!("{base}/Patient?identifier=urn:x%7C1"), &[], None).status, 412);
+
+    // Eight clients create the same patient at once, conditionally: exactly one is created.
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..8)
+            .map(|index| {
+                let (base, body) = (base.clone(), patient(Some(&format!("race-{index}")), "urn:race", "R"));
+                scope.spawn(move || {
+                    call(
+                        "POST",
+                        &format!("{base}/Patient"),
+                        &[FHIR, ("If-None-Exist", "identifier=urn:race|1")],
+                        Some(&body),
+                    )
+                    .status
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 7, "{statuses:?}");
+    let found = call("GET", &format!("{base}/Patient?identifier=urn:race|1"), &[], None).json();
+    assert_eq!(found["total"], 1, "{found:#}");
+    assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
 }
