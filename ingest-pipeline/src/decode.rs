@@ -287,6 +287,19 @@ fn plan_entry(entry: BundleEntry, location: &str, ids: &dyn IdAssigner) -> Entry
             return invalid("fullUrl", "not a valid urn:uuid: expected urn:uuid:<lower-case UUID>");
         }
     }
+    // Conditions on an entry would be ignored here: refused instead, as doing the write without
+    // them is more than the sender asked.
+    if let Some(request) = &entry.request {
+        let conditional =
+            [&request.if_match, &request.if_none_exist, &request.if_none_match, &request.if_modified_since]
+                .iter()
+                .any(|condition| condition.is_some());
+        if conditional && !matches!(method.as_deref(), Some("GET" | "HEAD")) {
+            return not_supported(
+                "conditional entries (ifMatch, ifNoneExist) are not supported in Bundles yet: send them one at a time (If-Match, If-None-Exist)",
+            );
+        }
+    }
     match method.as_deref() {
         Some("GET" | "HEAD") => return EntryPlan::Skip,
         Some("PATCH") => return not_supported("PATCH is not supported"),
@@ -510,6 +523,19 @@ mod tests {
             (items[2].resource_type, items[2].id.as_str(), items[2].change),
             ("Patient", "old", RequestedChange::Delete)
         );
+    }
+
+    #[test]
+    fn conditional_entries_are_refused_rather_than_run_unconditionally() {
+        for condition in [r#""ifNoneExist":"identifier=x|1""#, r#""ifMatch":"W/\"1\"""#] {
+            let bundle = format!(
+                r#"{{"resourceType":"Bundle","type":"batch","entry":[
+                {{"resource":{{"resourceType":"Patient","id":"c1"}},"request":{{"method":"PUT","url":"Patient/c1",{condition}}}}}]}}"#
+            );
+            let decoded = decode_submission(bundle.as_bytes(), &FixedIds);
+            let Err(rejection) = &decoded.items[0] else { panic!("{condition} was accepted") };
+            assert!(format!("{:?}", rejection.outcome).contains("not supported in Bundles"), "{condition}");
+        }
     }
 
     #[test]
