@@ -25,11 +25,20 @@ pub struct StepModel {
     pub of_type: Option<String>,
     pub filter: Option<(String, String)>,
     pub target: Option<String>,
+    /// A choice element (`value[x]`) named without its type: any of its typed names.
+    pub choice: bool,
 }
 
 /// Every resource type's parameters (the `Resource` and `DomainResource` ones under their own
 /// names), in type and code order.
 pub fn search_params(defs: &Definitions) -> Vec<(String, Vec<SearchParamModel>)> {
+    let choices: std::collections::BTreeSet<&str> = defs
+        .structures
+        .structures
+        .iter()
+        .flat_map(|s| s.elements.iter())
+        .filter_map(|e| e.path.strip_suffix("[x]"))
+        .collect();
     defs.search
         .resources
         .iter()
@@ -43,7 +52,10 @@ pub fn search_params(defs: &Definitions) -> Vec<(String, Vec<SearchParamModel>)>
                     paths: param
                         .expressions
                         .iter()
-                        .map(|expression| parse(&resource.resource_type, expression))
+                        .map(|expression| {
+                            parse(&resource.resource_type, expression)
+                                .map(|steps| mark_choices(&resource.resource_type, steps, &choices))
+                        })
                         .collect::<Option<Vec<_>>>()
                         .filter(|paths| !paths.is_empty()),
                     targets: param.targets.clone(),
@@ -52,6 +64,19 @@ pub fn search_params(defs: &Definitions) -> Vec<(String, Vec<SearchParamModel>)>
             (resource.resource_type.clone(), params)
         })
         .collect()
+}
+
+/// Marks the steps that name a choice element without its type: `Observation.value` is
+/// `Observation.value[x]`; an extension's `value` is `Extension.value[x]`.
+fn mark_choices(base: &str, mut steps: Vec<StepModel>, choices: &std::collections::BTreeSet<&str>) -> Vec<StepModel> {
+    let mut path = base.to_owned();
+    for index in 0..steps.len() {
+        path.push('.');
+        path.push_str(&steps[index].name);
+        let in_extension = index > 0 && steps[index - 1].name == "extension" && steps[index].name == "value";
+        steps[index].choice = steps[index].of_type.is_none() && (choices.contains(path.as_str()) || in_extension);
+    }
+    steps
 }
 
 /// Parses one expression part that starts with `{base}.` (or `({base}.`).

@@ -67,6 +67,9 @@ pub struct SearchStep {
     pub filter: Option<(&'static str, &'static str)>,
     /// Only references to this resource type.
     pub target: Option<&'static str>,
+    /// A choice element named without its type (`Observation.value`): whichever typed name
+    /// (`valueQuantity`, `valueString`) the resource has.
+    pub choice: bool,
 }
 
 /// One search parameter of a resource type.
@@ -106,10 +109,10 @@ fn select<'a>(resource: &'a serde_json::Value, path: &[SearchStep]) -> Vec<&'a s
             let Some(object) = item.as_object() else { continue };
             let found = match step.of_type {
                 Some(ty) => object.get(&choice_key(step.name, ty)),
-                None => object.get(step.name).or_else(|| {
-                    // A choice element named without its type: whichever type is present.
+                None if step.choice => {
                     object.iter().find(|(key, _)| is_choice_of(key, step.name)).map(|(_, value)| value)
-                }),
+                }
+                None => object.get(step.name),
             };
             match found {
                 Some(serde_json::Value::Array(values)) => next.extend(values.iter()),
@@ -210,7 +213,7 @@ pub fn index_terms(param: &SearchParam, resource: &serde_json::Value) -> Vec<Str
                 SearchKind::Token => token_terms(item, &mut terms),
                 SearchKind::Reference => {
                     if let Some(reference) =
-                        item.get("reference").and_then(serde_json::Value::as_str).and_then(normalise_reference)
+                        item.get("reference").and_then(serde_json::Value::as_str).and_then(reference_term)
                     {
                         terms.push(format!("r|{reference}"));
                     }
@@ -227,6 +230,21 @@ pub fn index_terms(param: &SearchParam, resource: &serde_json::Value) -> Vec<Str
     terms.sort();
     terms.dedup();
     terms
+}
+
+/// What a reference is searched by: `Type/id` for a relative reference, the whole URL (without a
+/// `_history` suffix) for an absolute one. Another server's `https://b.example/fhir/Patient/1` is
+/// not this server's `Patient/1`, so the two must not match.
+pub fn reference_term(reference: &str) -> Option<String> {
+    let normalised = normalise_reference(reference)?;
+    if !reference.contains("://") {
+        return Some(normalised);
+    }
+    let without_history = match reference.rsplit_once("/_history/") {
+        Some((head, version)) if !version.contains('/') => head,
+        _ => reference,
+    };
+    Some(without_history.trim_end_matches('/').to_owned())
 }
 
 /// The types a reference parameter can match: those its paths restrict it to, when every path
@@ -276,7 +294,7 @@ pub fn query_terms(param: &SearchParam, value: &str) -> Result<Vec<String>, Term
     match param.kind {
         SearchKind::Token => {
             // An escaped `\|` is part of the code, not the separator.
-            let split = value.match_indices('|').map(|(i, _)| i).find(|&i| i == 0 || &value[i - 1..i] != "\\");
+            let split = value.match_indices('|').map(|(i, _)| i).find(|&i| i == 0 || value.as_bytes()[i - 1] != b'\\');
             let unescape = |text: &str| text.replace("\\|", "|");
             Ok(vec![match split {
                 None => format!("tc|{}", unescape(value)),
@@ -290,7 +308,7 @@ pub fn query_terms(param: &SearchParam, value: &str) -> Result<Vec<String>, Term
                 }
             }])
         }
-        SearchKind::Reference => match normalise_reference(value) {
+        SearchKind::Reference => match reference_term(value) {
             Some(reference) => Ok(vec![format!("r|{reference}")]),
             None if crate::validate::is_fhir_id(value) && !reference_targets(param).is_empty() => {
                 Ok(reference_targets(param).iter().map(|ty| format!("r|{ty}/{value}")).collect())
@@ -336,8 +354,21 @@ mod tests {
             "valueQuantity": {"value": 72, "system": "http://unitsofmeasure.org", "code": "/min"}});
         let code = index_terms(search_param("Observation", "code").unwrap(), &observation);
         assert!(code.contains(&"tsc|http://loinc.org|8867-4".to_owned()), "{code:?}");
-        assert_eq!(index_terms(search_param("Observation", "subject").unwrap(), &observation), ["r|Patient/p1"]);
-        assert_eq!(index_terms(search_param("Observation", "patient").unwrap(), &observation), ["r|Patient/p1"]);
+        let absolute = "r|https://h.example/fhir/Patient/p1";
+        assert_eq!(index_terms(search_param("Observation", "subject").unwrap(), &observation), [absolute]);
+        assert_eq!(index_terms(search_param("Observation", "patient").unwrap(), &observation), [absolute]);
+        // Another server's Patient/p1 is not this server's.
+        let subject = search_param("Observation", "subject").unwrap();
+        assert_eq!(query_terms(subject, "Patient/p1").unwrap(), ["r|Patient/p1"]);
+        assert_eq!(query_terms(subject, "https://h.example/fhir/Patient/p1").unwrap(), [absolute]);
+        // An element that is no choice does not fall back to a sibling that starts with its name.
+        let body = json!({"resourceType": "BodyStructure", "locationQualifier": [{"coding": [{"code": "left"}]}]});
+        assert!(index_terms(search_param("BodyStructure", "location").unwrap(), &body).is_empty());
+        // A choice named without its type finds whichever type is there.
+        let dated = json!({"resourceType": "Observation", "valueCodeableConcept": {"coding": [{"code": "pos"}]}});
+        assert!(
+            index_terms(search_param("Observation", "value-concept").unwrap(), &dated).contains(&"tc|pos".to_owned())
+        );
         // `patient` only follows references to Patients.
         let group = json!({"resourceType": "Observation", "subject": {"reference": "Group/g1"}});
         assert!(index_terms(search_param("Observation", "patient").unwrap(), &group).is_empty());
@@ -352,6 +383,7 @@ mod tests {
         assert_eq!(query_terms(identifier, "123").unwrap(), ["tc|123"]);
         assert_eq!(query_terms(identifier, "a\\|b").unwrap(), ["tc|a|b"]);
         assert!(query_terms(identifier, "|").is_err());
+        assert_eq!(query_terms(identifier, "é|x").unwrap(), ["tsc|é|x"], "non-ASCII values split on characters");
         let patient = search_param("Observation", "patient").unwrap();
         assert_eq!(query_terms(patient, "p1").unwrap(), ["r|Patient/p1"]);
         assert_eq!(query_terms(patient, "Patient/p1").unwrap(), ["r|Patient/p1"]);

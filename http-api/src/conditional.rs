@@ -215,7 +215,7 @@ async fn delete(
         [] => Ok(HttpResponse::Ok().content_type(fhir_models::JSON_MIME_TYPE).body(interaction::outcome_json(&[
             fhir::information(format!("no {resource_type} matches the condition: nothing to delete")),
         ]))),
-        [(id, _)] => fhir::delete_one(state, caller, resource_type, id).await,
+        [(id, _)] => fhir::delete_one(state, caller, resource_type, id, interaction::if_match(request)?).await,
         many => Err(ApiError::PreconditionFailed(format!(
             "the condition matches {} resources: this server deletes one at a time",
             many.len()

@@ -61,10 +61,11 @@ pub async fn metadata(authenticator: web::Data<Arc<Authenticator>>) -> HttpRespo
                                 "conditionalUpdate": true,
                                 "conditionalDelete": "single",
                                 "searchParam": [
-                                    {"name": "patient", "type": "reference", "documentation": "required: the patient's records here and, through grants, at peer custodians"},
+                                    {"name": "_id", "type": "token"},
                                     {"name": "_lastUpdated", "type": "date"},
                                     {"name": "_count", "type": "number"},
-                                    {"name": "_offset", "type": "number"}]}]}]
+                                    {"name": "patient", "type": "reference", "documentation": "alone (with _lastUpdated, _count, _offset): the patient's records here and, through grants, at peer custodians"}],
+                                "documentation": "Search: every token, reference and uri parameter of the official R4 SearchParameter definitions for the type, without modifiers; date, string, quantity and number parameters, _sort, _include and chains are refused by name."}]}]
     });
     HttpResponse::Ok().content_type(fhir_models::JSON_MIME_TYPE).json(body)
 }

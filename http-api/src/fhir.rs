@@ -294,6 +294,9 @@ pub async fn patch(
     let expected = interaction::if_match(&request)?;
     let operations: json_patch::Patch = serde_json::from_slice(&body)
         .map_err(|_| ApiError::BadRequest("the body is not a JSON Patch (RFC 6902) array of operations".into()))?;
+    if operations.0.len() > MAX_PATCH_OPERATIONS {
+        return Err(ApiError::BadRequest(format!("a patch has at most {MAX_PATCH_OPERATIONS} operations")));
+    }
     if !fhir_models::validate::is_fhir_id(&id) {
         return Err(ApiError::NotFound("no such resource"));
     }
@@ -321,14 +324,8 @@ pub async fn patch(
     }
     let pseudonym = state.node.resource_pseudonym(&resource_type, &id).to_string();
     crate::audit::record(&state, &caller, "patch", true, patient, Some(resource_type.clone()), Some(pseudonym)).await?;
-    let mut document: serde_json::Value = serde_json::from_slice(&canonical).map_err(internal)?;
-    json_patch::patch(&mut document, &operations).map_err(|error| {
-        // The operation's index and JSON Pointer name elements, never values.
-        unprocessable(
-            resource_type.clone(),
-            &format!("operation {} of the patch (at {}) cannot be applied", error.operation, error.path),
-        )
-    })?;
+    let rt = resource_type.clone();
+    let document = web::block(move || apply_patch(&canonical, &operations, &rt)).await.map_err(internal)??;
     if document["resourceType"] != resource_type.as_str() || document["id"] != id.as_str() {
         return Err(unprocessable(resource_type, "a patch may not change resourceType or id"));
     }
@@ -359,10 +356,11 @@ pub async fn delete(
     }
     caller.require_delete(&resource_type)?;
     interaction::check_format(&request)?;
+    let if_match = interaction::if_match(&request)?;
     if !fhir_models::validate::is_fhir_id(&id) {
         return Err(invalid(format!("{resource_type}.id"), "not a valid id: 1 to 64 of A-Z, a-z, 0-9, '-' and '.'"));
     }
-    delete_one(&state, &caller, &resource_type, &id).await
+    delete_one(&state, &caller, &resource_type, &id, if_match).await
 }
 
 /// Deletes `Type/id` (whose scope and id the caller checked): one path for deletes, the same as a
@@ -372,6 +370,7 @@ pub(crate) async fn delete_one(
     caller: &Principal,
     resource_type: &str,
     id: &str,
+    if_match: Option<u32>,
 ) -> Result<HttpResponse, ApiError> {
     let bundle = serde_json::json!({
         "resourceType": "Bundle",
@@ -379,8 +378,11 @@ pub(crate) async fn delete_one(
         "entry": [{"request": {"method": "DELETE", "url": format!("{resource_type}/{id}")}}],
     });
     let body = web::Bytes::from(serde_json::to_vec(&bundle).map_err(internal)?);
-    let done = ingest(state, caller, body, Expect::Bundle).await?;
+    let done = ingest(state, caller, body, Expect::One { resource_type, id: Some(id), if_match }).await?;
     let receipt = done.receipts.first().ok_or(ApiError::Internal("a delete without a receipt".into()))?;
+    if receipt.precondition_failed {
+        return Err(precondition_failed(receipt));
+    }
     // 200 with an OperationOutcome (FHIR allows 200 or 204); nothing to delete is no error.
     let message = match (receipt.duplicate, receipt.version) {
         (true, 0) => format!("{resource_type}/{id} does not exist: nothing to delete"),
@@ -398,6 +400,39 @@ pub(crate) async fn delete_one(
 /// An informational issue.
 pub(crate) fn information(message: String) -> ValidationIssue {
     ValidationIssue { severity: Severity::Information, code: IssueType::Informational, path: String::new(), message }
+}
+
+/// Operations a PATCH may have.
+const MAX_PATCH_OPERATIONS: usize = 256;
+/// The largest resource a patch may make (a `copy` can double a document each time).
+const MAX_PATCHED_BYTES: usize = 32 * 1024 * 1024;
+
+/// Applies `operations` to the stored version's JSON one at a time, refusing a result larger
+/// than [`MAX_PATCHED_BYTES`] as soon as a `copy` makes it so (before the next one can double it).
+fn apply_patch(
+    canonical: &[u8],
+    operations: &json_patch::Patch,
+    resource_type: &str,
+) -> Result<serde_json::Value, ApiError> {
+    let mut document: serde_json::Value = serde_json::from_slice(canonical).map_err(internal)?;
+    for (index, operation) in operations.0.iter().enumerate() {
+        json_patch::patch(&mut document, std::slice::from_ref(operation)).map_err(|error| {
+            // The operation's index and JSON Pointer name elements, never values.
+            unprocessable(
+                resource_type.to_owned(),
+                &format!("operation {index} of the patch (at {}) cannot be applied", error.path),
+            )
+        })?;
+        if matches!(operation, json_patch::PatchOperation::Copy(_))
+            && serde_json::to_vec(&document).map_or(usize::MAX, |bytes| bytes.len()) > MAX_PATCHED_BYTES
+        {
+            return Err(unprocessable(
+                resource_type.to_owned(),
+                &format!("operation {index} of the patch makes the resource larger than {MAX_PATCHED_BYTES} bytes"),
+            ));
+        }
+    }
+    Ok(document)
 }
 
 /// `POST /fhir`: a Bundle (batch or transaction); answers with a response Bundle-like summary.

@@ -138,7 +138,12 @@ async fn history(
         if !fhir_models::Resource::is_resource_type(resource_type) {
             return Err(ApiError::NotFound("not an R4 resource type"));
         }
-        if let Err(denied) = caller.require_read(resource_type) {
+        // A type's history lists every resource of it: that is a search as well as reads.
+        let permitted = match &of {
+            Owned::Instance(..) => caller.require_read(resource_type),
+            _ => caller.require_read(resource_type).and_then(|()| caller.require_search(resource_type)),
+        };
+        if let Err(denied) = permitted {
             let pseudonym = match &of {
                 Owned::Instance(t, id) => Some(state.node.resource_pseudonym(t, id).to_string()),
                 _ => None,
@@ -159,7 +164,7 @@ async fn history(
     let readable: Vec<&'static str> = fhir_models::RESOURCE_TYPES
         .iter()
         .copied()
-        .filter(|t| matches!(of, Owned::System) && caller.require_read(t).is_ok())
+        .filter(|t| matches!(of, Owned::System) && caller.require_read(t).is_ok() && caller.require_search(t).is_ok())
         .collect();
     if matches!(of, Owned::System) && readable.is_empty() {
         return Err(ApiError::Auth(caller.require_read("Patient").unwrap_err()));
@@ -208,7 +213,8 @@ async fn history(
     if let Some(total) = total.filter(|_| query.since_ms.is_none() && query.cursor.is_none()) {
         bundle["total"] = json!(total);
     }
-    if let Some(next) = next {
+    // `_count=0` asks for the total alone: no page follows.
+    if let Some(next) = next.filter(|_| query.count > 0) {
         if let Some(links) = bundle["link"].as_array_mut() {
             links.push(json!({"relation": "next", "url": link(&base, path, pairs, Some(next))}));
         }
@@ -221,10 +227,13 @@ async fn history(
 async fn audit(state: &AppState, caller: &Principal, of: &Owned, entries: &[Entry]) -> Result<(), ApiError> {
     match of {
         Owned::Instance(resource_type, id) => {
-            let patient = entries.iter().find_map(|e| e.record.patient.clone());
+            // A resource can move between patients: each patient whose version is shown sees it.
+            let mut patients: Vec<Option<String>> = entries.iter().map(|e| e.record.patient.clone()).collect();
+            patients.sort();
+            patients.dedup();
             let pseudonym = state.node.resource_pseudonym(resource_type, id).to_string();
-            crate::audit::record(state, caller, "history", true, patient, Some(resource_type.clone()), Some(pseudonym))
-                .await
+            let accesses = patients.into_iter().map(|p| (p, resource_type.clone(), pseudonym.clone())).collect();
+            crate::audit::record_many(state, caller, "history", accesses).await
         }
         _ => {
             let accesses = entries

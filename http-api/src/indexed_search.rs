@@ -119,13 +119,13 @@ fn parse(resource_type: &str, pairs: &[(String, String)], prefer: Prefer) -> Res
     Ok(query)
 }
 
-/// Whether the query is the cross-institution patient search of `exchange` (only `patient` or
-/// `subject`, `_lastUpdated`, `_count`, `_offset`, `_format`), which peers answer too.
+/// Whether the query is the cross-institution patient search of `exchange` (only `patient`,
+/// `_lastUpdated`, `_count`, `_offset`, `_format`), which peers answer too.
 pub fn is_patient_search(pairs: &[(String, String)]) -> bool {
-    pairs.iter().any(|(name, _)| name == "patient" || name == "subject")
-        && pairs.iter().all(|(name, _)| {
-            matches!(name.as_str(), "patient" | "subject" | "_lastUpdated" | "_count" | "_offset" | "_format")
-        })
+    pairs.iter().any(|(name, _)| name == "patient")
+        && pairs
+            .iter()
+            .all(|(name, _)| matches!(name.as_str(), "patient" | "_lastUpdated" | "_count" | "_offset" | "_format"))
 }
 
 /// The search: the page, decrypted, audited, as a searchset Bundle.
@@ -142,20 +142,25 @@ pub async fn search(
     let filters = query.last_updated.clone();
     let (count, cursor) = (query.count, query.cursor);
     let found = web::block(move || {
-        let seqs = node.search_index(&rt, &conditions, ids.as_deref())?;
-        let mut matching = Vec::new();
-        for seq in seqs {
-            let record = node.record_at(seq)?;
-            if filters.iter().all(|filter| filter.matches(record.time_ms)) {
-                matching.push((seq, record));
+        let mut seqs = node.search_index(&rt, &conditions, ids.as_deref())?;
+        // Records are read for the time filter only when there is one.
+        if !filters.is_empty() {
+            let mut kept = Vec::with_capacity(seqs.len());
+            for seq in seqs {
+                let record = node.record_at(seq)?;
+                if filters.iter().all(|filter| filter.matches(record.time_ms)) {
+                    kept.push(seq);
+                }
             }
+            seqs = kept;
         }
-        let total = matching.len();
-        let page: Vec<_> =
-            matching.into_iter().filter(|(seq, _)| cursor.is_none_or(|c| *seq < c)).take(count + 1).collect();
-        let next = (page.len() > count).then(|| page[count - 1].0);
+        let total = seqs.len();
+        let page: Vec<u64> = seqs.into_iter().filter(|seq| cursor.is_none_or(|c| *seq < c)).take(count + 1).collect();
+        // `_count=0` asks for the total alone.
+        let next = (count > 0 && page.len() > count).then(|| page[count - 1]);
         let mut entries = Vec::new();
-        for (seq, record) in page.into_iter().take(count) {
+        for seq in page.into_iter().take(count) {
+            let record = node.record_at(seq)?;
             let opened = node.open_record(seq, record)?;
             let resource = opened.resource()?;
             entries.push((
@@ -232,11 +237,17 @@ pub async fn matches(
         for seq in node.search_index(&rt, &parsed.conditions, parsed.ids.as_deref())? {
             let record = node.record_at(seq)?;
             if parsed.last_updated.iter().all(|filter| filter.matches(record.time_ms)) {
-                let id = node.logical_id_of(seq, &record)?.unwrap_or_default();
-                found.push((id, record));
+                found.push((seq, record));
             }
         }
-        Ok::<_, SearchError>(found)
+        // Only a single match needs its id (the others are counted): one decryption at most.
+        let mut resolved = Vec::with_capacity(found.len());
+        let single = found.len() == 1;
+        for (seq, record) in found {
+            let id = if single { node.logical_id_of(seq, &record)?.unwrap_or_default() } else { String::new() };
+            resolved.push((id, record));
+        }
+        Ok::<_, SearchError>(resolved)
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -299,5 +310,6 @@ mod tests {
         assert!(is_patient_search(&pairs(&[("patient", "p1"), ("_count", "5")])));
         assert!(!is_patient_search(&pairs(&[("patient", "p1"), ("code", "x")])));
         assert!(!is_patient_search(&pairs(&[("identifier", "x")])));
+        assert!(!is_patient_search(&pairs(&[("subject", "Patient/p1")])), "subject is a reference parameter");
     }
 }

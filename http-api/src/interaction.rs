@@ -102,8 +102,20 @@ pub fn base_url(state: &AppState, request: &HttpRequest) -> String {
     match &state.public_base_url {
         Some(base) => base.trim_end_matches('/').to_owned(),
         None => {
-            let info = request.connection_info();
-            format!("{}://{}/fhir", info.scheme(), info.host())
+            // The Host the client named (never `Forwarded` or `X-Forwarded-*`, which any client
+            // can set), if it is a plain host[:port]; else the address the request reached.
+            let host = request
+                .headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .filter(|h| {
+                    !h.is_empty()
+                        && h.len() <= 255
+                        && h.chars().all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+                })
+                .map(str::to_owned)
+                .unwrap_or_else(|| request.app_config().host().to_owned());
+            format!("http://{host}/fhir")
         }
     }
 }
@@ -113,7 +125,8 @@ pub fn check_format(request: &HttpRequest) -> Result<(), ApiError> {
     let query = request.query_string();
     for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
         if name == "_format" {
-            let value = value.to_ascii_lowercase();
+            // An unencoded `+` (`application/fhir+json`) arrives as a space.
+            let value = value.to_ascii_lowercase().replace(' ', "+");
             let json = matches!(value.as_str(), "json" | "application/json" | "application/fhir+json")
                 || value.starts_with("application/fhir+json;")
                 || value.starts_with("application/json;");

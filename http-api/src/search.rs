@@ -46,6 +46,19 @@ pub async fn search(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    // `patient=` means what the type's `patient` parameter says (`Observation.subject` a
+    // Patient), which is narrower than the patient's compartment the records are found by (a
+    // performer is in it too): matches are kept only when the parameter holds for them.
+    let mut results = results;
+    if let Some(param) = fhir_models::search::search_param(&resource_type, "patient").filter(|p| p.paths.is_some()) {
+        let relative = format!("r|Patient/{}", query.patient);
+        let absolute = format!("/Patient/{}", query.patient);
+        results.matches.retain(|m| {
+            fhir_models::search::index_terms(param, &m.resource)
+                .iter()
+                .any(|term| *term == relative || (term.contains("://") && term.ends_with(&absolute)))
+        });
+    }
     let refused = results.refused();
     crate::audit::record(&state, &caller, "search", !refused, Some(patient), Some(resource_type), None).await?;
     if refused {

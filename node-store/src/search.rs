@@ -16,6 +16,9 @@ use crate::read::ReadError;
 /// costly (never cut short).
 pub const MAX_CANDIDATES: usize = 100_000;
 
+/// The most index entries (current or stale) one condition may look at.
+pub const MAX_SCANNED: usize = 4 * MAX_CANDIDATES;
+
 /// One AND-ed condition of a search: any of its terms (FHIR's comma OR).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TermCondition {
@@ -83,9 +86,15 @@ impl Node {
         }
         for condition in conditions {
             let mut found = BTreeSet::new();
+            // Stale entries (of older versions) count too: the work is bounded, not only the result.
+            let mut scanned = 0usize;
             for term in &condition.terms {
                 for entry in self.index.search_term(&self.term_key(resource_type, &condition.code, term)) {
                     let (resource, version) = entry?;
+                    scanned += 1;
+                    if scanned > MAX_SCANNED {
+                        return Err(SearchError::TooCostly(condition.code.clone()));
+                    }
                     let Some(latest) = self.index.latest(&resource)? else { continue };
                     if latest.version == version && !latest.deleted {
                         found.insert(latest.seq);

@@ -1,7 +1,8 @@
 //! FHIR REST interactions as clients rely on them, over real HTTP: `Prefer: return=`, absolute
 //! `Location`, `ETag` and `Last-Modified`, the ledger receipt in headers, `If-Match` (412),
 //! `If-None-Match` (304), 410 for a deleted resource, JSON Patch, instance, type and system
-//! `_history` with paging, and clear refusals (405, 415, conditional interactions not offered).
+//! `_history` with paging, search over the blind index, conditional create, update and delete,
+//! scopes, hosts and `_count=0` at the edges, and clear refusals (405, 415, what is not offered).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -459,5 +460,103 @@ fn conditional_create_update_and_delete_match_once_even_under_races() {
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 7, "{statuses:?}");
     let found = call("GET", &format!("{base}/Patient?identifier=urn:race|1"), &[], None).json();
     assert_eq!(found["total"], 1, "{found:#}");
+    assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
+}
+
+#[test]
+fn scopes_hosts_counts_and_versions_are_honoured_at_the_edges() {
+    let data = temp_dir();
+    let tokens = format!(
+        r#"[{{ token = "{DEV_TOKEN}", client_id = "all", scopes = ["system/*.cruds", "bridge/ledger.read"] }},
+            {{ token = "observations-only-token-1", client_id = "obs", scopes = ["system/Observation.rs"] }},
+            {{ token = "patient-read-only-token-1", client_id = "pr", scopes = ["system/Patient.r"] }}]"#
+    );
+    let env = [("FHIR_BRIDGE__AUTH__DEV_STATIC_TOKENS".to_owned(), tokens)];
+    let mut bridge = Bridge::start_with(data.path(), &[], &env, &data.path().join("serve.log"));
+    bridge.wait_healthy(Duration::from_secs(20));
+    let base = format!("{}/fhir", bridge.base());
+    let as_client = |token: &str, url: &str| {
+        let response = match ureq::get(url).set("Authorization", &format!("Bearer {token}")).call() {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{url}: {e}"),
+        };
+        (response.status(), response.into_string().unwrap_or_default())
+    };
+    for (resource, kind) in [
+        (
+            json!({"resourceType": "Patient", "id": "e1", "identifier": [{"system": "urn:é", "value": "ü-1"}]}),
+            "Patient",
+        ),
+        (
+            json!({"resourceType": "Observation", "id": "e2", "status": "final", "code": {"text": "x"},
+            "subject": {"reference": "https://other.example/fhir/Patient/e1"}}),
+            "Observation",
+        ),
+    ] {
+        let reply = call(
+            "POST",
+            &format!("{base}/{kind}"),
+            &[FHIR, ("X-Forwarded-Host", "evil.example")],
+            Some(&resource.to_string()),
+        );
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        // The Location is the host the client asked, never a forwarded one.
+        let location = reply.header("Location").unwrap();
+        assert!(location.starts_with(&base) && !location.contains("evil"), "{location}");
+    }
+
+    // The system's history shows a client only the types it may read and search; a type's
+    // history needs the search scope too.
+    let (status, body) = as_client("observations-only-token-1", &format!("{base}/_history"));
+    assert_eq!(status, 200, "{body}");
+    let system: Value = serde_json::from_str(&body).unwrap();
+    let types: Vec<&str> =
+        system["entry"].as_array().unwrap().iter().filter_map(|e| e["resource"]["resourceType"].as_str()).collect();
+    assert_eq!(types, ["Observation"], "{system:#}");
+    assert_eq!(as_client("patient-read-only-token-1", &format!("{base}/Patient/_history")).0, 403);
+    assert_eq!(as_client("patient-read-only-token-1", &format!("{base}/Patient/e1/_history")).0, 200);
+    assert_eq!(as_client("observations-only-token-1", &format!("{base}/Patient?identifier=x")).0, 403);
+
+    // Non-ASCII token values; another server's Patient/e1 is not this server's.
+    let found = call("GET", &format!("{base}/Patient?identifier=urn:%C3%A9%7C%C3%BC-1"), &[], None);
+    assert_eq!((found.status, bundle_ids(&found.json())), (200, vec!["e1".to_owned()]), "{}", found.body);
+    let local = call("GET", &format!("{base}/Observation?subject=Patient/e1"), &[], None).json();
+    assert!(bundle_ids(&local).is_empty(), "a foreign reference matched a local one: {local:#}");
+    let foreign =
+        call("GET", &format!("{base}/Observation?subject=https://other.example/fhir/Patient/e1"), &[], None).json();
+    assert_eq!(bundle_ids(&foreign), ["e2"]);
+
+    // `_count=0`: the total alone, no page and no next link.
+    let counted = call("GET", &format!("{base}/Patient?identifier=urn:%C3%A9%7C&_count=0"), &[], None);
+    assert_eq!(counted.status, 200, "{}", counted.body);
+    let counted = counted.json();
+    assert_eq!((counted["total"].as_u64(), bundle_ids(&counted).len()), (Some(1), 0), "{counted:#}");
+    assert!(counted["link"].as_array().unwrap().iter().all(|l| l["relation"] != "next"));
+    let history = call("GET", &format!("{base}/Patient/e1/_history?_count=0"), &[], None).json();
+    assert!(history["link"].as_array().unwrap().iter().all(|l| l["relation"] != "next"), "{history:#}");
+
+    // DELETE honours If-Match.
+    let stale = call("DELETE", &format!("{base}/Patient/e1"), &[("If-Match", "W/\"7\"")], None);
+    assert_eq!(stale.status, 412, "{}", stale.body);
+    assert_eq!(call("GET", &format!("{base}/Patient/e1"), &[], None).status, 200, "not deleted");
+    let current = call("DELETE", &format!("{base}/Patient/e1"), &[("If-Match", "W/\"1\"")], None);
+    assert_eq!(current.status, 200, "{}", current.body);
+    assert_eq!(call("GET", &format!("{base}/Patient/e1"), &[], None).status, 410);
+    assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
+
+    // With http.public_base_url, links are built from it.
+    let public = vec![("FHIR_BRIDGE__HTTP__PUBLIC_BASE_URL".to_owned(), "https://bridge.example.org/fhir".to_owned())];
+    let mut env = env.to_vec();
+    env.extend(public);
+    let mut bridge = Bridge::start_with(data.path(), &[], &env, &data.path().join("serve-2.log"));
+    bridge.wait_healthy(Duration::from_secs(20));
+    let base = format!("{}/fhir", bridge.base());
+    let reply = call(
+        "POST",
+        &format!("{base}/Patient"),
+        &[FHIR],
+        Some(&json!({"resourceType": "Patient", "id": "e3"}).to_string()),
+    );
+    assert_eq!(reply.header("Location"), Some("https://bridge.example.org/fhir/Patient/e3/_history/1"));
     assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
 }

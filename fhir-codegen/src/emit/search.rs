@@ -21,10 +21,11 @@ fn step(step: &StepModel) -> String {
         None => "None".to_owned(),
     };
     format!(
-        "SearchStep {{ name: {:?}, of_type: {}, filter: {filter}, target: {} }}",
+        "SearchStep {{ name: {:?}, of_type: {}, filter: {filter}, target: {}, choice: {} }}",
         step.name,
         option(step.of_type.as_ref()),
-        option(step.target.as_ref())
+        option(step.target.as_ref()),
+        step.choice
     )
 }
 
