@@ -36,6 +36,10 @@ py_bin="$(scripts/python-tools.sh)"
 export FHIR_BRIDGE_PYTHON="$py_bin/python"
 export FHIR_BRIDGE_MLLP_SEND="$py_bin/mllp_send"
 
+echo "== FHIR clients from npm for the client tests (fhir-kit-client, pinned)"
+FHIR_BRIDGE_JS_CLIENTS="$(scripts/js-clients.sh install)"
+export FHIR_BRIDGE_JS_CLIENTS
+
 echo "== Ethereum node and Solidity compiler for the chain tests (anvil and solc from npm, pinned)"
 chain_tools="$(scripts/chain-tools.sh install)"
 export FHIR_BRIDGE_ANVIL="$chain_tools/.bin/anvil"

@@ -1,7 +1,8 @@
 //! Real FHIR clients, unchanged, against `serve`: each runs its normal workflow (create, read,
 //! update, search, history, errors, delete) as a script in `tests/clients/`. The Python venv of
 //! `scripts/python-tools.sh` (`FHIR_BRIDGE_PYTHON`, set by scripts/test.sh) has them; without it
-//! the tests are skipped, unless `CI=true`.
+//! the tests are skipped, unless `CI=true`; so does `FHIR_BRIDGE_JS_CLIENTS` (the npm clients of
+//! `scripts/js-clients.sh`) for fhir-kit-client.
 
 use std::path::Path;
 use std::time::Duration;
@@ -45,6 +46,39 @@ fn fhirpy_runs_its_workflow_unchanged() {
         "found the patient by identifier",
         "history has 2",
         "refused",
+        "deleted",
+    ] {
+        assert!(stdout.contains(step), "no '{step}' in:\n{stdout}");
+    }
+    assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
+}
+
+#[test]
+fn fhir_kit_client_runs_its_workflow_unchanged() {
+    let Some(modules) = std::env::var_os("FHIR_BRIDGE_JS_CLIENTS") else {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "FHIR_BRIDGE_JS_CLIENTS is unset (CI=true)");
+        eprintln!("skipped: FHIR_BRIDGE_JS_CLIENTS (scripts/js-clients.sh install) is unset");
+        return;
+    };
+    let data = temp_dir();
+    let mut bridge = Bridge::start(data.path(), &[], &data.path().join("serve.log"));
+    bridge.wait_healthy(Duration::from_secs(20));
+    let base = format!("{}/fhir", bridge.base());
+    let run = std::process::Command::new("node")
+        .arg(script("fhir_kit_workflow.mjs"))
+        .args([base.as_str(), DEV_TOKEN])
+        .arg(&modules)
+        .output()
+        .expect("runs node");
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert!(run.status.success(), "fhir-kit-client workflow failed:\n{stdout}\n{stderr}\n{}", bridge.log_text());
+    for step in [
+        "discovered the token endpoint",
+        "created version 1",
+        "updated and patched to version 3",
+        "conditionally updated",
+        "searched 4 patients over pages",
+        "history has 4 versions",
         "deleted",
     ] {
         assert!(stdout.contains(step), "no '{step}' in:\n{stdout}");
