@@ -10,8 +10,11 @@
 //!    or none), 1,000;
 //! 3. `Observation?code=http://loinc.org|C&_count=50` (4,500 matches, a page of 50), 200;
 //! 4. `Observation?patient=i` (the cross-institution path, 9 matches, no peers), 500;
+//! 5. `Observation?date=geY-M-01&date=ltY-M-15` (a half-month range: about 150 matches, a page
+//!    of 50; patient i's Observations are dated on day i of a month), 200;
+//! 6. `Patient?name=Fi` (a name prefix: patient i's and those whose number starts with i), 500;
+//!
 //! then 2,000 `POST /fhir/Observation` one at a time, and 4,000 from 8 clients at once.
-//! Date-range search is not offered yet, so it is not measured.
 //!
 //! Not a criterion bench: one run of a whole system, printed as a table.
 
@@ -75,11 +78,17 @@ fn code(index: usize) -> String {
     format!("{}-{}", 1000 + index % CODES, index % CODES % 10)
 }
 
+/// Patient i's Observations are all of one day: year, month and day from i.
+fn effective(patient: usize) -> (usize, usize, usize) {
+    (2000 + patient % 25, 1 + patient / 25 % 12, 1 + patient % 28)
+}
+
 fn observation(id: &str, patient: usize, code_index: usize) -> Value {
+    let (year, month, day) = effective(patient);
     json!({"resourceType": "Observation", "id": id, "status": "final",
            "code": {"coding": [{"system": "http://loinc.org", "code": code(code_index)}]},
            "subject": {"reference": format!("Patient/p{patient}")},
-           "effectiveDateTime": "2026-01-01T10:00:00Z",
+           "effectiveDateTime": format!("{year:04}-{month:02}-{day:02}T10:00:00Z"),
            "valueQuantity": {"value": 60 + code_index % 40, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}})
 }
 
@@ -160,7 +169,10 @@ fn main() {
         .expect("ingest");
     assert!(ingest.success(), "ingest failed");
     let ingest_rate = resources as f64 / started.elapsed().as_secs_f64();
-    println!("file ingest: {resources} resources in {:.1} s, {ingest_rate:.0} resources/s", started.elapsed().as_secs_f64());
+    println!(
+        "file ingest: {resources} resources in {:.1} s, {ingest_rate:.0} resources/s",
+        started.elapsed().as_secs_f64()
+    );
 
     let bridge = start(&data);
     // Warm the caches the same way for every kind.
@@ -179,6 +191,11 @@ fn main() {
     searches(&bridge, "by patient, the cross-institution path (Observation?patient=i)", 500, |i| {
         format!("Observation?patient=p{i}")
     });
+    searches(&bridge, "by date range, a page of 50 (Observation?date=ge...&date=lt...&_count=50)", 200, |i| {
+        let (year, month, _) = effective(i * 7);
+        format!("Observation?date=ge{year:04}-{month:02}-01&date=lt{year:04}-{month:02}-15&_count=50")
+    });
+    searches(&bridge, "by name prefix (Patient?name=Fi)", 500, |i| format!("Patient?name=F{}", i * 19 % 1000));
 
     let started = Instant::now();
     for index in 0..2000 {

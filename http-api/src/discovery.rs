@@ -33,6 +33,52 @@ pub async fn smart_configuration(authenticator: web::Data<Arc<Authenticator>>) -
     HttpResponse::Ok().content_type("application/json").json(body)
 }
 
+/// The interactions every resource type has here.
+const INTERACTIONS: [&str; 9] =
+    ["read", "vread", "create", "update", "patch", "delete", "history-instance", "history-type", "search-type"];
+
+/// `rest.resource`: per resource type, its interactions and exactly the search parameters this
+/// server evaluates (from the generated definitions: the indexed kinds, with expressions it
+/// evaluates), built once.
+fn resources() -> &'static serde_json::Value {
+    static RESOURCES: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    RESOURCES.get_or_init(|| {
+        let common = [
+            json!({"name": "_id", "type": "token"}),
+            json!({"name": "_lastUpdated", "type": "date"}),
+        ];
+        let entries: Vec<serde_json::Value> = fhir_models::RESOURCE_TYPES
+            .iter()
+            .map(|ty| {
+                let mut params: Vec<serde_json::Value> = common.to_vec();
+                params.extend(
+                    fhir_models::search::search_params(ty)
+                        .filter(|p| p.kind.is_indexed() && p.paths.is_some() && !matches!(p.code, "_id" | "_lastUpdated"))
+                        .map(|p| match (p.code, p.kind) {
+                            ("patient", _) => json!({"name": "patient", "type": "reference",
+                                "documentation": "alone (with _lastUpdated, _count, _offset): the patient's records here and, through grants, at peer custodians"}),
+                            (_, fhir_models::search::SearchKind::String) => json!({"name": p.code, "type": "string",
+                                "documentation": "starts-with ignoring case and accents (at most 32 characters), or :exact"}),
+                            (_, fhir_models::search::SearchKind::Date) => json!({"name": p.code, "type": "date",
+                                "documentation": "to the day: eq, ne, gt, lt, ge, le, sa, eb (not ap)"}),
+                            _ => json!({"name": p.code, "type": p.kind.code()}),
+                        }),
+                );
+                json!({"type": ty,
+                       "interaction": INTERACTIONS.iter().map(|code| json!({"code": code})).collect::<Vec<_>>(),
+                       "versioning": "versioned-update",
+                       "readHistory": true,
+                       "updateCreate": true,
+                       "conditionalCreate": true,
+                       "conditionalUpdate": true,
+                       "conditionalDelete": "single",
+                       "searchParam": params})
+            })
+            .collect();
+        serde_json::Value::Array(entries)
+    })
+}
+
 /// `GET /fhir/metadata`: the CapabilityStatement of this instance.
 pub async fn metadata(authenticator: web::Data<Arc<Authenticator>>) -> HttpResponse {
     let body = json!({
@@ -52,20 +98,7 @@ pub async fn metadata(authenticator: web::Data<Arc<Authenticator>>) -> HttpRespo
                       "extension": [{"url": OAUTH_URIS, "extension": [{"url": "token", "valueUri": authenticator.token_url()}]}]
                   },
                   "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}],
-                  "resource": [{"type": "Resource",
-                                "interaction": [{"code": "read"}, {"code": "vread"}, {"code": "create"}, {"code": "update"}, {"code": "patch"}, {"code": "delete"}, {"code": "history-instance"}, {"code": "history-type"}, {"code": "search-type"}],
-                                "versioning": "versioned-update",
-                                "readHistory": true,
-                                "updateCreate": true,
-                                "conditionalCreate": true,
-                                "conditionalUpdate": true,
-                                "conditionalDelete": "single",
-                                "searchParam": [
-                                    {"name": "_id", "type": "token"},
-                                    {"name": "_lastUpdated", "type": "date"},
-                                    {"name": "_count", "type": "number"},
-                                    {"name": "patient", "type": "reference", "documentation": "alone (with _lastUpdated, _count, _offset): the patient's records here and, through grants, at peer custodians"}],
-                                "documentation": "Search: every token, reference and uri parameter of the official R4 SearchParameter definitions for the type, without modifiers; date, string, quantity and number parameters, _sort, _include and chains are refused by name."}]}]
+                  "resource": resources()}]
     });
     HttpResponse::Ok().content_type(fhir_models::JSON_MIME_TYPE).json(body)
 }

@@ -1,16 +1,18 @@
-//! `GET /fhir/{type}?...` by any exact-match parameter of the official definitions (token,
-//! reference, uri), `_id` and `_lastUpdated`, over the node's blind index: a `searchset` Bundle
-//! with the total, and absolute `self` and `next` links that keep every parameter (the cursor,
-//! `_cursor`, is a ledger seq: later writes do not move what the next page holds).
+//! `GET /fhir/{type}?...` by any token, reference, uri, string (`:exact` too) or date parameter
+//! of the official definitions, `_id` and `_lastUpdated`, over the node's blind index: a
+//! `searchset` Bundle with the total (`_total=none` leaves it out, `_summary=count` gives it
+//! alone), sorted by `_lastUpdated` either way, and absolute `self` and `next` links that keep
+//! every parameter (the cursor, `_cursor`, is a ledger seq: later writes do not move what the
+//! next page holds).
 //!
-//! What it cannot honour it refuses by name (a modifier, a date, string or quantity parameter,
-//! `_sort`, `_include`, chains), rather than match more or fewer resources than asked. A
+//! What it cannot honour it refuses by name (other modifiers, a quantity or number parameter,
+//! other sorts, `_include`, chains), rather than match more or fewer resources than asked. A
 //! parameter no definition knows is ignored and reported in an OperationOutcome entry, or
 //! refused under `Prefer: handling=strict`. Every resource shown is an `Access` record.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use exchange::search::LastUpdated;
-use fhir_models::search::{query_terms, search_param, split_or};
+use fhir_models::search::{query_groups, search_param, split_or, SearchKind};
 use node_store::read::ReadError;
 use node_store::search::{SearchError, TermCondition};
 use serde_json::{json, Value};
@@ -30,14 +32,17 @@ struct IndexedQuery {
     last_updated: Vec<LastUpdated>,
     count: usize,
     cursor: Option<u64>,
+    /// `_sort=_lastUpdated`: oldest first (the default is newest first).
+    oldest_first: bool,
+    /// `_total=none`.
+    no_total: bool,
     /// Parameters no definition knows, ignored.
     ignored: Vec<String>,
 }
 
 /// Result-shaping parameters the server does not offer yet: refused, since ignoring them would
 /// answer something other than what was asked.
-const NOT_OFFERED: [&str; 10] =
-    ["_sort", "_include", "_revinclude", "_summary", "_total", "_elements", "_contained", "_has", "_list", "_text"];
+const NOT_OFFERED: [&str; 7] = ["_include", "_revinclude", "_elements", "_contained", "_has", "_list", "_text"];
 
 fn parse(resource_type: &str, pairs: &[(String, String)], prefer: Prefer) -> Result<IndexedQuery, ApiError> {
     let mut query = IndexedQuery {
@@ -46,6 +51,8 @@ fn parse(resource_type: &str, pairs: &[(String, String)], prefer: Prefer) -> Res
         last_updated: Vec::new(),
         count: DEFAULT_COUNT,
         cursor: None,
+        oldest_first: false,
+        no_total: false,
         ignored: Vec::new(),
     };
     for (name, value) in pairs {
@@ -59,11 +66,37 @@ fn parse(resource_type: &str, pairs: &[(String, String)], prefer: Prefer) -> Res
         if code.contains('.') {
             return Err(ApiError::NotSupported(format!("chained parameters ({code}) are not offered yet")));
         }
-        if let Some(modifier) = modifier {
-            return Err(ApiError::NotSupported(format!("the :{modifier} modifier (on {code}) is not offered yet")));
-        }
+        let param = search_param(resource_type, code);
+        let exact = match modifier {
+            None => false,
+            Some("exact") if param.is_some_and(|p| p.kind == SearchKind::String) => true,
+            Some(modifier) => {
+                return Err(ApiError::NotSupported(format!("the :{modifier} modifier (on {code}) is not offered yet")))
+            }
+        };
         match code {
             "_format" => {}
+            "_sort" => match value.as_str() {
+                "_lastUpdated" => query.oldest_first = true,
+                "-_lastUpdated" => query.oldest_first = false,
+                other => {
+                    return Err(ApiError::NotSupported(format!(
+                        "_sort={other}: this server sorts by _lastUpdated or -_lastUpdated only"
+                    )))
+                }
+            },
+            "_total" => match value.as_str() {
+                "none" => query.no_total = true,
+                "estimate" | "accurate" => query.no_total = false,
+                other => return Err(ApiError::BadRequest(format!("_total={other}: none, estimate or accurate"))),
+            },
+            "_summary" => match value.as_str() {
+                "count" => query.count = 0,
+                "false" => {}
+                other => {
+                    return Err(ApiError::NotSupported(format!("_summary={other} is not offered (count and false are)")))
+                }
+            },
             "_count" => {
                 query.count = value
                     .parse::<usize>()
@@ -87,32 +120,38 @@ fn parse(resource_type: &str, pairs: &[(String, String)], prefer: Prefer) -> Res
                     None => ids,
                 });
             }
-            _ => match search_param(resource_type, code) {
+            _ => match param {
                 None if prefer.strict => {
                     return Err(ApiError::BadRequest(format!(
                         "{code} is not a search parameter of {resource_type} (Prefer: handling=strict)"
                     )))
                 }
                 None => query.ignored.push(code.to_owned()),
-                Some(param) if !param.kind.is_exact() || param.paths.is_none() => {
+                Some(param) if param.paths.is_none() => {
                     return Err(ApiError::NotSupported(format!(
-                        "{code} is a {} parameter: this server searches token, reference and uri parameters so far",
+                        "{code}: its definition's expression is beyond what this server evaluates"
+                    )))
+                }
+                Some(param) if !param.kind.is_indexed() => {
+                    return Err(ApiError::NotSupported(format!(
+                        "{code} is a {} parameter: this server searches token, reference, uri, string and date parameters so far",
                         param.kind.code()
                     )))
                 }
                 Some(param) => {
-                    let mut terms = Vec::new();
+                    let mut alternatives = Vec::new();
                     for alternative in split_or(value) {
-                        terms.extend(query_terms(param, &alternative).map_err(|e| ApiError::BadRequest(e.0))?);
+                        alternatives
+                            .push(query_groups(param, &alternative, exact).map_err(|e| ApiError::BadRequest(e.0))?);
                     }
-                    query.conditions.push(TermCondition { code: code.to_owned(), terms });
+                    query.conditions.push(TermCondition { code: code.to_owned(), alternatives });
                 }
             },
         }
     }
     if query.conditions.is_empty() && query.ids.is_none() {
         return Err(ApiError::NotSupported(
-            "a search needs _id, or a token, reference or uri parameter (listing every resource of a type is not offered yet)"
+            "a search needs _id, or a token, reference, uri, string or date parameter (listing every resource of a type is not offered yet)"
                 .into(),
         ));
     }
@@ -140,7 +179,7 @@ pub async fn search(
     let node = state.node.clone();
     let (rt, conditions, ids) = (resource_type.to_owned(), query.conditions.clone(), query.ids.clone());
     let filters = query.last_updated.clone();
-    let (count, cursor) = (query.count, query.cursor);
+    let (count, cursor, oldest_first) = (query.count, query.cursor, query.oldest_first);
     let found = web::block(move || {
         let mut seqs = node.search_index(&rt, &conditions, ids.as_deref())?;
         // Records are read for the time filter only when there is one.
@@ -155,7 +194,12 @@ pub async fn search(
             seqs = kept;
         }
         let total = seqs.len();
-        let page: Vec<u64> = seqs.into_iter().filter(|seq| cursor.is_none_or(|c| *seq < c)).take(count + 1).collect();
+        if oldest_first {
+            seqs.reverse();
+        }
+        // The cursor is the last seq shown: the next page starts past it, in the sort's order.
+        let past_cursor = |seq: &u64| cursor.is_none_or(|c| if oldest_first { *seq > c } else { *seq < c });
+        let page: Vec<u64> = seqs.into_iter().filter(past_cursor).take(count + 1).collect();
         // `_count=0` asks for the total alone.
         let next = (count > 0 && page.len() > count).then(|| page[count - 1]);
         let mut entries = Vec::new();
@@ -213,8 +257,10 @@ pub async fn search(
     if let Some(next) = next {
         links.push(json!({"relation": "next", "url": link(&base, &path, pairs, Some(next))}));
     }
-    let bundle =
-        json!({"resourceType": "Bundle", "type": "searchset", "total": total, "link": links, "entry": bundle_entries});
+    let mut bundle = json!({"resourceType": "Bundle", "type": "searchset", "link": links, "entry": bundle_entries});
+    if !query.no_total {
+        bundle["total"] = json!(total);
+    }
     Ok(HttpResponse::Ok().content_type(fhir_models::JSON_MIME_TYPE).json(bundle))
 }
 
@@ -285,8 +331,24 @@ mod tests {
     fn known_parameters_become_terms_and_unknown_ones_are_reported_or_refused() {
         let query =
             parse("Patient", &pairs(&[("identifier", "urn:mrn|1,urn:mrn|2"), ("nickname", "x")]), LENIENT).unwrap();
-        assert_eq!(query.conditions[0].terms, ["tsc|urn:mrn|1", "tsc|urn:mrn|2"]);
+        assert_eq!(query.conditions[0].alternatives, [[["tsc|urn:mrn|1"]], [["tsc|urn:mrn|2"]]]);
         assert_eq!(query.ignored, ["nickname"]);
+        let query = parse(
+            "Patient",
+            &pairs(&[
+                ("family:exact", "Smith"),
+                ("birthdate", "ge1970,1960"),
+                ("_sort", "_lastUpdated"),
+                ("_summary", "count"),
+            ]),
+            LENIENT,
+        )
+        .unwrap();
+        assert_eq!(query.conditions[0].alternatives, [[["sx|Smith"]]]);
+        assert_eq!(query.conditions[1].alternatives.len(), 2, "two OR-ed dates");
+        assert!(query.oldest_first && query.count == 0);
+        let tagged = parse("Patient", &pairs(&[("_tag", "urn:t|x")]), LENIENT).unwrap();
+        assert_eq!(tagged.conditions[0].alternatives, [[["tsc|urn:t|x"]]], "_tag is every resource's parameter");
         let strict = Prefer { strict: true, ..LENIENT };
         assert!(parse("Patient", &pairs(&[("identifier", "1"), ("nickname", "x")]), strict).is_err());
     }
@@ -294,9 +356,14 @@ mod tests {
     #[test]
     fn what_cannot_be_honoured_is_refused_by_name() {
         for refused in [
-            ("birthdate", "2020"),
+            ("birthdate", "2020-01-01T10:00:00Z"),
+            ("birthdate:missing", "true"),
             ("identifier:not", "1"),
+            ("family:contains", "sm"),
+            ("identifier:exact", "1"),
             ("_sort", "name"),
+            ("_summary", "text"),
+            ("_include", "Patient:organization"),
             ("general-practitioner.name", "x"),
             ("_count", "5"),
         ] {

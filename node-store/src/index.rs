@@ -19,7 +19,7 @@
 
 /// The layout of the index this code reads and writes. An index of another format is dropped and
 /// rebuilt from the ledger when the node opens.
-pub const INDEX_FORMAT: u32 = 4;
+pub const INDEX_FORMAT: u32 = 5;
 
 /// The latest version of a resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,8 +1,7 @@
-//! The blind search index: exact-match terms (token, reference and uri parameters, from the
-//! generated definitions in `fhir_models::search`) of every current version, each kept as a keyed
-//! hash of the resource type, the parameter and the term under the deployment secret, so the
-//! index holds no value in clear. Values that need ranges or prefixes (dates, strings,
-//! quantities) are not indexed here.
+//! The blind search index: the terms (token, reference, uri, string prefixes and date bounds,
+//! from the generated definitions in `fhir_models::search`) of every current version, each kept
+//! as a keyed hash of the resource type, the parameter and the term under the deployment secret,
+//! so the index holds no value in clear. Quantities and numbers are not indexed.
 //!
 //! Entries of older versions stay in the index (removing them would mean decrypting the version
 //! before); a lookup keeps only the entries whose version is the resource's current one.
@@ -19,13 +18,14 @@ pub const MAX_CANDIDATES: usize = 100_000;
 /// The most index entries (current or stale) one condition may look at.
 pub const MAX_SCANNED: usize = 4 * MAX_CANDIDATES;
 
-/// One AND-ed condition of a search: any of its terms (FHIR's comma OR).
+/// One AND-ed condition of a search: any of its alternatives (FHIR's comma OR), each met when
+/// every one of its groups has a term the resource has (`fhir_models::search::query_groups`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TermCondition {
     /// The parameter's code.
     pub code: String,
-    /// The terms, any of which matches (`fhir_models::search::query_terms`).
-    pub terms: Vec<String>,
+    /// The alternatives: groups of terms.
+    pub alternatives: Vec<Vec<Vec<String>>>,
 }
 
 /// Why a search did not run.
@@ -85,23 +85,21 @@ impl Node {
             result = Some(found);
         }
         for condition in conditions {
-            let mut found = BTreeSet::new();
             // Stale entries (of older versions) count too: the work is bounded, not only the result.
             let mut scanned = 0usize;
-            for term in &condition.terms {
-                for entry in self.index.search_term(&self.term_key(resource_type, &condition.code, term)) {
-                    let (resource, version) = entry?;
-                    scanned += 1;
-                    if scanned > MAX_SCANNED {
-                        return Err(SearchError::TooCostly(condition.code.clone()));
-                    }
-                    let Some(latest) = self.index.latest(&resource)? else { continue };
-                    if latest.version == version && !latest.deleted {
-                        found.insert(latest.seq);
-                    }
-                    if found.len() > MAX_CANDIDATES {
-                        return Err(SearchError::TooCostly(condition.code.clone()));
-                    }
+            let mut found = BTreeSet::new();
+            for alternative in &condition.alternatives {
+                let mut met: Option<BTreeSet<u64>> = None;
+                for group in alternative {
+                    let seqs = self.seqs_with_any(resource_type, &condition.code, group, &mut scanned)?;
+                    met = Some(match met {
+                        Some(earlier) => earlier.intersection(&seqs).copied().collect(),
+                        None => seqs,
+                    });
+                }
+                found.extend(met.unwrap_or_default());
+                if found.len() > MAX_CANDIDATES {
+                    return Err(SearchError::TooCostly(condition.code.clone()));
                 }
             }
             result = Some(match result {
@@ -110,5 +108,33 @@ impl Node {
             });
         }
         Ok(result.unwrap_or_default().into_iter().rev().collect())
+    }
+
+    /// The seqs of the current versions that have any of `terms` for `code`.
+    fn seqs_with_any(
+        &self,
+        resource_type: &str,
+        code: &str,
+        terms: &[String],
+        scanned: &mut usize,
+    ) -> Result<BTreeSet<u64>, SearchError> {
+        let mut found = BTreeSet::new();
+        for term in terms {
+            for entry in self.index.search_term(&self.term_key(resource_type, code, term)) {
+                let (resource, version) = entry?;
+                *scanned += 1;
+                if *scanned > MAX_SCANNED {
+                    return Err(SearchError::TooCostly(code.to_owned()));
+                }
+                let Some(latest) = self.index.latest(&resource)? else { continue };
+                if latest.version == version && !latest.deleted {
+                    found.insert(latest.seq);
+                }
+                if found.len() > MAX_CANDIDATES {
+                    return Err(SearchError::TooCostly(code.to_owned()));
+                }
+            }
+        }
+        Ok(found)
     }
 }

@@ -1,5 +1,5 @@
 // A fhir-kit-client user's workflow against the bridge, unchanged: discovery, create, read,
-// update, JSON Patch, conditional update, search by identifier with paging, history, delete.
+// update, JSON Patch, conditional update, search by identifier with paging, by name and date, history, delete.
 //
 // Usage: NODE_PATH=... node fhir_kit_workflow.mjs BASE_URL TOKEN MODULES_DIR
 // Exits 0 when every step behaves as on a FHIR server; prints what each step saw.
@@ -63,6 +63,12 @@ while (page) {
 }
 assert.equal(new Set(seen).size, 4, JSON.stringify(seen));
 console.log('searched 4 patients over pages');
+
+// Search by name and birth date range.
+await client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', name: [{ family: 'Kitson' }], birthDate: '1999-09-09' } });
+const named = await client.search({ resourceType: 'Patient', searchParams: { name: 'kit', birthdate: ['ge1999-01-01', 'lt2000'] } });
+assert.deepEqual(named.entry.map((e) => e.resource.name[0].family), ['Kitson']);
+console.log('searched by name and birth date');
 
 const history = await client.history({ resourceType: 'Patient', id: patient.id });
 assert.equal(history.type, 'history');

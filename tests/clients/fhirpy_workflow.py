@@ -58,6 +58,18 @@ def main(base, token):
     assert [o.id for o in by_code] == ["fhirpy-obs-1"], [o.serialize() for o in by_code]
     print("found the patient by identifier")
 
+    # Search by name and birth date (fhirpy's birthdate__ge is birthdate=ge...), two to a page,
+    # every page followed; count() asks for the total alone.
+    for given, born in [("Bea", "1990-06-01"), ("Cy", "1975-01-01"), ("Di", "1981-12-31")]:
+        client.resource("Patient", name=[{"family": "Fhirpy", "given": [given]}], birthDate=born).save()
+    named = client.resources("Patient").search(name="fhirp", birthdate__ge="1980").limit(2).fetch_all()
+    givens = sorted(p["name"][0]["given"][0] for p in named)
+    assert givens == ["Ada", "Bea", "Di"], givens
+    assert client.resources("Patient").search(family="FHIRPY").count() == 4
+    born_1975 = client.resources("Patient").search(birthdate="1975").fetch()
+    assert [p["name"][0]["given"][0] for p in born_1975] == ["Cy"], [p.serialize() for p in born_1975]
+    print("found", len(named), "patients by name and birth date over pages")
+
     # History of the patient: two versions, newest first.
     history = client.execute(f"Patient/{patient.id}/_history", method="get")
     assert history["type"] == "history", history

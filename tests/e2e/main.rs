@@ -12,6 +12,7 @@ mod compartment;
 mod consent;
 mod crash;
 mod fhir_rest;
+mod fhir_search;
 mod hostile;
 mod idempotency;
 mod peers;

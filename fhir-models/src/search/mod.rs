@@ -1,12 +1,17 @@
 //! The FHIR R4 search parameters, as generated from the official SearchParameter definitions
 //! (`fhir-codegen`), and what a resource's JSON holds for each: the exact-match *terms* of
-//! token, reference and uri parameters, the same strings for the index at write time and for a
-//! query at search time, so the two cannot drift apart.
+//! token, reference, uri, string and date parameters, the same strings for the index at write
+//! time and for a query at search time, so the two cannot drift apart.
 //!
 //! A term names the form of the match: `tsc|system|code` (a token with its system, empty when
 //! it has none), `tc|code` (a token's code in any system), `ts|system` (any code of a system),
-//! `r|Type/id` (a reference), `u|uri`. The store hashes them (with the type and the parameter)
-//! under its deployment secret: the index never holds them in clear.
+//! `r|Type/id` (a reference), `u|uri`, `sp|prefix` and `sx|exact` (strings: [`string`]),
+//! `ds|…` and `de|…` (the first and last day of a date's range: [`date`]). The store hashes them
+//! (with the type and the parameter) under its deployment secret: the index never holds them in
+//! clear.
+
+mod date;
+pub mod string;
 
 pub use crate::generated::search_params::SEARCH_PARAMS;
 
@@ -34,10 +39,15 @@ pub enum SearchKind {
 }
 
 impl SearchKind {
-    /// Whether its values are exact-match terms (token, reference, uri): what the blind index
-    /// holds.
+    /// Whether its values are exact-match terms (token, reference, uri).
     pub const fn is_exact(self) -> bool {
         matches!(self, SearchKind::Token | SearchKind::Reference | SearchKind::Uri)
+    }
+
+    /// Whether the blind index holds its values: the exact-match kinds, strings (by prefix) and
+    /// dates (by the days their ranges start and end).
+    pub const fn is_indexed(self) -> bool {
+        self.is_exact() || matches!(self, SearchKind::String | SearchKind::Date)
     }
 
     /// The FHIR code.
@@ -202,10 +212,10 @@ fn token_terms(item: &serde_json::Value, terms: &mut Vec<String>) {
     }
 }
 
-/// The exact-match terms `resource` has for `param` (none for other kinds, or paths not
+/// The index terms `resource` has for `param` (none for kinds not indexed, or paths not
 /// evaluated), deduplicated.
 pub fn index_terms(param: &SearchParam, resource: &serde_json::Value) -> Vec<String> {
-    let (Some(paths), true) = (param.paths, param.kind.is_exact()) else { return Vec::new() };
+    let (Some(paths), true) = (param.paths, param.kind.is_indexed()) else { return Vec::new() };
     let mut terms = Vec::new();
     for path in paths {
         for item in select(resource, path) {
@@ -223,6 +233,8 @@ pub fn index_terms(param: &SearchParam, resource: &serde_json::Value) -> Vec<Str
                         terms.push(format!("u|{uri}"));
                     }
                 }
+                SearchKind::String => string::value_terms(item, &mut terms),
+                SearchKind::Date => date::value_terms(item, &mut terms),
                 _ => {}
             }
         }
@@ -320,6 +332,18 @@ pub fn query_terms(param: &SearchParam, value: &str) -> Result<Vec<String>, Term
     }
 }
 
+/// What one query value (no commas) matches in the index: every group, each by any of its terms
+/// (one group for tokens, references, uris and strings; a date's prefix can need two). `exact` is
+/// the `:exact` modifier of a string parameter.
+pub fn query_groups(param: &SearchParam, value: &str, exact: bool) -> Result<Vec<Vec<String>>, TermError> {
+    match param.kind {
+        SearchKind::String => Ok(vec![vec![string::query(param.code, value, exact)?]]),
+        SearchKind::Date if value.is_empty() => Err(TermError(format!("{} has an empty value", param.code))),
+        SearchKind::Date => date::query(param.code, value),
+        _ => Ok(vec![query_terms(param, value)?]),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,5 +413,103 @@ mod tests {
         assert_eq!(query_terms(patient, "Patient/p1").unwrap(), ["r|Patient/p1"]);
         assert_eq!(split_or("a,b\\,c"), ["a", "b,c"]);
         assert!(query_terms(search_param("Patient", "birthdate").unwrap(), "2020").is_err());
+    }
+
+    /// Whether the index terms of `resource` meet the groups of a query value, as the store
+    /// evaluates them: every group has a term the resource has.
+    fn meets(resource: &serde_json::Value, ty: &str, code: &str, value: &str) -> bool {
+        let param = search_param(ty, code).unwrap();
+        let terms = index_terms(param, resource);
+        query_groups(param, value, false).unwrap().iter().all(|group| group.iter().any(|t| terms.contains(t)))
+    }
+
+    #[test]
+    fn strings_match_by_prefix_ignoring_case_and_accents() {
+        let patient = json!({"resourceType": "Patient", "name": [{"use": "official", "family": "Ångström", "given": ["Mary  Ann", "Q"]}],
+            "address": [{"city": "Zürich", "line": ["1 Main St"]}]});
+        for (code, value, expected) in [
+            ("name", "ang", true),
+            ("name", "ÅNGSTRÖM", true),
+            ("name", "angstroms", false),
+            ("name", "mary ann", true),
+            ("name", "ann", false),
+            ("name", "official", false),
+            ("family", "ang", true),
+            ("family", "mary", false),
+            ("given", "q", true),
+            ("address", "zur", true),
+            ("address-city", "1 main", false),
+            ("address", "1 main", true),
+        ] {
+            assert_eq!(meets(&patient, "Patient", code, value), expected, "{code}={value}");
+        }
+        let family = search_param("Patient", "family").unwrap();
+        let terms = index_terms(family, &patient);
+        assert!(terms.contains(&"sx|Ångström".to_owned()));
+        assert_eq!(query_groups(family, "Ångström", true).unwrap(), [["sx|Ångström"]]);
+        assert!(query_groups(family, &"x".repeat(string::PREFIX_CHARS + 1), false).is_err());
+        assert!(query_groups(family, "  ", false).is_err());
+    }
+
+    #[test]
+    fn dates_match_by_the_prefixes_of_fhir() {
+        let born = json!({"resourceType": "Patient", "birthDate": "1970-05-12"});
+        for (value, expected) in [
+            ("1970-05-12", true),
+            ("1970-05", true),
+            ("1970", true),
+            ("1971", false),
+            ("eq1970-05-13", false),
+            ("ne1970-05-12", false),
+            ("ne1970-05-13", true),
+            ("gt1970-05-11", true),
+            ("gt1970-05-12", false),
+            ("ge1970-05-12", true),
+            ("ge1970-05-13", false),
+            ("lt1970-05-13", true),
+            ("lt1970-05-12", false),
+            ("le1970-05-12", true),
+            ("le1970-05-11", false),
+            ("sa1970-05-11", true),
+            ("sa1970-05-12", false),
+            ("eb1970-05-13", true),
+            ("eb1970-05", false),
+            ("gt1969", true),
+            ("lt2000-01-01", true),
+            ("ge0001-01-01", true),
+            ("le9999-12-31", true),
+        ] {
+            assert_eq!(meets(&born, "Patient", "birthdate", value), expected, "birthdate={value}");
+        }
+        // A year-precision value is the whole year: in 1970 but not in May 1970; after May's
+        // start (gt) since it ends later; not entirely after (sa).
+        let year = json!({"resourceType": "Patient", "birthDate": "1970"});
+        for (value, expected) in
+            [("1970", true), ("1970-05", false), ("gt1970-05", true), ("sa1970-05", false), ("lt1970-05", true)]
+        {
+            assert_eq!(meets(&year, "Patient", "birthdate", value), expected, "1970 vs {value}");
+        }
+        // A dateTime counts by its own day; a Period by its bounds, an open end as ongoing.
+        let timed = json!({"resourceType": "Observation", "effectiveDateTime": "2020-02-29T23:30:00-05:00"});
+        assert!(meets(&timed, "Observation", "date", "2020-02-29"));
+        assert!(!meets(&timed, "Observation", "date", "2020-03-01"));
+        let ongoing = json!({"resourceType": "Encounter", "period": {"start": "2019-12-30"}});
+        assert!(meets(&ongoing, "Encounter", "date", "gt2030"));
+        assert!(meets(&ongoing, "Encounter", "date", "ge2019-12-30"));
+        assert!(!meets(&ongoing, "Encounter", "date", "2020"), "an ongoing period is not within 2020");
+        assert!(!meets(&ongoing, "Encounter", "date", "lt2019-12-30"));
+        assert!(!meets(&ongoing, "Encounter", "date", "eb2050"), "it has not ended");
+        let closed = json!({"resourceType": "Encounter", "period": {"start": "2020-01-10", "end": "2020-03-05"}});
+        assert!(meets(&closed, "Encounter", "date", "2020"));
+        assert!(!meets(&closed, "Encounter", "date", "2020-01"));
+        assert!(meets(&closed, "Encounter", "date", "eb2020-03-06"));
+        assert!(meets(&closed, "Encounter", "date", "ge2020-02"));
+        let birthdate = search_param("Patient", "birthdate").unwrap();
+        for refused in ["2020-01-01T10:00:00Z", "ap2020", "xx2020", "2020-02-30", "20"] {
+            assert!(query_groups(birthdate, refused, false).is_err(), "{refused} was accepted");
+        }
+        // A range is covered by few terms, not one per day.
+        let wide = query_groups(birthdate, "ge1901-02-03", false).unwrap();
+        assert!(wide.iter().all(|group| group.len() < 300), "{:?}", wide.iter().map(Vec::len).collect::<Vec<_>>());
     }
 }
