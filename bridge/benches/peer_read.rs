@@ -150,7 +150,7 @@ fn main() {
                 json!({"resource": observation(&id, patient, i), "request": {"method": "PUT", "url": format!("Observation/{id}")}})
             })
             .collect();
-        post(&a, "/fhir", &json!({"resourceType": "Bundle", "type": "batch", "entry": entries}));
+        post(&a, "/fhir", &json!({"resourceType": "Bundle", "type": "transaction", "entry": entries}));
     }
 
     // Warm up (token, connections, caches), and check the answer is whole.

@@ -104,9 +104,12 @@ pub async fn on_type(
         .map(|(name, value)| format!("{}={}", urlencode(&name), urlencode(&value)))
         .collect::<Vec<_>>()
         .join("&");
+    let if_match = interaction::if_match(&request)?;
     match *request.method() {
-        actix_web::http::Method::DELETE => delete(&state, &request, &caller, &resource_type, &condition).await,
-        _ => update(&state, &request, &caller, &resource_type, &condition, body).await,
+        actix_web::http::Method::DELETE => {
+            delete(&state, &request, &caller, &resource_type, &condition, if_match).await
+        }
+        _ => update(&state, &request, &caller, &resource_type, &condition, body, if_match).await,
     }
 }
 
@@ -116,13 +119,14 @@ fn urlencode(text: &str) -> String {
 
 /// Conditional update: no match creates (with the body's id, unless that id exists: 409), one
 /// match is updated (the body's id, if any, must be its id), more are refused (412).
-async fn update(
+pub(crate) async fn update(
     state: &AppState,
     request: &HttpRequest,
     caller: &Principal,
     resource_type: &str,
     condition: &str,
     body: web::Bytes,
+    if_match: Option<u32>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_write(resource_type)?;
     caller.require_search(resource_type)?;
@@ -133,7 +137,6 @@ async fn update(
     if condition.is_empty() {
         return Err(ApiError::BadRequest("PUT needs an id in the URL, or a search (conditional update)".into()));
     }
-    let if_match = interaction::if_match(request)?;
     let given =
         fhir_json::JsonReader::new(&body).peek_object_string_member("id").ok().flatten().map(|id| id.into_owned());
     let _serialised = state.conditional.lock().await;
@@ -196,12 +199,13 @@ async fn update(
 
 /// Conditional delete: no match deletes nothing (200), one match is deleted, more are refused
 /// (412: this server deletes one at a time).
-async fn delete(
+pub(crate) async fn delete(
     state: &AppState,
     request: &HttpRequest,
     caller: &Principal,
     resource_type: &str,
     condition: &str,
+    if_match: Option<u32>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_delete(resource_type)?;
     caller.require_search(resource_type)?;
@@ -215,7 +219,7 @@ async fn delete(
         [] => Ok(HttpResponse::Ok().content_type(fhir_models::JSON_MIME_TYPE).body(interaction::outcome_json(&[
             fhir::information(format!("no {resource_type} matches the condition: nothing to delete")),
         ]))),
-        [(id, _)] => fhir::delete_one(state, caller, resource_type, id, interaction::if_match(request)?).await,
+        [(id, _)] => fhir::delete_one(state, caller, resource_type, id, if_match).await,
         many => Err(ApiError::PreconditionFailed(format!(
             "the condition matches {} resources: this server deletes one at a time",
             many.len()

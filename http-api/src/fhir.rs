@@ -1,5 +1,4 @@
-//! FHIR endpoints: create, update, patch, delete, Bundle submission, read, version read,
-//! metadata. Writes answer as FHIR servers do (see [`crate::interaction`]): the stored resource,
+//! FHIR endpoints: create, update, patch, delete, read, version read (Bundles: [`crate::bundle`]). Writes answer as FHIR servers do (see [`crate::interaction`]): the stored resource,
 //! with `Location`, `ETag` and `Last-Modified`, and the ledger receipt in headers.
 
 use actix_web::http::StatusCode;
@@ -35,6 +34,10 @@ pub(crate) fn require_fhir_json(request: &HttpRequest) -> Result<(), ApiError> {
 #[derive(Clone, Copy)]
 pub(crate) enum Expect<'a> {
     Bundle,
+    /// A batch entry, as a Bundle of that one entry: one resource (or delete), on `if_match`.
+    Entry {
+        if_match: Option<u32>,
+    },
     /// One resource; `if_match`: the version the writer must find current.
     One {
         resource_type: &'a str,
@@ -43,11 +46,10 @@ pub(crate) enum Expect<'a> {
     },
 }
 
-/// What an ingest did: receipts, entries without data, and notes on Consents that grant less
+/// What an ingest did: receipts, and notes on Consents that grant less
 /// than they name (an organisation that is no peer, an actor in no recipient role).
 pub(crate) struct Ingested {
     pub(crate) receipts: Vec<Receipt>,
-    skipped: usize,
     pub(crate) notes: Vec<String>,
 }
 
@@ -81,6 +83,12 @@ pub(crate) async fn ingest(
         }
         prepared.resources[0].if_match = if_match;
     }
+    if let Expect::Entry { if_match } = expect {
+        let [_] = &prepared.resources[..] else {
+            return Err(ApiError::Internal("a batch entry is one resource".into()));
+        };
+        prepared.resources[0].if_match = if_match;
+    }
     // Every resource written needs the caller's write scope for its type, and every delete its
     // delete scope (a Bundle's entries too).
     for resource in &prepared.resources {
@@ -100,13 +108,13 @@ pub(crate) async fn ingest(
         })
         .collect();
     if resources.is_empty() {
-        return Ok(Ingested { receipts: Vec::new(), skipped: prepared.skipped, notes });
+        return Ok(Ingested { receipts: Vec::new(), notes });
     }
     let receipts = state.writer.submit(resources).await.map_err(|e| match e {
         SubmitError::Stopped => ApiError::Internal("the writer has stopped".into()),
         SubmitError::Commit(error) => ApiError::Internal(error.to_string()),
     })?;
-    Ok(Ingested { receipts, skipped: prepared.skipped, notes })
+    Ok(Ingested { receipts, notes })
 }
 
 /// Why the Consents among `resources` grant less than they name: what their terms say, and
@@ -132,7 +140,7 @@ fn consent_notes(state: &AppState, resources: &[Normalised]) -> Vec<String> {
 }
 
 /// The notes as an informational OperationOutcome, when there are any.
-fn notes_outcome(notes: &[String]) -> Option<serde_json::Value> {
+pub(crate) fn notes_outcome(notes: &[String]) -> Option<serde_json::Value> {
     if notes.is_empty() {
         return None;
     }
@@ -178,7 +186,7 @@ pub(crate) async fn answer_write(
     Ok(interaction::written(status, &location, receipt, time_ms, body, notes, prefer))
 }
 
-fn precondition_failed(receipt: &Receipt) -> ApiError {
+pub(crate) fn precondition_failed(receipt: &Receipt) -> ApiError {
     ApiError::PreconditionFailed(match receipt.version {
         0 => format!("{}/{} has no current version (If-Match)", receipt.resource_type, receipt.id),
         current => format!(
@@ -188,19 +196,6 @@ fn precondition_failed(receipt: &Receipt) -> ApiError {
             current,
             interaction::etag(current)
         ),
-    })
-}
-
-fn receipt_json(r: &Receipt) -> serde_json::Value {
-    serde_json::json!({
-        "resourceType": r.resource_type,
-        "id": r.id,
-        "version": r.version,
-        "seq": r.seq,
-        "block_height": r.block_height,
-        "cid": r.cid,
-        "duplicate": r.duplicate,
-        "operation": r.operation.as_str(),
     })
 }
 
@@ -435,29 +430,7 @@ fn apply_patch(
     Ok(document)
 }
 
-/// `POST /fhir`: a Bundle (batch or transaction); answers with a response Bundle-like summary.
-/// A caller that may change nothing is refused before the body is decoded.
-pub async fn post_bundle(
-    state: web::Data<AppState>,
-    request: HttpRequest,
-    Authenticated(caller): Authenticated,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    caller.require_change_anything()?;
-    require_fhir_json(&request)?;
-    check_type(&body, "Bundle")?;
-    let done = ingest(&state, &caller, body, Expect::Bundle).await?;
-    let mut answer = serde_json::json!({
-        "entries": done.receipts.iter().map(receipt_json).collect::<Vec<_>>(),
-        "skipped": done.skipped,
-    });
-    if let Some(outcome) = notes_outcome(&done.notes) {
-        answer["outcome"] = outcome;
-    }
-    Ok(HttpResponse::Ok().json(answer))
-}
-
-fn unprocessable(path: String, message: &str) -> ApiError {
+pub(crate) fn unprocessable(path: String, message: &str) -> ApiError {
     ApiError::Unprocessable(Box::new(error_outcome(IssueType::NotSupported, path, message)))
 }
 
@@ -501,7 +474,7 @@ pub(crate) fn refuse_bundle_as_resource(resource_type: &str) -> Result<(), ApiEr
 /// the same 403 and the same one Access record whether `Type/id` exists or not, and the record
 /// names no patient, so neither the answer, the ledger's growth nor the record's content tells
 /// anyone what exists.
-async fn read_resource(
+pub(crate) async fn read_resource(
     state: &AppState,
     request: &HttpRequest,
     caller: &Principal,

@@ -19,6 +19,7 @@
 
 mod audit;
 mod auth;
+mod bundle;
 mod conditional;
 mod config;
 mod discovery;
@@ -68,7 +69,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/fhir/AuditEvent", web::get().to(audit::audit_events))
     .route("/fhir/Provenance", web::get().to(provenance::provenance))
     .route(exchange::RECORDS_PATH, web::get().to(peer::records))
-    .route("/fhir", web::post().to(fhir::post_bundle))
+    .route("/fhir", web::post().to(bundle::post_bundle))
     .route("/fhir/_history", web::get().to(history::system))
     .service(web::resource("/fhir/{type}/_history").route(web::get().to(history::of_type)))
     .service(

@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use exchange::search::run::run;
 use exchange::search::SearchQuery;
+use smart_auth::Principal;
 
 /// `GET /fhir/{type}`.
 pub async fn search(
@@ -21,24 +22,34 @@ pub async fn search(
     path: web::Path<String>,
     query: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, ApiError> {
-    let resource_type = path.into_inner();
+    run_search(&state, &request, &caller, path.into_inner(), query.into_inner()).await
+}
+
+/// A search of `resource_type` by `pairs` (a request's query, or a batch entry's URL).
+pub(crate) async fn run_search(
+    state: &AppState,
+    request: &HttpRequest,
+    caller: &Principal,
+    resource_type: String,
+    pairs: Vec<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     if !fhir_models::Resource::is_resource_type(&resource_type) {
         return Err(ApiError::NotFound("not an R4 resource type"));
     }
-    crate::interaction::check_format(&request)?;
-    let pairs: Vec<(String, String)> = query.into_inner().into_iter().filter(|(name, _)| name != "_format").collect();
+    crate::interaction::check_format(request)?;
+    let pairs: Vec<(String, String)> = pairs.into_iter().filter(|(name, _)| name != "_format").collect();
     if !crate::indexed_search::is_patient_search(&pairs) {
         if let Err(denied) = caller.require_search(&resource_type) {
-            crate::audit::record(&state, &caller, "search", false, None, Some(resource_type), None).await?;
+            crate::audit::record(state, caller, "search", false, None, Some(resource_type), None).await?;
             return Err(denied.into());
         }
-        return crate::indexed_search::search(&state, &request, &caller, &resource_type, &pairs).await;
+        return crate::indexed_search::search(state, request, caller, &resource_type, &pairs).await;
     }
     let query = SearchQuery::parse(&pairs).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let patient = state.node.patient_pseudonym(&query.patient).to_string();
     let permitted = caller.require_search(&resource_type);
     if let Err(denied) = permitted {
-        crate::audit::record(&state, &caller, "search", false, Some(patient), Some(resource_type), None).await?;
+        crate::audit::record(state, caller, "search", false, Some(patient), Some(resource_type), None).await?;
         return Err(denied.into());
     }
     let (node, client, rt, q) = (state.node.clone(), state.peer_client.clone(), resource_type.clone(), query.clone());
@@ -60,14 +71,14 @@ pub async fn search(
         });
     }
     let refused = results.refused();
-    crate::audit::record(&state, &caller, "search", !refused, Some(patient), Some(resource_type), None).await?;
+    crate::audit::record(state, caller, "search", !refused, Some(patient), Some(resource_type), None).await?;
     if refused {
         let why: Vec<String> = results.problems.iter().map(ToString::to_string).collect();
         return Err(ApiError::Forbidden(why.join("; ")));
     }
     // Entries of this node's own records are relative: FHIR wants them absolute.
     let mut bundle = results.to_bundle(&query);
-    let base = crate::interaction::base_url(&state, &request);
+    let base = crate::interaction::base_url(state, request);
     for entry in bundle["entry"].as_array_mut().into_iter().flatten() {
         if let Some(relative) = entry["fullUrl"].as_str().filter(|url| !url.contains("://")).map(str::to_owned) {
             entry["fullUrl"] = serde_json::Value::String(format!("{base}/{relative}"));

@@ -11,6 +11,7 @@ mod clients;
 mod compartment;
 mod consent;
 mod crash;
+mod fhir_bundles;
 mod fhir_rest;
 mod fhir_search;
 mod hostile;

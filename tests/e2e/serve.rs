@@ -116,8 +116,13 @@ fn serve_answers_fhir_and_ledger_requests_and_stops_cleanly() {
         bundle["entry"].as_array().expect("entries").iter().filter(|e| e.get("resource").is_some()).count();
     let answer = call("POST", &format!("{base}/fhir"), Some(&bundle));
     assert_eq!(answer.status, 200, "{}", &answer.body[..answer.body.len().min(2000)]);
-    let entries = answer.json()["entries"].as_array().cloned().expect("entries");
+    let answer = answer.json();
+    // Synthea writes transactions, and batches for its practitioners and organisations.
+    assert_eq!(answer["type"], json!(format!("{}-response", bundle["type"].as_str().unwrap_or_default())));
+    let entries = answer["entry"].as_array().cloned().expect("entries");
     assert_eq!(entries.len(), with_resources);
+    let statuses: Vec<&Value> = entries.iter().map(|e| &e["response"]["status"]).collect();
+    assert!(statuses.iter().all(|s| **s == "201 Created"), "every entry is new: {statuses:?}\n{answer:#}");
 
     // Ledger and metrics.
     let head = call("GET", &format!("{base}/ledger/head"), None);
@@ -142,10 +147,12 @@ fn serve_answers_fhir_and_ledger_requests_and_stops_cleanly() {
     assert_eq!(read(data.path(), "Patient/serve-p1", None)["meta"]["versionId"], "2");
     assert_eq!(read(data.path(), "Patient/serve-p1", Some(1))["birthDate"], "1975-05-05");
     for entry in &entries {
-        let reference = format!("{}/{}", entry["resourceType"].as_str().unwrap(), entry["id"].as_str().unwrap());
-        let version = entry["version"].as_u64().map(|v| v as u32);
+        // `{base}/fhir/Type/id/_history/version`
+        let location = entry["response"]["location"].as_str().expect("location");
+        let parts: Vec<&str> = location.rsplit('/').take(4).collect();
+        let (version, reference) = (parts[0].parse::<u32>().ok(), format!("{}/{}", parts[3], parts[2]));
         let resource = read(data.path(), &reference, version);
-        assert_eq!(resource["id"], entry["id"]);
+        assert_eq!(resource["id"], parts[2], "{location}");
     }
     support::bridge(data.path(), ["read", "Patient/serve-bad"]).expect_code(1, "the rejected patient is absent");
 }
