@@ -26,6 +26,9 @@ use ingest_pipeline::Receipt;
 use node_store::records::Operation;
 use smart_auth::Principal;
 
+/// The longest `request.url` a batch entry may have (as a request line: actix takes 8 KiB).
+const MAX_ENTRY_URL: usize = 8 * 1024;
+
 /// `POST /fhir`. A caller that may change nothing is refused before the body is decoded.
 pub async fn post_bundle(
     state: web::Data<AppState>,
@@ -210,6 +213,9 @@ async fn run_entry(
     let (Some(method), Some(url)) = (text("/request/method"), text("/request/url")) else {
         return Err(ApiError::BadRequest("a batch entry needs request.method and request.url".into()));
     };
+    if url.len() > MAX_ENTRY_URL {
+        return Err(ApiError::BadRequest(format!("request.url is longer than {MAX_ENTRY_URL} bytes")));
+    }
     if url.contains("://") {
         return Err(ApiError::NotSupported("batch entries name resources by relative URL (Type/id)".into()));
     }

@@ -53,7 +53,7 @@ fn resources() -> &'static serde_json::Value {
                 let mut params: Vec<serde_json::Value> = common.to_vec();
                 params.extend(
                     fhir_models::search::search_params(ty)
-                        .filter(|p| p.kind.is_indexed() && p.paths.is_some() && !matches!(p.code, "_id" | "_lastUpdated"))
+                        .filter(|p| p.is_searched() && !matches!(p.code, "_id" | "_lastUpdated"))
                         .map(|p| match (p.code, p.kind) {
                             ("patient", _) => json!({"name": "patient", "type": "reference",
                                 "documentation": "alone (with _lastUpdated, _count, _offset): the patient's records here and, through grants, at peer custodians"}),
@@ -64,7 +64,7 @@ fn resources() -> &'static serde_json::Value {
                             _ => json!({"name": p.code, "type": p.kind.code()}),
                         }),
                 );
-                json!({"type": ty,
+                let mut entry = json!({"type": ty,
                        "interaction": INTERACTIONS.iter().map(|code| json!({"code": code})).collect::<Vec<_>>(),
                        "versioning": "versioned-update",
                        "readHistory": true,
@@ -72,7 +72,17 @@ fn resources() -> &'static serde_json::Value {
                        "conditionalCreate": true,
                        "conditionalUpdate": true,
                        "conditionalDelete": "single",
-                       "searchParam": params})
+                       "searchParam": params});
+                let export = match *ty {
+                    "Patient" => Some("patient-export"),
+                    "Group" => Some("group-export"),
+                    _ => None,
+                };
+                if let Some(export) = export {
+                    entry["operation"] = json!([{"name": "export",
+                        "definition": format!("http://hl7.org/fhir/uv/bulkdata/OperationDefinition/{export}")}]);
+                }
+                entry
             })
             .collect();
         serde_json::Value::Array(entries)
@@ -87,6 +97,8 @@ pub async fn metadata(authenticator: web::Data<Arc<Authenticator>>) -> HttpRespo
         // This is an instance's statement: it describes the running server as of now.
         "date": node_store::clock::format_instant(node_store::clock::now_ms()),
         "kind": "instance",
+        // Bulk Data Access: system, Patient and Group `$export`.
+        "instantiates": ["http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"],
         "fhirVersion": fhir_models::FHIR_VERSION,
         "format": ["application/fhir+json", "json"],
         "patchFormat": ["application/json-patch+json"],
@@ -98,6 +110,7 @@ pub async fn metadata(authenticator: web::Data<Arc<Authenticator>>) -> HttpRespo
                       "extension": [{"url": OAUTH_URIS, "extension": [{"url": "token", "valueUri": authenticator.token_url()}]}]
                   },
                   "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}],
+                  "operation": [{"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}],
                   "resource": resources()}]
     });
     HttpResponse::Ok().content_type(fhir_models::JSON_MIME_TYPE).json(body)

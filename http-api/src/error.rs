@@ -60,7 +60,7 @@ impl ApiError {
     /// server's rules), 400 when it is malformed or invalid.
     pub fn refused(outcome: Box<OperationOutcome>) -> ApiError {
         let code = outcome.issue.first().and_then(|i| i.code.as_ref()).and_then(|c| c.as_str());
-        if code == Some(IssueType::NotSupported.code()) {
+        if code == Some(IssueType::NotSupported.code()) || code == Some(IssueType::TooCostly.code()) {
             ApiError::Unprocessable(outcome)
         } else {
             ApiError::Invalid(outcome)
@@ -117,13 +117,7 @@ impl ResponseError for ApiError {
             Self::PreconditionFailed(why) => outcome(IssueType::Conflict, why),
             Self::Conflict(why) => outcome(IssueType::Conflict, why),
             Self::NotSupported(what) => outcome(IssueType::NotSupported, what),
-            Self::TooCostly(code) => outcome(
-                IssueType::TooCostly,
-                &format!(
-                    "{code} matches more than {} resources: narrow the search",
-                    node_store::search::MAX_CANDIDATES
-                ),
-            ),
+            Self::TooCostly(why) => outcome(IssueType::TooCostly, why),
             Self::Internal(detail) => {
                 tracing::error!(%detail, "Request failed.");
                 outcome(IssueType::Exception, "internal error; see the server log")

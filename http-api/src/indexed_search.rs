@@ -2,8 +2,11 @@
 //! of the official definitions, `_id` and `_lastUpdated`, over the node's blind index: a
 //! `searchset` Bundle with the total (`_total=none` leaves it out, `_summary=count` gives it
 //! alone), sorted by `_lastUpdated` either way, and absolute `self` and `next` links that keep
-//! every parameter (the cursor, `_cursor`, is a ledger seq: later writes do not move what the
-//! next page holds).
+//! every parameter. The cursor (`_cursor`) is the ledger seq of the last version shown, so a
+//! resource created between pages does not shift the next one; a resource updated between pages
+//! moves to the newest end (it is shown again oldest-first, or not at all newest-first): the
+//! pages are no snapshot. A search is bounded before it runs (parameters, values, index lookups)
+//! and while it runs (entries scanned, candidates): past a bound it is refused, `too-costly`.
 //!
 //! What it cannot honour it refuses by name (other modifiers, a quantity or number parameter,
 //! other sorts, `_include`, chains), rather than match more or fewer resources than asked. A
@@ -24,6 +27,12 @@ use smart_auth::Principal;
 
 const DEFAULT_COUNT: usize = 50;
 const MAX_COUNT: usize = 1000;
+/// Conditions (parameters) one search may have.
+const MAX_CONDITIONS: usize = 32;
+/// Comma alternatives one parameter may have.
+const MAX_ALTERNATIVES: usize = 64;
+/// Index terms one search may look up (a wide date range is a few hundred).
+const MAX_TERMS: usize = 4096;
 
 /// A parsed query.
 struct IndexedQuery {
@@ -55,6 +64,8 @@ fn parse(resource_type: &str, pairs: &[(String, String)], prefer: Prefer) -> Res
         no_total: false,
         ignored: Vec::new(),
     };
+    let mut terms = 0usize;
+    let mut summary_count = false;
     for (name, value) in pairs {
         let (code, modifier) = match name.split_once(':') {
             Some((code, modifier)) => (code, Some(modifier)),
@@ -91,7 +102,7 @@ fn parse(resource_type: &str, pairs: &[(String, String)], prefer: Prefer) -> Res
                 other => return Err(ApiError::BadRequest(format!("_total={other}: none, estimate or accurate"))),
             },
             "_summary" => match value.as_str() {
-                "count" => query.count = 0,
+                "count" => summary_count = true,
                 "false" => {}
                 other => {
                     return Err(ApiError::NotSupported(format!("_summary={other} is not offered (count and false are)")))
@@ -127,6 +138,12 @@ fn parse(resource_type: &str, pairs: &[(String, String)], prefer: Prefer) -> Res
                     )))
                 }
                 None => query.ignored.push(code.to_owned()),
+                Some(param) if param.code == "phonetic" => {
+                    return Err(ApiError::NotSupported(
+                        "phonetic asks for a sound-alike match, which this server does not make (name= matches by prefix)"
+                            .into(),
+                    ))
+                }
                 Some(param) if param.paths.is_none() => {
                     return Err(ApiError::NotSupported(format!(
                         "{code}: its definition's expression is beyond what this server evaluates"
@@ -139,15 +156,34 @@ fn parse(resource_type: &str, pairs: &[(String, String)], prefer: Prefer) -> Res
                     )))
                 }
                 Some(param) => {
+                    let values = split_or(value);
+                    if values.len() > MAX_ALTERNATIVES || query.conditions.len() >= MAX_CONDITIONS {
+                        return Err(ApiError::TooCostly(format!(
+                            "{code}: at most {MAX_CONDITIONS} parameters of {MAX_ALTERNATIVES} values each"
+                        )));
+                    }
                     let mut alternatives = Vec::new();
-                    for alternative in split_or(value) {
-                        alternatives
-                            .push(query_groups(param, &alternative, exact).map_err(|e| ApiError::BadRequest(e.0))?);
+                    for alternative in values {
+                        let mut groups =
+                            query_groups(param, &alternative, exact).map_err(|e| ApiError::BadRequest(e.0))?;
+                        for group in &mut groups {
+                            group.sort_unstable();
+                            group.dedup();
+                            terms += group.len();
+                        }
+                        if terms > MAX_TERMS {
+                            return Err(ApiError::TooCostly(format!("{code}: the search needs more than {MAX_TERMS} index lookups")));
+                        }
+                        alternatives.push(groups);
                     }
                     query.conditions.push(TermCondition { code: code.to_owned(), alternatives });
                 }
             },
         }
+    }
+    // `_summary=count` gives the total alone, whatever `_count` says.
+    if summary_count {
+        query.count = 0;
     }
     if query.conditions.is_empty() && query.ids.is_none() {
         return Err(ApiError::NotSupported(
@@ -219,7 +255,7 @@ pub async fn search(
     .map_err(|e| ApiError::Internal(e.to_string()))?;
     let (total, next, entries) = match found {
         Ok(found) => found,
-        Err(SearchError::TooCostly(code)) => return Err(ApiError::TooCostly(code)),
+        Err(SearchError::TooCostly(code)) => return Err(too_costly(&code)),
         Err(SearchError::Read(ReadError::NotFound)) => (0, None, Vec::new()),
         Err(error) => return Err(ApiError::Internal(error.to_string())),
     };
@@ -299,9 +335,17 @@ pub async fn matches(
     .map_err(|e| ApiError::Internal(e.to_string()))?;
     match found {
         Ok(found) => Ok(found),
-        Err(SearchError::TooCostly(code)) => Err(ApiError::TooCostly(code)),
+        Err(SearchError::TooCostly(code)) => Err(too_costly(&code)),
         Err(error) => Err(ApiError::Internal(error.to_string())),
     }
+}
+
+fn too_costly(code: &str) -> ApiError {
+    ApiError::TooCostly(format!(
+        "{code} matches more than {} resources, or the search looks at more than {} index entries: narrow the search",
+        node_store::search::MAX_CANDIDATES,
+        node_store::search::MAX_SCANNED
+    ))
 }
 
 /// The absolute URL of this search with every parameter kept, and the cursor of `next`.
@@ -370,6 +414,21 @@ mod tests {
             let error = parse("Patient", &pairs(&[refused]), LENIENT).err();
             assert!(error.is_some(), "{refused:?} was accepted");
         }
+    }
+
+    #[test]
+    fn a_search_is_bounded_before_it_runs() {
+        let many = vec!["ge0001-01-02"; MAX_ALTERNATIVES + 1].join(",");
+        assert!(matches!(parse("Patient", &pairs(&[("birthdate", &many)]), LENIENT), Err(ApiError::TooCostly(_))));
+        let wide = vec!["ge0001-01-02"; 40].join(",");
+        assert!(matches!(parse("Patient", &pairs(&[("birthdate", &wide)]), LENIENT), Err(ApiError::TooCostly(_))));
+        let repeated: Vec<(String, String)> =
+            (0..=MAX_CONDITIONS).map(|_| ("name".to_owned(), "a".to_owned())).collect();
+        assert!(matches!(parse("Patient", &repeated, LENIENT), Err(ApiError::TooCostly(_))));
+        let counted =
+            parse("Patient", &pairs(&[("name", "a"), ("_summary", "count"), ("_count", "10")]), LENIENT).unwrap();
+        assert_eq!(counted.count, 0, "_summary=count is the total alone, whatever _count says");
+        assert!(matches!(parse("Patient", &pairs(&[("phonetic", "smyth")]), LENIENT), Err(ApiError::NotSupported(_))));
     }
 
     #[test]

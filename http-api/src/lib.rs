@@ -19,6 +19,7 @@
 
 mod audit;
 mod auth;
+mod bulk_export;
 mod bundle;
 mod conditional;
 mod config;
@@ -70,6 +71,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/fhir/Provenance", web::get().to(provenance::provenance))
     .route(exchange::RECORDS_PATH, web::get().to(peer::records))
     .route("/fhir", web::post().to(bundle::post_bundle))
+    // Before `/fhir/{type}` and `/fhir/{type}/{id}`, which would take `$export` for a type or id.
+    .route("/fhir/$export", web::get().to(bulk_export::system))
+    .route("/fhir/Patient/$export", web::get().to(bulk_export::patients))
+    .route("/fhir/Group/{id}/$export", web::get().to(bulk_export::group))
+    .service(
+        web::resource("/fhir/$export-status/{id}")
+            .route(web::get().to(bulk_export::status))
+            .route(web::delete().to(bulk_export::cancel)),
+    )
+    .route("/fhir/$export-file/{id}/{n}", web::get().to(bulk_export::file))
     .route("/fhir/_history", web::get().to(history::system))
     .service(web::resource("/fhir/{type}/_history").route(web::get().to(history::of_type)))
     .service(

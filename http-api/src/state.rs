@@ -44,4 +44,6 @@ pub struct AppState {
     /// Held from a conditional write's search to its commit, so two conditional writes cannot
     /// both find nothing and both create (the race of HAPI FHIR #3141).
     pub conditional: Arc<tokio::sync::Mutex<()>>,
+    /// Bulk Data `$export` jobs.
+    pub exports: Arc<crate::bulk_export::ExportJobs>,
 }

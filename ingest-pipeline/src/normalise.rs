@@ -64,6 +64,9 @@ pub fn normalise(candidate: Candidate) -> Result<Normalised, Rejection> {
         }
         _ => None,
     };
+    if let Some(canonical) = canonical.as_deref() {
+        refuse_unindexable(canonical, &candidate)?;
+    }
     Ok(Normalised {
         resource_type: candidate.resource_type,
         id: candidate.id,
@@ -76,6 +79,30 @@ pub fn normalise(candidate: Candidate) -> Result<Normalised, Rejection> {
         merge: None,
         if_match: None,
     })
+}
+
+/// A resource with more search terms than [`fhir_models::search::MAX_TERMS_PER_RESOURCE`] is
+/// refused (422): one write must not grow the index, and every later rebuild of it, without bound.
+fn refuse_unindexable(canonical: &[u8], candidate: &Candidate) -> Result<(), Rejection> {
+    let Ok(resource) = serde_json::from_slice::<serde_json::Value>(canonical) else { return Ok(()) };
+    let count = fhir_models::search::resource_terms(candidate.resource_type, &resource).len();
+    if count <= fhir_models::search::MAX_TERMS_PER_RESOURCE {
+        return Ok(());
+    }
+    let issue = ValidationIssue {
+        severity: Severity::Error,
+        code: IssueType::TooCostly,
+        path: candidate
+            .location
+            .as_ref()
+            .map_or_else(|| candidate.resource_type.to_owned(), |l| format!("{l}.resource")),
+        message: format!(
+            "the resource has {count} searchable values, more than the {} this server indexes for one resource",
+            fhir_models::search::MAX_TERMS_PER_RESOURCE
+        ),
+    };
+    let outcome = Box::new(fhir_models::validate::to_operation_outcome(std::slice::from_ref(&issue)));
+    Err(Rejection { outcome, location: candidate.location.clone() })
 }
 
 #[cfg(test)]

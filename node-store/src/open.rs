@@ -98,13 +98,21 @@ impl Node {
             return Ok(());
         }
         tracing::info!(from, to, "Indexing ledger records left unindexed by an interrupted run.");
-        let mut entries = Vec::new();
-        for seq in from..to {
-            if let Some(entry) = index_entry_for(self, seq)? {
-                entries.push(entry);
+        // In chunks, each applied with how far it reaches: memory stays bounded however long the
+        // ledger, and a rebuild cut short goes on from the last chunk applied.
+        const CHUNK: u64 = 10_000;
+        let mut start = from;
+        while start < to {
+            let end = (start + CHUNK).min(to);
+            let mut entries = Vec::new();
+            for seq in start..end {
+                if let Some(entry) = index_entry_for(self, seq)? {
+                    entries.push(entry);
+                }
             }
+            self.index.apply(&entries, end)?;
+            start = end;
         }
-        self.index.apply(&entries, to)?;
         Ok(())
     }
 }

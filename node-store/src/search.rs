@@ -15,7 +15,8 @@ use crate::read::ReadError;
 /// costly (never cut short).
 pub const MAX_CANDIDATES: usize = 100_000;
 
-/// The most index entries (current or stale) one condition may look at.
+/// The most index entries (current or stale) one search may look at, every term looked up
+/// counting as one more (an empty one costs a seek too).
 pub const MAX_SCANNED: usize = 4 * MAX_CANDIDATES;
 
 /// One AND-ed condition of a search: any of its alternatives (FHIR's comma OR), each met when
@@ -84,9 +85,10 @@ impl Node {
             }
             result = Some(found);
         }
+        // One budget for the whole search: stale entries (of older versions) and empty lookups
+        // count too, so the work is bounded, not only the result.
+        let mut scanned = 0usize;
         for condition in conditions {
-            // Stale entries (of older versions) count too: the work is bounded, not only the result.
-            let mut scanned = 0usize;
             let mut found = BTreeSet::new();
             for alternative in &condition.alternatives {
                 let mut met: Option<BTreeSet<u64>> = None;
@@ -120,6 +122,10 @@ impl Node {
     ) -> Result<BTreeSet<u64>, SearchError> {
         let mut found = BTreeSet::new();
         for term in terms {
+            *scanned += 1;
+            if *scanned > MAX_SCANNED {
+                return Err(SearchError::TooCostly(code.to_owned()));
+            }
             for entry in self.index.search_term(&self.term_key(resource_type, code, term)) {
                 let (resource, version) = entry?;
                 *scanned += 1;

@@ -99,6 +99,15 @@ fn fhir_search_by_name_and_date_over_the_blind_index() {
         assert_eq!(reply.status, 400, "{refused}: {}", reply.body);
         assert_eq!(reply.json()["issue"][0]["code"], code, "{refused}: {}", reply.body);
     }
+    // A resource with more searchable values than one resource may have is refused whole.
+    // Distinct from their first characters, so their prefixes are distinct too.
+    let givens: Vec<String> =
+        (0..7000).map(|i| format!("{:x<32}", i.to_string().chars().rev().collect::<String>())).collect();
+    let crowded = json!({"resourceType": "Patient", "name": [{"family": "Crowd", "given": givens}]});
+    let refused = call("POST", &format!("{base}/Patient"), &[FHIR], Some(&crowded.to_string()));
+    assert_eq!(refused.status, 422, "{}", &refused.body[..refused.body.len().min(500)]);
+    assert_eq!(refused.json()["issue"][0]["code"], "too-costly");
+    assert!(ids("Patient?family=crowd").is_empty());
     assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
 
     // Names and birth dates are in no file in clear, nor are their prefixes.

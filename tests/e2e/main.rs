@@ -6,6 +6,7 @@ mod support;
 mod at_rest;
 mod audit;
 mod auth;
+mod bulk_export;
 mod chain;
 mod clients;
 mod compartment;

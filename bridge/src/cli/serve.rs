@@ -146,6 +146,7 @@ pub fn run(config: &BridgeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> 
         peer_client,
         public_base_url: config.http.public_base_url.clone(),
         conditional: Arc::default(),
+        exports: Arc::default(),
     };
     // Clients put this URL in their assertions' `aud`; set `auth.token_url` to the public one.
     let authenticator = Arc::new(

@@ -5,10 +5,12 @@
 //! a range of days becomes the few nodes of that calendar tree that cover it exactly (at most a
 //! few hundred terms), so a date search is a union of blind-index lookups with no decryption.
 //!
-//! Days are the dates as written (a `dateTime`'s own day, in its own offset), and a query is
-//! searched to the day: a query value with a time is refused, not rounded. A resource with two
-//! ranges for one parameter (two `Period`s) can match through the start of one and the end of the
-//! other; single days (every `date`, `dateTime` and `instant` to the day) cannot.
+//! A `dateTime` with a time counts by its day in UTC, the server's time zone (a query date has
+//! none, so it is the server's, as FHIR says), and a query is searched to the day: a query value
+//! with a time is refused, not rounded. A `Timing` is one range, from its first event or bound to
+//! its last. With `eq` (and no prefix), a resource with two ranges for one parameter (two
+//! `Period`s) can match through the start of one and the end of the other; single days (every
+//! `date`, `dateTime` and `instant`) cannot, and the other prefixes are decided by one bound.
 
 use super::TermError;
 
@@ -65,7 +67,8 @@ pub(crate) fn parse_range(text: &str) -> Option<(Day, Day, bool)> {
         let digits = bytes.get(range)?;
         digits.iter().all(u8::is_ascii_digit).then(|| digits.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0')))
     };
-    let year = number(0..4)?;
+    // FHIR has no year 0.
+    let year = number(0..4).filter(|&y| y > 0)?;
     if bytes.len() == 4 {
         return Some((Day { year, month: 1, day: 1 }, Day { year, month: 12, day: 31 }, false));
     }
@@ -81,13 +84,34 @@ pub(crate) fn parse_range(text: &str) -> Option<(Day, Day, bool)> {
         return None;
     }
     let day = u8::try_from(number(8..10)?).ok().filter(|d| (1..=days_in_month(year, month)).contains(d))?;
-    let has_time = match bytes.len() {
-        10 => false,
-        _ if bytes.get(10) == Some(&b'T') => true,
-        _ => return None,
-    };
     let day = Day { year, month, day };
-    Some((day, day, has_time))
+    match bytes.len() {
+        10 => Some((day, day, false)),
+        _ if bytes.get(10) == Some(&b'T') => Some((utc_day(day, &text[11..])?, utc_day(day, &text[11..])?, true)),
+        _ => None,
+    }
+}
+
+/// The UTC day of `day` at `time` (`hh:mm[:ss[.f]][Z|±hh:mm]`; no offset counts as UTC).
+fn utc_day(day: Day, time: &str) -> Option<Day> {
+    let digits = |text: &str| -> Option<i32> {
+        (text.len() == 2 && text.bytes().all(|b| b.is_ascii_digit())).then(|| text.parse().ok()).flatten()
+    };
+    let (hours, minutes) = (digits(time.get(0..2)?)?, digits(time.get(3..5)?)?);
+    let offset = match time.find(['Z', '+', '-']) {
+        None => 0,
+        Some(at) if time[at..].starts_with('Z') => 0,
+        Some(at) => {
+            let sign = if time[at..].starts_with('-') { -1 } else { 1 };
+            let zone = &time[at + 1..];
+            sign * (digits(zone.get(0..2)?)? * 60 + digits(zone.get(3..5)?)?)
+        }
+    };
+    match hours * 60 + minutes - offset {
+        m if m < 0 => day.before(),
+        m if m >= 24 * 60 => day.after(),
+        _ => Some(day),
+    }
 }
 
 /// Which bound of a value's range a term is about.
@@ -185,17 +209,36 @@ pub(crate) fn value_terms(item: &serde_json::Value, terms: &mut Vec<String>) {
                 range(Some(start), Some(end));
             }
         }
+        serde_json::Value::Object(object) if object.contains_key("event") || object.contains_key("repeat") => {
+            // A Timing: its outer limits, its events and its bounds together.
+            let mut limits: Option<(Day, Option<Day>)> = None;
+            let mut widen = |start: Day, end: Option<Day>| {
+                limits = Some(match limits {
+                    None => (start, end),
+                    Some((lo, hi)) => (lo.min(start), hi.zip(end).map(|(a, b)| a.max(b))),
+                });
+            };
+            for event in object.get("event").and_then(serde_json::Value::as_array).into_iter().flatten() {
+                if let Some((start, end, _)) = event.as_str().and_then(parse_range) {
+                    widen(start, Some(end));
+                }
+            }
+            if let Some(bounds) = object.get("repeat").and_then(|r| r.get("boundsPeriod")) {
+                let bound = |key: &str| bounds.get(key).and_then(serde_json::Value::as_str).and_then(parse_range);
+                if let Some(start) = bound("start") {
+                    widen(start.0, bound("end").map(|end| end.1));
+                }
+            }
+            if let Some((start, end)) = limits {
+                range(Some(start), end);
+            }
+        }
         serde_json::Value::Object(object) => {
             let bound = |key: &str| object.get(key).and_then(serde_json::Value::as_str).map(parse_range);
             match (bound("start"), bound("end")) {
                 // A bound that does not parse is no bound: the value is not indexed at all.
                 (Some(None), _) | (_, Some(None)) | (None, None) => {}
                 (start, end) => range(start.flatten().map(|s| s.0), end.flatten().map(|e| e.1)),
-            }
-            for event in object.get("event").and_then(serde_json::Value::as_array).into_iter().flatten() {
-                if let Some((start, end, _)) = event.as_str().and_then(parse_range) {
-                    range(Some(start), Some(end));
-                }
             }
         }
         _ => {}
@@ -280,8 +323,10 @@ pub(crate) fn query(code: &str, value: &str) -> Result<Vec<Vec<String>>, TermErr
         "ne" => vec![union(up_to(Start, qlo.before()), from_on(End, qhi.after()))],
         "gt" => vec![from_on(End, qhi.after())],
         "lt" => vec![up_to(Start, qlo.before())],
-        "ge" => vec![union(from_on(End, qhi.after()), within(Start, qlo, qhi)), from_on(End, Some(qlo))],
-        "le" => vec![up_to(Start, Some(qhi)), union(up_to(Start, qlo.before()), within(End, qlo, qhi))],
+        // One range meets `ge` through either half (an end after the query's, or a start within
+        // it, which makes it after or within), `le` likewise: one group each decides.
+        "ge" => vec![union(from_on(End, qhi.after()), within(Start, qlo, qhi))],
+        "le" => vec![union(up_to(Start, qlo.before()), within(End, qlo, qhi))],
         "sa" => vec![from_on(Start, qhi.after())],
         "eb" => vec![up_to(End, qlo.before())],
         "ap" => return Err(TermError(format!("{code}: the ap prefix is not offered by this server"))),

@@ -105,6 +105,29 @@ pub fn search_param(resource_type: &str, code: &str) -> Option<&'static SearchPa
     [resource_type, "DomainResource", "Resource"].into_iter().find_map(|t| params_of(t).iter().find(|p| p.code == code))
 }
 
+impl SearchParam {
+    /// Whether this server searches it: a kind the index holds, with an expression it evaluates.
+    /// `phonetic` is not, though it is a string: its definition asks for a sound-alike algorithm,
+    /// and a prefix match would answer something else.
+    pub fn is_searched(&self) -> bool {
+        self.kind.is_indexed() && self.paths.is_some() && self.code != "phonetic"
+    }
+}
+
+/// The most index terms one resource may have (a string gives up to 33, a date 10); a resource
+/// with more is refused at validation, so no write can grow the index without bound.
+pub const MAX_TERMS_PER_RESOURCE: usize = 200_000;
+
+/// Every index term of a resource, with its parameter's code (`_id` is indexed by the resource
+/// pseudonym instead).
+pub fn resource_terms(resource_type: &str, resource: &serde_json::Value) -> Vec<(&'static str, String)> {
+    let mut terms = Vec::new();
+    for param in search_params(resource_type).filter(|p| p.code != "_id") {
+        terms.extend(index_terms(param, resource).into_iter().map(|term| (param.code, term)));
+    }
+    terms
+}
+
 /// Every parameter of `resource_type`, its own and every resource's.
 pub fn search_params(resource_type: &str) -> impl Iterator<Item = &'static SearchParam> {
     params_of(resource_type).iter().chain(params_of("DomainResource")).chain(params_of("Resource"))
@@ -215,7 +238,7 @@ fn token_terms(item: &serde_json::Value, terms: &mut Vec<String>) {
 /// The index terms `resource` has for `param` (none for kinds not indexed, or paths not
 /// evaluated), deduplicated.
 pub fn index_terms(param: &SearchParam, resource: &serde_json::Value) -> Vec<String> {
-    let (Some(paths), true) = (param.paths, param.kind.is_indexed()) else { return Vec::new() };
+    let (Some(paths), true) = (param.paths, param.is_searched()) else { return Vec::new() };
     let mut terms = Vec::new();
     for path in paths {
         for item in select(resource, path) {
@@ -337,7 +360,8 @@ pub fn query_terms(param: &SearchParam, value: &str) -> Result<Vec<String>, Term
 /// the `:exact` modifier of a string parameter.
 pub fn query_groups(param: &SearchParam, value: &str, exact: bool) -> Result<Vec<Vec<String>>, TermError> {
     match param.kind {
-        SearchKind::String => Ok(vec![vec![string::query(param.code, value, exact)?]]),
+        // `\|` is an escaped `|` (kept escaped by `split_or` for tokens, whose separator it is).
+        SearchKind::String => Ok(vec![vec![string::query(param.code, &value.replace("\\|", "|"), exact)?]]),
         SearchKind::Date if value.is_empty() => Err(TermError(format!("{} has an empty value", param.code))),
         SearchKind::Date => date::query(param.code, value),
         _ => Ok(vec![query_terms(param, value)?]),
@@ -449,6 +473,22 @@ mod tests {
         assert_eq!(query_groups(family, "Ångström", true).unwrap(), [["sx|Ångström"]]);
         assert!(query_groups(family, &"x".repeat(string::PREFIX_CHARS + 1), false).is_err());
         assert!(query_groups(family, "  ", false).is_err());
+        assert!(query_groups(family, "", true).is_err());
+        // Folding: full-width forms, a final sigma; marks that are part of a letter stay, and a
+        // Hangul syllable is not matched by its first jamo.
+        let folded =
+            json!({"resourceType": "Patient", "name": [{"family": "ＳＭＩＴＨ", "given": ["ΟΔΟΣ", "किरण", "김"]}]});
+        assert!(meets(&folded, "Patient", "family", "smith"));
+        assert!(meets(&folded, "Patient", "given", "οδος"));
+        assert!(!meets(&folded, "Patient", "given", "करण"));
+        assert!(meets(&folded, "Patient", "given", "किर"));
+        assert!(!meets(&folded, "Patient", "given", "기"));
+        assert!(meets(&folded, "Patient", "given", "김"));
+        // An escaped | is a |; phonetic is not searched (a prefix is no sound-alike).
+        let org = json!({"resourceType": "Organization", "name": "A|B"});
+        assert!(meets(&org, "Organization", "name", "a\\|b"));
+        assert!(!search_param("Patient", "phonetic").unwrap().is_searched());
+        assert!(index_terms(search_param("Patient", "phonetic").unwrap(), &patient).is_empty());
     }
 
     #[test]
@@ -489,10 +529,22 @@ mod tests {
         {
             assert_eq!(meets(&year, "Patient", "birthdate", value), expected, "1970 vs {value}");
         }
-        // A dateTime counts by its own day; a Period by its bounds, an open end as ongoing.
+        // A dateTime counts by its day in UTC; a Period by its bounds, an open end as ongoing.
         let timed = json!({"resourceType": "Observation", "effectiveDateTime": "2020-02-29T23:30:00-05:00"});
-        assert!(meets(&timed, "Observation", "date", "2020-02-29"));
-        assert!(!meets(&timed, "Observation", "date", "2020-03-01"));
+        assert!(meets(&timed, "Observation", "date", "2020-03-01"), "04:30 UTC on March 1st");
+        assert!(!meets(&timed, "Observation", "date", "2020-02-29"));
+        let early = json!({"resourceType": "Observation", "effectiveDateTime": "2021-01-01T00:30:00+01:00"});
+        assert!(meets(&early, "Observation", "date", "2020-12-31"));
+        let plain = json!({"resourceType": "Observation", "effectiveInstant": "2021-06-01T12:00:00.123Z"});
+        assert!(meets(&plain, "Observation", "date", "2021-06-01"));
+        // A Timing is one range: its first event or bound to its last.
+        let timing = json!({"resourceType": "Observation", "effectiveTiming": {"event": ["2020-01-01", "2020-12-31"]}});
+        assert!(!meets(&timing, "Observation", "date", "2020-01-01"));
+        assert!(meets(&timing, "Observation", "date", "2020"));
+        let bounded = json!({"resourceType": "CarePlan", "activity": [{"detail": {
+            "scheduledTiming": {"repeat": {"boundsPeriod": {"start": "2020-01-01", "end": "2020-03-31"}}}}}]});
+        assert!(meets(&bounded, "CarePlan", "activity-date", "2020"));
+        assert!(!meets(&bounded, "CarePlan", "activity-date", "gt2020-03-31"));
         let ongoing = json!({"resourceType": "Encounter", "period": {"start": "2019-12-30"}});
         assert!(meets(&ongoing, "Encounter", "date", "gt2030"));
         assert!(meets(&ongoing, "Encounter", "date", "ge2019-12-30"));
@@ -505,7 +557,7 @@ mod tests {
         assert!(meets(&closed, "Encounter", "date", "eb2020-03-06"));
         assert!(meets(&closed, "Encounter", "date", "ge2020-02"));
         let birthdate = search_param("Patient", "birthdate").unwrap();
-        for refused in ["2020-01-01T10:00:00Z", "ap2020", "xx2020", "2020-02-30", "20"] {
+        for refused in ["2020-01-01T10:00:00Z", "ap2020", "xx2020", "2020-02-30", "20", "0000"] {
             assert!(query_groups(birthdate, refused, false).is_err(), "{refused} was accepted");
         }
         // A range is covered by few terms, not one per day.

@@ -1,11 +1,18 @@
 //! String search over exact-match terms. FHIR's default string match is "starts with, ignoring
-//! case and accents": a value is indexed by every prefix of its normalised form (lower case,
-//! accents removed, white space collapsed) up to [`PREFIX_CHARS`] characters, and, for `:exact`,
-//! by the value as written. The store hashes each term, so what the index shows of a string is how
-//! many prefixes it has (its length, up to the cap) and which records share a prefix.
+//! case and accents": a value is indexed by every prefix of its normalised form (compatibility
+//! forms folded, accents of Latin, Greek and Cyrillic letters removed, lower case, white space
+//! collapsed) up to [`PREFIX_CHARS`] characters, and, for `:exact`, by the value as written. The
+//! store hashes each term, so what the index shows of a string is how many prefixes it has (its
+//! length, up to the cap) and which records share a prefix.
 
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
+
+/// Letters whose combining marks are accents (Latin, Greek, Cyrillic and their extensions);
+/// elsewhere a mark is part of the letter (a Devanagari vowel sign), so it is kept.
+fn accents_are_marks(base: char) -> bool {
+    matches!(base, '\u{0}'..='\u{052F}' | '\u{1E00}'..='\u{1FFF}')
+}
 
 use super::TermError;
 
@@ -17,11 +24,37 @@ pub const PREFIX_CHARS: usize = 32;
 const PARTS: [&str; 11] =
     ["family", "given", "prefix", "suffix", "text", "line", "city", "district", "state", "postalCode", "country"];
 
-/// Lower case, accents removed (canonical decomposition, combining marks dropped), runs of white
-/// space made one space, trimmed.
+/// Compatibility forms folded (full-width letters), accents of Latin, Greek and Cyrillic letters
+/// removed, recomposed (a Hangul syllable stays one), lower case (a final sigma as a sigma), runs
+/// of white space made one space, trimmed. Only the start of a long text is looked at: no more is
+/// indexed.
 pub fn normalise(text: &str) -> String {
-    let folded: String = text.nfd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).collect();
-    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+    let start: String = text.chars().take(PREFIX_CHARS * 4).collect();
+    let mut base = ' ';
+    let stripped: String = start
+        .nfkd()
+        .filter(|&c| {
+            if is_combining_mark(c) {
+                return !accents_are_marks(base);
+            }
+            base = c;
+            true
+        })
+        .collect();
+    let mut folded = String::with_capacity(stripped.len());
+    for word in stripped
+        .nfc()
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'ς' { 'σ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+    {
+        if !folded.is_empty() {
+            folded.push(' ');
+        }
+        folded.push_str(word);
+    }
+    folded
 }
 
 fn push_value(text: &str, terms: &mut Vec<String>) {
@@ -56,6 +89,9 @@ pub(crate) fn value_terms(item: &serde_json::Value, terms: &mut Vec<String>) {
 /// The term one string query value matches: a prefix, or with `exact` the value as written.
 pub(crate) fn query(code: &str, value: &str, exact: bool) -> Result<String, TermError> {
     if exact {
+        if value.is_empty() {
+            return Err(TermError(format!("{code}:exact has an empty value")));
+        }
         return Ok(format!("sx|{value}"));
     }
     let normalised = normalise(value);
