@@ -2,7 +2,8 @@
 //! update, search, history, errors, delete) as a script in `tests/clients/`. The Python venv of
 //! `scripts/python-tools.sh` (`FHIR_BRIDGE_PYTHON`, set by scripts/test.sh) has them; without it
 //! the tests are skipped, unless `CI=true`; so does `FHIR_BRIDGE_JS_CLIENTS` (the npm clients of
-//! `scripts/js-clients.sh`) for fhir-kit-client.
+//! `scripts/js-clients.sh`) for fhir-kit-client. sekmet-fhir's Bulk Data client (in the same venv)
+//! drives an `$export`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -82,6 +83,60 @@ fn fhir_kit_client_runs_its_workflow_unchanged() {
         "deleted",
     ] {
         assert!(stdout.contains(step), "no '{step}' in:\n{stdout}");
+    }
+    assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
+}
+
+/// sekmet-fhir's Bulk Data client (`sekmet bulk export`, PyPI, pinned in scripts/python-tools.sh)
+/// kicks off a system `$export`, follows it to its manifest honouring `Retry-After` (capped),
+/// downloads every NDJSON file with the token and validates its lines, unchanged.
+#[test]
+fn sekmet_drives_a_bulk_data_export_unchanged() {
+    let Some(python) = python() else { return };
+    let sekmet = python.with_file_name("sekmet");
+    let data = temp_dir();
+    let mut bridge = Bridge::start(data.path(), &[], &data.path().join("serve.log"));
+    bridge.wait_healthy(Duration::from_secs(20));
+    let base = format!("{}/fhir", bridge.base());
+    for (ty, body) in [
+        ("Patient", r#"{"resourceType":"Patient","id":"sk1","name":[{"family":"Sekmet"}],"birthDate":"1980-01-01"}"#),
+        (
+            "Observation",
+            r#"{"resourceType":"Observation","id":"sk1-o","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/sk1"}}"#,
+        ),
+    ] {
+        let (status, answer) = bridge.send(
+            "PUT",
+            &format!("/fhir/{ty}/{}", if ty == "Patient" { "sk1" } else { "sk1-o" }),
+            &serde_json::from_str(body).unwrap(),
+        );
+        assert!(status == 201, "{answer}");
+    }
+    let work = temp_dir();
+    let settings = work.path().join("settings.yaml");
+    std::fs::write(
+        &settings,
+        format!(
+            "base_url: http://127.0.0.1:1/fhir\ndata_dir: {}\npeers:\n  bridge:\n    base_url: {base}\n    auth:\n      type: bearer\n      token: {DEV_TOKEN}\n",
+            work.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let run = std::process::Command::new(&sekmet)
+        .current_dir(work.path())
+        .args(["bulk", "export", "--config"])
+        .arg(&settings)
+        .args(["--peer", "bridge", "--level", "system", "--type", "Patient,Observation", "--poll-max", "0.5"])
+        .output()
+        .expect("runs sekmet");
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert!(run.status.success(), "sekmet bulk export failed:\n{stdout}\n{stderr}\n{}", bridge.log_text());
+    assert!(stdout.contains("VALID") && !stdout.contains("PROBLEMS"), "{stdout}");
+    for ty in ["Patient", "Observation"] {
+        assert!(
+            stdout.lines().any(|l| l.trim_start().starts_with(ty) && l.contains("1 lines")),
+            "no {ty} file: {stdout}"
+        );
     }
     assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
 }
