@@ -14,7 +14,9 @@
 //!    of 50; patient i's Observations are dated on day i of a month), 200;
 //! 6. `Patient?name=Fi` (a name prefix: patient i's and those whose number starts with i), 500;
 //!
-//! then 2,000 `POST /fhir/Observation` one at a time, and 4,000 from 8 clients at once.
+//! then a Bulk Data `$export` of everything beside `fhir-bridge export` (run before `serve`), and
+//! 2,000 Observations in transactions of 100, 2,000 `POST /fhir/Observation` one at a time, and
+//! 4,000 from 8 clients at once.
 //!
 //! Not a criterion bench: one run of a whole system, printed as a table.
 
@@ -174,6 +176,23 @@ fn main() {
         started.elapsed().as_secs_f64()
     );
 
+    // `fhir-bridge export` of everything (before serve, which holds the data dir).
+    let started = Instant::now();
+    let exported = Command::new(bin())
+        .args([
+            "--data-dir",
+            &data.display().to_string(),
+            "export",
+            "--out",
+            &dir.path().join("export.ndjson").display().to_string(),
+        ])
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::null())
+        .status()
+        .expect("export");
+    assert!(exported.success(), "export failed");
+    let cli_export = resources as f64 / started.elapsed().as_secs_f64();
+
     let bridge = start(&data);
     // Warm the caches the same way for every kind.
     for index in 0..50 {
@@ -197,6 +216,54 @@ fn main() {
     });
     searches(&bridge, "by name prefix (Patient?name=Fi)", 500, |i| format!("Patient?name=F{}", i * 19 % 1000));
 
+    // Bulk Data `$export` of everything, kick-off to the last file downloaded.
+    let started = Instant::now();
+    let kick = ureq::get(&format!("{}/fhir/$export", bridge.base))
+        .set("Authorization", &format!("Bearer {TOKEN}"))
+        .set("Prefer", "respond-async")
+        .call()
+        .expect("kick-off");
+    let status_url = kick.header("Content-Location").expect("Content-Location").to_owned();
+    let manifest: Value = loop {
+        let polled = ureq::get(&status_url).set("Authorization", &format!("Bearer {TOKEN}")).call().expect("poll");
+        if polled.status() == 200 {
+            break polled.into_json().expect("manifest");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut lines = 0usize;
+    for output in manifest["output"].as_array().expect("output") {
+        let file = ureq::get(output["url"].as_str().expect("url"))
+            .set("Authorization", &format!("Bearer {TOKEN}"))
+            .call()
+            .expect("file")
+            .into_string()
+            .expect("NDJSON");
+        lines += file.lines().count();
+    }
+    assert_eq!(lines, resources, "the export holds every resource");
+    let http_export = lines as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "export: fhir-bridge export {cli_export:.0} resources/s, $export {http_export:.0} resources/s ({:.2}× the CLI)",
+        http_export / cli_export
+    );
+
+    let started = Instant::now();
+    for batch in 0..20 {
+        let entries: Vec<Value> = (0..100)
+            .map(|n| {
+                let id = format!("t{batch}-{n}");
+                json!({"resource": observation(&id, 2, n), "request": {"method": "PUT", "url": format!("Observation/{id}")}})
+            })
+            .collect();
+        ureq::post(&format!("{}/fhir", bridge.base))
+            .set("Authorization", &format!("Bearer {TOKEN}"))
+            .set("Content-Type", "application/fhir+json")
+            .send_string(&json!({"resourceType": "Bundle", "type": "transaction", "entry": entries}).to_string())
+            .expect("transaction");
+    }
+    let transactions = 2000.0 / started.elapsed().as_secs_f64();
+
     let started = Instant::now();
     for index in 0..2000 {
         create(&bridge.base, &format!("single-{index}"));
@@ -215,8 +282,9 @@ fn main() {
     });
     let concurrent = 4000.0 / started.elapsed().as_secs_f64();
     println!(
-        "HTTP create: {single:.0} resources/s one at a time ({:.2}× file ingest), {concurrent:.0}/s from 8 clients ({:.2}× file ingest)",
+        "HTTP create: {single:.0} resources/s one at a time ({:.2}× file ingest), {concurrent:.0}/s from 8 clients ({:.2}× file ingest), {transactions:.0}/s in transactions of 100 ({:.2}× file ingest)",
         single / ingest_rate,
-        concurrent / ingest_rate
+        concurrent / ingest_rate,
+        transactions / ingest_rate
     );
 }
