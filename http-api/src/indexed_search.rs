@@ -8,8 +8,10 @@
 //! pages are no snapshot. A search is bounded before it runs (parameters, values, index lookups)
 //! and while it runs (entries scanned, candidates): past a bound it is refused, `too-costly`.
 //!
-//! What it cannot honour it refuses by name (other modifiers, a quantity or number parameter,
-//! other sorts, `_include`, chains), rather than match more or fewer resources than asked. A
+//! Chained parameters ([`crate::chained_search`]) and `_include`/`_revinclude`
+//! ([`crate::include`]) follow references one level. What it cannot honour it refuses by name
+//! (other modifiers, a quantity or number parameter, other sorts, deeper chains), rather than
+//! match more or fewer resources than asked. A
 //! parameter no definition knows is ignored and reported in an OperationOutcome entry, or
 //! refused under `Prefer: handling=strict`. Every resource shown is an `Access` record.
 
@@ -47,11 +49,15 @@ struct IndexedQuery {
     no_total: bool,
     /// Parameters no definition knows, ignored.
     ignored: Vec<String>,
+    /// Chained reference parameters, resolved when the search runs.
+    chains: Vec<crate::chained_search::Chain>,
+    /// `_include` and `_revinclude`.
+    includes: Vec<crate::include::Include>,
 }
 
 /// Result-shaping parameters the server does not offer yet: refused, since ignoring them would
 /// answer something other than what was asked.
-const NOT_OFFERED: [&str; 7] = ["_include", "_revinclude", "_elements", "_contained", "_has", "_list", "_text"];
+const NOT_OFFERED: [&str; 5] = ["_elements", "_contained", "_has", "_list", "_text"];
 
 fn parse(resource_type: &str, pairs: &[(String, String)], prefer: Prefer) -> Result<IndexedQuery, ApiError> {
     let mut query = IndexedQuery {
@@ -63,6 +69,8 @@ fn parse(resource_type: &str, pairs: &[(String, String)], prefer: Prefer) -> Res
         oldest_first: false,
         no_total: false,
         ignored: Vec::new(),
+        chains: Vec::new(),
+        includes: Vec::new(),
     };
     let mut terms = 0usize;
     let mut summary_count = false;
@@ -74,8 +82,12 @@ fn parse(resource_type: &str, pairs: &[(String, String)], prefer: Prefer) -> Res
         if NOT_OFFERED.contains(&code) {
             return Err(ApiError::NotSupported(format!("{code} is not offered by this server yet")));
         }
-        if code.contains('.') {
-            return Err(ApiError::NotSupported(format!("chained parameters ({code}) are not offered yet")));
+        if let Some(chain) = crate::chained_search::parse(resource_type, name, value, &mut terms) {
+            if query.conditions.len() + query.chains.len() >= MAX_CONDITIONS || terms > MAX_TERMS {
+                return Err(ApiError::TooCostly(format!("{name}: the search has too many parameters or lookups")));
+            }
+            query.chains.push(chain?);
+            continue;
         }
         let param = search_param(resource_type, code);
         let exact = match modifier {
@@ -87,6 +99,11 @@ fn parse(resource_type: &str, pairs: &[(String, String)], prefer: Prefer) -> Res
         };
         match code {
             "_format" => {}
+            "_include" | "_revinclude" => {
+                for value in value.split(',') {
+                    query.includes.push(crate::include::parse(resource_type, value, code == "_revinclude")?);
+                }
+            }
             "_sort" => match value.as_str() {
                 "_lastUpdated" => query.oldest_first = true,
                 "-_lastUpdated" => query.oldest_first = false,
@@ -185,7 +202,7 @@ fn parse(resource_type: &str, pairs: &[(String, String)], prefer: Prefer) -> Res
     if summary_count {
         query.count = 0;
     }
-    if query.conditions.is_empty() && query.ids.is_none() {
+    if query.conditions.is_empty() && query.ids.is_none() && query.chains.is_empty() {
         return Err(ApiError::NotSupported(
             "a search needs _id, or a token, reference, uri, string or date parameter (listing every resource of a type is not offered yet)"
                 .into(),
@@ -212,11 +229,26 @@ pub async fn search(
     pairs: &[(String, String)],
 ) -> Result<HttpResponse, ApiError> {
     let query = parse(resource_type, pairs, Prefer::of(request))?;
+    for chain in &query.chains {
+        for (target, _) in &chain.targets {
+            caller.require_search(target)?;
+        }
+    }
+    // Resources that refer to the matches are found by a search of their type, and shown.
+    for include in query.includes.iter().filter(|i| i.reverse) {
+        caller.require_search(include.source_type)?;
+        caller.require_read(include.source_type)?;
+    }
+    let (includes, reader) = (query.includes.clone(), caller.clone());
     let node = state.node.clone();
-    let (rt, conditions, ids) = (resource_type.to_owned(), query.conditions.clone(), query.ids.clone());
+    let (rt, mut conditions, ids) = (resource_type.to_owned(), query.conditions.clone(), query.ids.clone());
+    let chains = query.chains.clone();
     let filters = query.last_updated.clone();
     let (count, cursor, oldest_first) = (query.count, query.cursor, query.oldest_first);
     let found = web::block(move || {
+        for chain in &chains {
+            conditions.push(crate::chained_search::resolve(&node, chain)?);
+        }
         let mut seqs = node.search_index(&rt, &conditions, ids.as_deref())?;
         // Records are read for the time filter only when there is one.
         if !filters.is_empty() {
@@ -249,18 +281,20 @@ pub async fn search(
                 fhir_models::to_json(&resource),
             ));
         }
-        Ok::<_, SearchError>((total, next, entries))
+        let (included, withheld) = crate::include::gather(&node, &reader, &rt, &includes, &entries)?;
+        Ok::<_, SearchError>((total, next, entries, included, withheld))
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let (total, next, entries) = match found {
+    let (total, next, entries, included, withheld) = match found {
         Ok(found) => found,
         Err(SearchError::TooCostly(code)) => return Err(too_costly(&code)),
-        Err(SearchError::Read(ReadError::NotFound)) => (0, None, Vec::new()),
+        Err(SearchError::Read(ReadError::NotFound)) => (0, None, Vec::new(), Vec::new(), 0),
         Err(error) => return Err(ApiError::Internal(error.to_string())),
     };
     let accesses: Vec<_> = entries
         .iter()
+        .chain(&included)
         .map(|(record, _, _)| (record.patient.clone(), record.resource_type.clone(), record.resource.clone()))
         .collect();
     if accesses.is_empty() {
@@ -280,6 +314,20 @@ pub async fn search(
             })
         })
         .collect();
+    bundle_entries.extend(included.iter().map(|(record, id, json)| {
+        json!({
+            "fullUrl": format!("{base}/{}/{id}", record.resource_type),
+            "resource": serde_json::from_slice::<Value>(json).unwrap_or(Value::Null),
+            "search": {"mode": "include"},
+        })
+    }));
+    if withheld > 0 {
+        bundle_entries.push(json!({
+            "resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "suppressed",
+                "diagnostics": format!("{withheld} referenced resources are left out: the token may not read their types")}]},
+            "search": {"mode": "outcome"},
+        }));
+    }
     if !query.ignored.is_empty() {
         bundle_entries.push(json!({
             "resource": {"resourceType": "OperationOutcome", "issue": query.ignored.iter().map(|code| json!({
@@ -312,6 +360,9 @@ pub async fn matches(
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     let strict = Prefer { return_: crate::interaction::Return::Representation, strict: true, respond_async: false };
     let parsed = parse(resource_type, &pairs, strict)?;
+    if !parsed.chains.is_empty() || !parsed.includes.is_empty() {
+        return Err(ApiError::NotSupported("chained parameters are not offered in a condition".into()));
+    }
     let node = state.node.clone();
     let rt = resource_type.to_owned();
     let found = web::block(move || {
@@ -400,6 +451,8 @@ mod tests {
     #[test]
     fn what_cannot_be_honoured_is_refused_by_name() {
         for refused in [
+            ("general-practitioner.name.family", "x"),
+            ("general-practitioner:Patient.name", "x"),
             ("birthdate", "2020-01-01T10:00:00Z"),
             ("birthdate:missing", "true"),
             ("identifier:not", "1"),
@@ -407,13 +460,30 @@ mod tests {
             ("identifier:exact", "1"),
             ("_sort", "name"),
             ("_summary", "text"),
-            ("_include", "Patient:organization"),
-            ("general-practitioner.name", "x"),
+            ("_include", "Patient:*"),
+            ("_include:iterate", "Patient:organization"),
+            ("_include", "Observation:subject"),
             ("_count", "5"),
         ] {
             let error = parse("Patient", &pairs(&[refused]), LENIENT).err();
             assert!(error.is_some(), "{refused:?} was accepted");
         }
+    }
+
+    #[test]
+    fn chained_parameters_are_searched_on_their_targets() {
+        let query = parse("Observation", &pairs(&[("subject:Patient.identifier", "urn:mrn|1")]), LENIENT).unwrap();
+        let chain = &query.chains[0];
+        assert_eq!(chain.code, "subject");
+        assert_eq!(chain.targets.len(), 1);
+        assert_eq!(chain.targets[0].0, "Patient");
+        assert_eq!(chain.targets[0].1.alternatives, [[["tsc|urn:mrn|1"]]]);
+        // Without a type, every target type that has the parameter.
+        let any = parse("Observation", &pairs(&[("subject.identifier", "x")]), LENIENT).unwrap();
+        assert!(any.chains[0].targets.len() > 3, "{:?}", any.chains[0].targets.len());
+        let named = parse("Observation", &pairs(&[("patient.name", "smi")]), LENIENT).unwrap();
+        assert_eq!(named.chains[0].targets[0].1.alternatives, [[["sp|smi"]]]);
+        assert!(parse("Observation", &pairs(&[("status.code", "x")]), LENIENT).is_err(), "status is no reference");
     }
 
     #[test]

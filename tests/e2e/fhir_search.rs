@@ -123,3 +123,62 @@ fn fhir_search_by_name_and_date_over_the_blind_index() {
         }
     }
 }
+
+#[test]
+fn chained_parameters_and_includes_follow_references() {
+    let data = temp_dir();
+    let mut bridge = Bridge::start(data.path(), &[], &data.path().join("serve.log"));
+    bridge.wait_healthy(Duration::from_secs(20));
+    let base = format!("{}/fhir", bridge.base());
+    let put = |resource: Value| {
+        let (ty, id) = (resource["resourceType"].as_str().unwrap(), resource["id"].as_str().unwrap());
+        let reply = call("PUT", &format!("{base}/{ty}/{id}"), &[FHIR], Some(&resource.to_string()));
+        assert!(reply.status == 201 || reply.status == 200, "{}", reply.body);
+    };
+    let search = |query: &str| {
+        let reply = call("GET", &format!("{base}/{query}"), &[], None);
+        assert_eq!(reply.status, 200, "{query}: {}", reply.body);
+        reply.json()
+    };
+    put(json!({"resourceType": "Organization", "id": "ch-org", "name": "Ward"}));
+    for (id, mrn, family) in [("ch1", "MRN-1", "Chainley"), ("ch2", "MRN-2", "Other")] {
+        put(json!({"resourceType": "Patient", "id": id, "identifier": [{"system": "urn:mrn", "value": mrn}],
+            "name": [{"family": family}], "managingOrganization": {"reference": "Organization/ch-org"}}));
+        put(json!({"resourceType": "Observation", "id": format!("{id}-o"), "status": "final", "code": {"text": "x"},
+            "subject": {"reference": format!("Patient/{id}")}}));
+    }
+
+    // Chains: by the patient's identifier (the way institutions that share no ids find records)
+    // and by name, with and without the type.
+    assert_eq!(sorted(bundle_ids(&search("Observation?subject:Patient.identifier=urn:mrn|MRN-1"))), ["ch1-o"]);
+    assert_eq!(sorted(bundle_ids(&search("Observation?patient.identifier=urn:mrn|MRN-2"))), ["ch2-o"]);
+    assert_eq!(sorted(bundle_ids(&search("Observation?subject.name=chain"))), ["ch1-o"]);
+    assert!(bundle_ids(&search("Observation?subject:Patient.identifier=urn:mrn|nobody")).is_empty());
+
+    // _include: the patient each match refers to; _revinclude: the observations that refer to
+    // each matched patient. Included entries say so.
+    let included = search("Observation?subject:Patient.identifier=urn:mrn|MRN-1&_include=Observation:subject");
+    let modes: Vec<(String, String)> = included["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["search"]["mode"].as_str().unwrap().to_owned(), e["resource"]["id"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(modes, [("match".to_owned(), "ch1-o".to_owned()), ("include".to_owned(), "ch1".to_owned())]);
+    let reverse = search("Patient?identifier=urn:mrn|MRN-2&_revinclude=Observation:subject");
+    let ids: Vec<&str> =
+        reverse["entry"].as_array().unwrap().iter().map(|e| e["resource"]["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["ch2", "ch2-o"]);
+    let both = search("Patient?name=chain&_include=Patient:organization&_revinclude=Observation:subject");
+    assert_eq!(both["entry"].as_array().unwrap().len(), 3, "{both:#}");
+    for refused in ["Observation?subject.name.family=x", "Observation?code=x&_include=Observation:*"] {
+        let reply = call("GET", &format!("{base}/{refused}"), &[], None);
+        assert_eq!(reply.status, 400, "{refused}: {}", reply.body);
+    }
+    // What was included is audited as what matched.
+    let records = bridge.ledger_records();
+    let searches =
+        records.iter().filter(|r| r["kind"] == "Access" && r["action"] == "search" && r["patient"].is_string()).count();
+    assert!(searches >= 7, "{searches} search accesses");
+    assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
+}
