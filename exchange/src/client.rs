@@ -141,14 +141,33 @@ impl PeerClient {
         resource_type: &str,
         anchored_height: Option<u64>,
     ) -> Result<PeerRecords, PeerFetchError> {
+        self.fetch_of(peer, ("patient", patient_id), resource_type, anchored_height)
+    }
+
+    /// Asks `peer` for the Patient that carries `identifier` (`system|value`), resolved by the
+    /// custodian through its index and within the patient's grants to this node (unverified: pass
+    /// the answer to [`super::verify::verify_identified_patient`]).
+    pub fn fetch_identified(
+        &self,
+        peer: &Peer,
+        identifier: &str,
+        anchored_height: Option<u64>,
+    ) -> Result<PeerRecords, PeerFetchError> {
+        self.fetch_of(peer, ("identifier", identifier), "Patient", anchored_height)
+    }
+
+    fn fetch_of(
+        &self,
+        peer: &Peer,
+        (name, subject): (&str, &str),
+        resource_type: &str,
+        anchored_height: Option<u64>,
+    ) -> Result<PeerRecords, PeerFetchError> {
         let url = peer.url.as_deref().ok_or(PeerFetchError::NoUrl)?.trim_end_matches('/');
         for attempt in 0..2 {
             let token = self.token(peer, url)?;
-            let mut request = self
-                .agent
-                .get(&format!("{url}{RECORDS_PATH}"))
-                .query("patient", patient_id)
-                .query("type", resource_type);
+            let mut request =
+                self.agent.get(&format!("{url}{RECORDS_PATH}")).query(name, subject).query("type", resource_type);
             if let Some(height) = anchored_height {
                 request = request.query("anchored_height", &height.to_string());
             }

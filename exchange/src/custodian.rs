@@ -87,6 +87,39 @@ pub fn peer_records(
     (patient.to_string(), peer_records_of(node, grantee, patient.as_bytes(), resource_type, anchored_height, now_ms))
 }
 
+/// The answer to a peer read of the Patient that carries `system|value`: the identifier is
+/// looked up in this node's blind index (`Patient?identifier=`), and when exactly one Patient
+/// carries it, that patient's Patient record is served as [`peer_records`] serves it, grant check
+/// first. No match and several matches are both refused as "no grant", so the answer says nothing
+/// of who is registered here to a node that was granted nothing. Also returns the patient's
+/// pseudonym (hex) for the Access record, when one patient matched.
+pub fn identified_patient(
+    node: &Node,
+    grantee: &str,
+    system: &str,
+    value: &str,
+    anchored_height: Option<u64>,
+    now_ms: u64,
+) -> (Option<String>, Result<PeerRecords, PeerServeError>) {
+    let condition = node_store::search::TermCondition {
+        code: "identifier".into(),
+        alternatives: vec![vec![vec![format!("tsc|{system}|{value}")]]],
+    };
+    let seqs = match node.search_index("Patient", &[condition], None) {
+        Ok(seqs) => seqs,
+        Err(node_store::search::SearchError::Read(error)) => return (None, Err(error.into())),
+        Err(node_store::search::SearchError::TooCostly(_)) => return (None, Err(PeerServeError::NoGrant)),
+    };
+    let [seq] = seqs[..] else { return (None, Err(PeerServeError::NoGrant)) };
+    let id = match node.record_at(seq).and_then(|record| node.logical_id_of(seq, &record)) {
+        Ok(Some(id)) => id,
+        Ok(None) => return (None, Err(PeerServeError::NoGrant)),
+        Err(error) => return (None, Err(error.into())),
+    };
+    let (pseudonym, answer) = peer_records(node, grantee, &id, "Patient", anchored_height, now_ms);
+    (Some(pseudonym), answer)
+}
+
 fn peer_records_of(
     node: &Node,
     grantee: &str,

@@ -39,7 +39,7 @@ mod wire;
 pub use anchor::{AnchorProof, AnchorView, AnchoredHead};
 pub use client::{PeerClient, PeerFetchError};
 pub use custodian::PeerServeError;
-pub use verify::{verify_peer_records, VerifiedRecord, VerifyPeerError};
+pub use verify::{verify_identified_patient, verify_peer_records, VerifiedRecord, VerifyPeerError};
 pub use wire::{PeerRecords, ProvenRecord, RECORDS_PATH};
 
 #[cfg(test)]

@@ -69,6 +69,53 @@ pub fn verify_peer_records(
     resource_type: &str,
     patient_id: &str,
 ) -> Result<VerifiedAnswer, VerifyPeerError> {
+    verify_answer(answer, custodian, own_key, resource_type, Owner::Patient(patient_id))
+}
+
+/// Checks the custodian's answer to a read of the Patient that carries the identifier
+/// `system|value` (`GET /peer/records?identifier=`) as [`verify_peer_records`] does, and that it
+/// holds exactly one Patient, which carries that identifier; gives that Patient's id at the
+/// custodian, to read the patient's other records by.
+pub fn verify_identified_patient(
+    answer: &PeerRecords,
+    custodian: &Peer,
+    own_key: &NodeKeyPair,
+    system: &str,
+    value: &str,
+) -> Result<(VerifiedAnswer, String), VerifyPeerError> {
+    let verified = verify_answer(answer, custodian, own_key, "Patient", Owner::Identified { system, value })?;
+    let [one] = &verified.records[..] else {
+        return Err(refuse(None, "the answer does not hold exactly one Patient for the identifier"));
+    };
+    let id = one.resource.id().unwrap_or_default().to_owned();
+    Ok((verified, id))
+}
+
+/// Whom an answer's records must belong to.
+#[derive(Clone, Copy)]
+enum Owner<'a> {
+    /// The patient of this logical id at the custodian.
+    Patient(&'a str),
+    /// The Patient that carries this identifier.
+    Identified { system: &'a str, value: &'a str },
+}
+
+fn carries_identifier(canonical: &[u8], system: &str, value: &str) -> bool {
+    let Ok(resource) = serde_json::from_slice::<serde_json::Value>(canonical) else { return false };
+    resource["identifier"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|identifier| identifier["system"].as_str() == Some(system) && identifier["value"].as_str() == Some(value))
+}
+
+fn verify_answer(
+    answer: &PeerRecords,
+    custodian: &Peer,
+    own_key: &NodeKeyPair,
+    resource_type: &str,
+    owner: Owner<'_>,
+) -> Result<VerifiedAnswer, VerifyPeerError> {
     let head_bytes = HEXLOWER.decode(answer.head.as_bytes()).map_err(|_| refuse(None, "the head is not hex"))?;
     let head = SignedBlockHeader::decode(&head_bytes).map_err(|_| refuse(None, "the head does not decode"))?;
     let custodian_key = ledger_adapter::NodePublicKey::from_compressed(&custodian.public_key.to_bytes())
@@ -163,7 +210,11 @@ pub fn verify_peer_records(
             if resource.resource_type() != resource_type {
                 return Err(refuse(seq, "the content is of another resource type"));
             }
-            if owning_patient(resource_type, &canonical).as_deref() != Some(patient_id) {
+            let belongs = match owner {
+                Owner::Patient(patient_id) => owning_patient(resource_type, &canonical).as_deref() == Some(patient_id),
+                Owner::Identified { system, value } => carries_identifier(&canonical, system, value),
+            };
+            if !belongs {
                 return Err(refuse(seq, "the content belongs to another patient than the one asked for"));
             }
             Ok(VerifiedRecord { seq: proven.seq, record, resource })

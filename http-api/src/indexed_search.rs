@@ -214,10 +214,13 @@ fn parse(resource_type: &str, pairs: &[(String, String)], prefer: Prefer) -> Res
 /// Whether the query is the cross-institution patient search of `exchange` (only `patient`,
 /// `_lastUpdated`, `_count`, `_offset`, `_format`), which peers answer too.
 pub fn is_patient_search(pairs: &[(String, String)]) -> bool {
-    pairs.iter().any(|(name, _)| name == "patient")
-        && pairs
-            .iter()
-            .all(|(name, _)| matches!(name.as_str(), "patient" | "_lastUpdated" | "_count" | "_offset" | "_format"))
+    const PATIENT: [&str; 4] =
+        ["patient", "patient.identifier", "patient:Patient.identifier", "subject:Patient.identifier"];
+    pairs.iter().any(|(name, _)| PATIENT.contains(&name.as_str()))
+        && pairs.iter().all(|(name, _)| {
+            PATIENT.contains(&name.as_str())
+                || matches!(name.as_str(), "_lastUpdated" | "_count" | "_offset" | "_format")
+        })
 }
 
 /// The search: the page, decrypted, audited, as a searchset Bundle.

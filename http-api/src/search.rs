@@ -46,10 +46,11 @@ pub(crate) async fn run_search(
         return crate::indexed_search::search(state, request, caller, &resource_type, &pairs).await;
     }
     let query = SearchQuery::parse(&pairs).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let patient = state.node.patient_pseudonym(&query.patient).to_string();
+    // Named by identifier, the patient is known here only if a local record matched.
+    let patient = (query.identifier.is_none()).then(|| state.node.patient_pseudonym(&query.patient).to_string());
     let permitted = caller.require_search(&resource_type);
     if let Err(denied) = permitted {
-        crate::audit::record(state, caller, "search", false, Some(patient), Some(resource_type), None).await?;
+        crate::audit::record(state, caller, "search", false, patient, Some(resource_type), None).await?;
         return Err(denied.into());
     }
     let (node, client, rt, q) = (state.node.clone(), state.peer_client.clone(), resource_type.clone(), query.clone());
@@ -62,16 +63,20 @@ pub(crate) async fn run_search(
     // performer is in it too): matches are kept only when the parameter holds for them.
     let mut results = results;
     if let Some(param) = fhir_models::search::search_param(&resource_type, "patient").filter(|p| p.paths.is_some()) {
-        let relative = format!("r|Patient/{}", query.patient);
-        let absolute = format!("/Patient/{}", query.patient);
         results.matches.retain(|m| {
+            let relative = format!("r|Patient/{}", m.patient_id);
+            let absolute = format!("/Patient/{}", m.patient_id);
             fhir_models::search::index_terms(param, &m.resource)
                 .iter()
                 .any(|term| *term == relative || (term.contains("://") && term.ends_with(&absolute)))
         });
     }
+    let patient = patient.or_else(|| {
+        let local = results.matches.iter().find(|m| m.custodian.is_none())?;
+        Some(state.node.patient_pseudonym(&local.patient_id).to_string())
+    });
     let refused = results.refused();
-    crate::audit::record(state, caller, "search", !refused, Some(patient), Some(resource_type), None).await?;
+    crate::audit::record(state, caller, "search", !refused, patient, Some(resource_type), None).await?;
     if refused {
         let why: Vec<String> = results.problems.iter().map(ToString::to_string).collect();
         return Err(ApiError::Forbidden(why.join("; ")));

@@ -18,6 +18,7 @@ mod fhir_search;
 mod hostile;
 mod idempotency;
 mod peers;
+mod peers_identifier;
 mod rejects;
 mod round_trip;
 mod serve;

@@ -1,7 +1,9 @@
-//! FHIR search parameters the bridge supports on `GET /fhir/{type}` and in `fhir-bridge search`:
-//! `patient` (required: the ledger indexes records by patient), `_lastUpdated` (with the
-//! prefixes `eq ge gt le lt`, repeatable), `_count` and `_offset`. Anything else is refused with
-//! the parameter's name, so a search never silently ignores a filter the caller relies on.
+//! The cross-institution search, on `GET /fhir/{type}` and in `fhir-bridge search`: `patient`
+//! (a logical id here), or the patient's shared identifier (`patient.identifier=system|value`,
+//! `subject:Patient.identifier=`: institutions do not share logical ids, so each custodian
+//! resolves it through its own index), `_lastUpdated` (with the prefixes `eq ge gt le lt`,
+//! repeatable), `_count` and `_offset`. Anything else is refused with the parameter's name, so a
+//! search never silently ignores a filter the caller relies on.
 
 pub mod run;
 pub mod time;
@@ -82,8 +84,11 @@ impl LastUpdated {
 /// A parsed search.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchQuery {
-    /// The patient's logical id (`patient=p1` or `patient=Patient/p1`).
+    /// The patient's logical id (`patient=p1` or `patient=Patient/p1`); empty when the patient is
+    /// named by `identifier`.
     pub patient: String,
+    /// The patient's identifier (system, value), for `patient.identifier=system|value`.
+    pub identifier: Option<(String, String)>,
     /// `_lastUpdated` comparisons, all of which must match.
     pub last_updated: Vec<LastUpdated>,
     /// Page size.
@@ -96,6 +101,7 @@ impl SearchQuery {
     /// Parses the query's name/value pairs.
     pub fn parse(pairs: &[(String, String)]) -> Result<SearchQuery, SearchError> {
         let mut patient = None;
+        let mut identifier: Option<(String, String)> = None;
         let mut last_updated = Vec::new();
         let mut count = DEFAULT_COUNT;
         let mut offset = 0;
@@ -116,6 +122,22 @@ impl SearchQuery {
                         return Err(SearchError::Repeated("patient"));
                     }
                     patient = Some(id.to_owned());
+                }
+                "patient.identifier" | "patient:Patient.identifier" | "subject:Patient.identifier" => {
+                    if value.contains(',') {
+                        return Err(SearchError::Or("patient.identifier"));
+                    }
+                    // A value alone (an MRN without its assigning authority) names nobody across
+                    // institutions: the system is required.
+                    let (system, id_value) = value
+                        .split_once('|')
+                        .filter(|(s, v)| !s.is_empty() && !v.is_empty() && !v.contains('|') && !value.contains('\\'))
+                        .ok_or(SearchError::Invalid("patient.identifier"))?;
+                    let given = (system.to_owned(), id_value.to_owned());
+                    if identifier.as_ref().is_some_and(|known| *known != given) {
+                        return Err(SearchError::Repeated("patient.identifier"));
+                    }
+                    identifier = Some(given);
                 }
                 "_lastUpdated" => {
                     if value.contains(',') {
@@ -139,7 +161,12 @@ impl SearchQuery {
                 other => return Err(SearchError::Unsupported(other.to_owned())),
             }
         }
-        Ok(SearchQuery { patient: patient.ok_or(SearchError::NoPatient)?, last_updated, count, offset })
+        let patient = match (patient, &identifier) {
+            (Some(_), Some(_)) => return Err(SearchError::Repeated("patient")),
+            (None, None) => return Err(SearchError::NoPatient),
+            (patient, _) => patient.unwrap_or_default(),
+        };
+        Ok(SearchQuery { patient, identifier, last_updated, count, offset })
     }
 
     /// Whether a record accepted at `time_ms` passes the `_lastUpdated` filters.

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::SearchQuery;
 use crate::client::{PeerClient, PeerFetchError};
-use crate::verify::verify_peer_records;
+use crate::verify::{verify_identified_patient, verify_peer_records};
 use node_store::clock::format_instant;
 use node_store::read::ReadError;
 use node_store::{Node, Peer};
@@ -23,6 +23,8 @@ pub struct Match {
     pub full_url: String,
     /// The custodian's key id, for a peer's record.
     pub custodian: Option<String>,
+    /// The logical id, at its custodian, of the patient it was found through.
+    pub patient_id: String,
 }
 
 /// Why a peer contributed nothing.
@@ -100,8 +102,43 @@ fn set_meta(resource: &mut Value, version: u32, time_ms: u64) {
 
 /// The node's own matches.
 fn local(node: &Node, resource_type: &str, query: &SearchQuery) -> Result<Vec<Match>, ReadError> {
-    let patient = node.patient_pseudonym(&query.patient);
     let mut out = Vec::new();
+    for patient_id in local_patients(node, query)? {
+        local_of(node, resource_type, query, &patient_id, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// The patients the query names here: its `patient`, or those whose Patient carries its
+/// identifier (through this node's blind index).
+fn local_patients(node: &Node, query: &SearchQuery) -> Result<Vec<String>, ReadError> {
+    let Some((system, value)) = &query.identifier else { return Ok(vec![query.patient.clone()]) };
+    let condition = node_store::search::TermCondition {
+        code: "identifier".into(),
+        alternatives: vec![vec![vec![format!("tsc|{system}|{value}")]]],
+    };
+    let seqs = match node.search_index("Patient", &[condition], None) {
+        Ok(seqs) => seqs,
+        Err(node_store::search::SearchError::Read(error)) => return Err(error),
+        // As many Patients as that share one identifier name no one patient.
+        Err(node_store::search::SearchError::TooCostly(_)) => Vec::new(),
+    };
+    let mut ids = Vec::new();
+    for seq in seqs {
+        let record = node.record_at(seq)?;
+        ids.extend(node.logical_id_of(seq, &record)?);
+    }
+    Ok(ids)
+}
+
+fn local_of(
+    node: &Node,
+    resource_type: &str,
+    query: &SearchQuery,
+    patient_id: &str,
+    out: &mut Vec<Match>,
+) -> Result<(), ReadError> {
+    let patient = node.patient_pseudonym(patient_id);
     for (seq, record) in node.patient_records(patient.as_bytes(), resource_type)? {
         if !query.matches_time(record.time_ms) {
             continue;
@@ -114,9 +151,10 @@ fn local(node: &Node, resource_type: &str, query: &SearchQuery) -> Result<Vec<Ma
             time_ms: opened.record.time_ms,
             full_url: format!("{resource_type}/{id}"),
             custodian: None,
+            patient_id: patient_id.to_owned(),
         });
     }
-    Ok(out)
+    Ok(())
 }
 
 /// One peer's verified matches, or why there are none.
@@ -147,25 +185,47 @@ fn remote(
         }
         None => None,
     };
-    let answer = client.fetch(peer, &query.patient, resource_type, anchored.as_ref().map(|a| a.height)).map_err(
-        |e| match e {
-            PeerFetchError::Denied(why) => problem(ProblemKind::Denied, why),
-            e @ PeerFetchError::Unauthorized(_) => problem(ProblemKind::Unauthenticated, e.to_string()),
-            other => problem(ProblemKind::Unavailable, other.to_string()),
-        },
-    )?;
-    let verified = verify_peer_records(&answer, peer, &node.node_key, resource_type, &query.patient).map_err(|e| {
+    let fetched = |e| match e {
+        PeerFetchError::Denied(why) => problem(ProblemKind::Denied, why),
+        e @ PeerFetchError::Unauthorized(_) => problem(ProblemKind::Unauthenticated, e.to_string()),
+        other => problem(ProblemKind::Unavailable, other.to_string()),
+    };
+    let forged = |e: crate::VerifyPeerError| {
         tracing::warn!(custodian = %peer.key_id_hex, error = %e, "A custodian's answer failed verification; refused whole.");
         problem(ProblemKind::Forged, format!("the custodian's answer failed verification: {e}"))
-    })?;
-    if let Some(anchored) = &anchored {
+    };
+    let check_anchor = |verified: &crate::verify::VerifiedAnswer, answer: &crate::PeerRecords| {
+        let Some(anchored) = &anchored else { return Ok(()) };
         let custodian_key = ledger_adapter::NodePublicKey::from_compressed(&peer.public_key.to_bytes())
             .map_err(|_| problem(ProblemKind::Forged, "the custodian's configured key is invalid".into()))?;
         crate::anchor::verify_anchor(&verified.head, answer.anchor.as_ref(), anchored, &custodian_key).map_err(|why| {
             tracing::warn!(custodian = %peer.key_id_hex, error = %why, "A custodian's head does not extend its anchor; answer refused whole.");
             problem(ProblemKind::Forged, format!("the custodian's answer does not match its anchor on the chain: {why}"))
-        })?;
-    }
+        })
+    };
+    let height = anchored.as_ref().map(|a| a.height);
+    // Named by identifier, the patient is first found at the custodian (its Patient, which must
+    // carry the identifier), then read by the id it has there.
+    let (patient_id, identified) = match &query.identifier {
+        None => (query.patient.clone(), None),
+        Some((system, value)) => {
+            let answer = client.fetch_identified(peer, &format!("{system}|{value}"), height).map_err(fetched)?;
+            let (verified, id) =
+                verify_identified_patient(&answer, peer, &node.node_key, system, value).map_err(forged)?;
+            check_anchor(&verified, &answer)?;
+            (id, Some(verified))
+        }
+    };
+    let verified = match identified {
+        Some(verified) if resource_type == "Patient" => verified,
+        _ => {
+            let answer = client.fetch(peer, &patient_id, resource_type, height).map_err(fetched)?;
+            let verified =
+                verify_peer_records(&answer, peer, &node.node_key, resource_type, &patient_id).map_err(forged)?;
+            check_anchor(&verified, &answer)?;
+            verified
+        }
+    };
     let base = peer.url.as_deref().unwrap_or_default().trim_end_matches('/');
     let out = verified
         .records
@@ -183,7 +243,13 @@ fn remote(
                 Some(tags) => tags.push(tag),
                 None => resource["meta"]["tag"] = json!([tag]),
             }
-            Match { resource, time_ms: record.record.time_ms, full_url, custodian: Some(peer.key_id_hex.clone()) }
+            Match {
+                resource,
+                time_ms: record.record.time_ms,
+                full_url,
+                custodian: Some(peer.key_id_hex.clone()),
+                patient_id: patient_id.clone(),
+            }
         })
         .collect();
     Ok((out, verified.withheld))
