@@ -28,6 +28,9 @@ use smart_auth::Principal;
 
 /// The longest `request.url` a batch entry may have (as a request line: actix takes 8 KiB).
 const MAX_ENTRY_URL: usize = 8 * 1024;
+/// The most entries a batch may have: each is a request of its own (and reads and searches each
+/// an Access record), so a batch is bounded as a client's requests are.
+const MAX_BATCH_ENTRIES: usize = 1000;
 
 /// `POST /fhir`. A caller that may change nothing is refused before the body is decoded.
 pub async fn post_bundle(
@@ -42,11 +45,12 @@ pub async fn post_bundle(
     let kind = fhir_json::JsonReader::new(&body).peek_object_string_member("type").ok().flatten();
     let answer = match kind.as_deref() {
         Some("batch") => batch(&state, &request, &caller, body).await?,
-        Some("transaction") => {
+        _ => {
+            // One unit, whatever the type: every entry must carry something to store, so each
+            // answer entry stands for its request entry.
             refuse_what_a_transaction_cannot_run(&body)?;
             transaction(&state, &request, &caller, body).await?
         }
-        _ => transaction(&state, &request, &caller, body).await?,
     };
     Ok(HttpResponse::Ok().content_type(fhir_models::JSON_MIME_TYPE).json(answer))
 }
@@ -150,12 +154,21 @@ async fn batch(
     caller: &Principal,
     body: web::Bytes,
 ) -> Result<Value, ApiError> {
-    // serde_json bounds its own recursion (128 levels): a deeper body is refused here.
-    let bundle: Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::BadRequest(format!("the batch is not JSON (line {}, column {})", e.line(), e.column()))
-    })?;
+    // serde_json bounds its own recursion (128 levels): a deeper body is refused here. Parsed on
+    // a blocking thread, as a body of many megabytes takes a while.
+    let parsed = body.clone();
+    let bundle: Value = web::block(move || serde_json::from_slice::<Value>(&parsed))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| {
+            ApiError::BadRequest(format!("the batch is not JSON (line {}, column {})", e.line(), e.column()))
+        })?;
     let entries = bundle.get("entry").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    if entries.len() > MAX_BATCH_ENTRIES {
+        return Err(ApiError::TooCostly(format!("a batch has at most {MAX_BATCH_ENTRIES} entries")));
+    }
     if entries_refer_to_each_other(entries) {
+        refuse_what_a_transaction_cannot_run(&body)?;
         let answers = whole(state, request, caller, body.clone()).await?;
         return Ok(json!({"resourceType": "Bundle", "type": "batch-response", "entry": answers}));
     }
@@ -224,9 +237,17 @@ async fn run_entry(
         None => (url, None),
     };
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let if_match = text("/request/ifMatch")
-        .map(|tag| interaction::parse_etag(tag).ok_or_else(|| ApiError::BadRequest("ifMatch is not an ETag".into())))
-        .transpose()?;
+    let if_match = match entry.pointer("/request/ifMatch") {
+        None => None,
+        Some(tag) => Some(
+            tag.as_str()
+                .and_then(interaction::parse_etag)
+                .ok_or_else(|| ApiError::BadRequest("ifMatch is not an ETag (W/\"n\")".into()))?,
+        ),
+    };
+    if matches!(method, "POST" | "PUT") && !entry.get("resource").is_some_and(Value::is_object) {
+        return Err(ApiError::BadRequest(format!("a {method} entry needs a resource")));
+    }
     let resource_body = || -> Result<web::Bytes, ApiError> {
         let resource = entry.get("resource").ok_or_else(|| ApiError::BadRequest("the entry has no resource".into()))?;
         Ok(web::Bytes::from(serde_json::to_vec(resource).map_err(|e| ApiError::Internal(e.to_string()))?))

@@ -219,7 +219,8 @@ pub(crate) async fn delete(
         [] => Ok(HttpResponse::Ok().content_type(fhir_models::JSON_MIME_TYPE).body(interaction::outcome_json(&[
             fhir::information(format!("no {resource_type} matches the condition: nothing to delete")),
         ]))),
-        [(id, _)] => fhir::delete_one(state, caller, resource_type, id, if_match).await,
+        // The version the condition matched is the one deleted: a write in between is a 412.
+        [(id, record)] => fhir::delete_one(state, caller, resource_type, id, if_match.or(Some(record.version))).await,
         many => Err(ApiError::PreconditionFailed(format!(
             "the condition matches {} resources: this server deletes one at a time",
             many.len()

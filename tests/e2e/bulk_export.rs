@@ -13,11 +13,20 @@ use crate::server::Bridge;
 use crate::support::{temp_dir, DEV_TOKEN};
 
 const OTHER_TOKEN: &str = "e2e-other-client-token-0123456789";
+/// The same client as DEV_TOKEN, with a token that may search and read Observations only.
+const NARROW_TOKEN: &str = "e2e-narrow-token-0123456789abcdef";
+/// A client that may read Patients by id, not search them.
+const READ_ONLY_TOKEN: &str = "e2e-read-only-token-0123456789abc";
 
 fn as_other(method: &str, url: &str) -> u16 {
-    let request = ureq::request(method, url).set("Authorization", &format!("Bearer {OTHER_TOKEN}"));
+    as_token(OTHER_TOKEN, method, url).0
+}
+
+fn as_token(token: &str, method: &str, url: &str) -> (u16, String) {
+    let request =
+        ureq::request(method, url).set("Authorization", &format!("Bearer {token}")).set("Prefer", "respond-async");
     match request.call() {
-        Ok(r) | Err(ureq::Error::Status(_, r)) => r.status(),
+        Ok(r) | Err(ureq::Error::Status(_, r)) => (r.status(), r.into_string().unwrap_or_default()),
         Err(e) => panic!("{url}: {e}"),
     }
 }
@@ -52,7 +61,8 @@ fn download(manifest: &Value) -> BTreeSet<(String, String)> {
         assert_eq!(file.status, 200, "{}", file.body);
         assert_eq!(header(&file, "content-type"), "application/fhir+ndjson");
         let lines: Vec<Value> = file.body.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
-        assert_eq!(lines.len() as u64, output["count"].as_u64().unwrap(), "{output}");
+        // Fewer only when some were deleted since the kick-off.
+        assert!(lines.len() as u64 <= output["count"].as_u64().unwrap(), "{output}");
         for line in lines {
             assert_eq!(line["resourceType"], output["type"]);
             found.insert((line["resourceType"].as_str().unwrap().to_owned(), line["id"].as_str().unwrap().to_owned()));
@@ -69,7 +79,7 @@ fn pairs(list: &[(&str, &str)]) -> BTreeSet<(String, String)> {
 fn bulk_data_export_runs_as_the_ig_says_for_its_client_only() {
     let data = temp_dir();
     let tokens = format!(
-        r#"[{{ token = "{DEV_TOKEN}", client_id = "e2e", scopes = ["system/*.cruds", "bridge/ledger.read"] }}, {{ token = "{OTHER_TOKEN}", client_id = "other", scopes = ["system/*.rs"] }}]"#
+        r#"[{{ token = "{DEV_TOKEN}", client_id = "e2e", scopes = ["system/*.cruds", "bridge/ledger.read"] }}, {{ token = "{OTHER_TOKEN}", client_id = "other", scopes = ["system/*.rs"] }}, {{ token = "{NARROW_TOKEN}", client_id = "e2e", scopes = ["system/Observation.rs"] }}, {{ token = "{READ_ONLY_TOKEN}", client_id = "reader", scopes = ["system/Patient.r"] }}]"#
     );
     let env = [("FHIR_BRIDGE__AUTH__DEV_STATIC_TOKENS".to_owned(), tokens)];
     let mut bridge = Bridge::start_with(data.path(), &[], &env, &data.path().join("serve.log"));
@@ -107,9 +117,26 @@ fn bulk_data_export_runs_as_the_ig_says_for_its_client_only() {
     assert!(manifest["request"].as_str().unwrap().ends_with("/$export?_type=Patient,Observation"), "{manifest:#}");
     let all = pairs(&[("Observation", "bx1-o"), ("Observation", "bx2-o"), ("Patient", "bx1"), ("Patient", "bx2")]);
     assert_eq!(download(&manifest), all);
-    // Another client sees neither the job nor its files.
+    let counted: u64 = manifest["output"].as_array().unwrap().iter().map(|o| o["count"].as_u64().unwrap()).sum();
+    assert_eq!(counted, 4, "{manifest:#}");
+    // Another client sees neither the job nor its files; a token of the same client with fewer
+    // scopes sees only the files of the types it may search and read.
     assert_eq!(as_other("GET", &status_url), 404);
     assert_eq!(as_other("GET", manifest["output"][0]["url"].as_str().unwrap()), 404);
+    let (status, narrow) = as_token(NARROW_TOKEN, "GET", &status_url);
+    assert_eq!(status, 200, "{narrow}");
+    let narrow: Value = serde_json::from_str(&narrow).unwrap();
+    let types: Vec<&str> = narrow["output"].as_array().unwrap().iter().map(|o| o["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["Observation"], "{narrow:#}");
+    let patient_file = manifest["output"].as_array().unwrap().iter().find(|o| o["type"] == "Patient").unwrap();
+    assert_eq!(as_token(NARROW_TOKEN, "GET", patient_file["url"].as_str().unwrap()).0, 404);
+    // Reading by id is not searching: a read-only token cannot export.
+    assert_eq!(as_token(READ_ONLY_TOKEN, "GET", &format!("{base}/$export?_type=Patient")).0, 403);
+    // _since is an instant, not a date.
+    assert_eq!(
+        call("GET", &format!("{base}/$export?_since=2026-01-01"), &[("Prefer", "respond-async")], None).status,
+        400
+    );
 
     // Patient level: every patient's records (a Group of one patient is in that patient's
     // compartment), not the Organization; Group level: its member's.
@@ -129,6 +156,11 @@ fn bulk_data_export_runs_as_the_ig_says_for_its_client_only() {
     let since = manifest["transactionTime"].as_str().unwrap();
     let (_, later) = export(&format!("{base}/Patient/$export?_since={since}"));
     assert_eq!(download(&later), pairs(&[("Patient", "bx1")]));
+
+    // A resource deleted after the kick-off is not sent any more.
+    let (_, before_delete) = export(&format!("{base}/$export?_type=Observation"));
+    assert_eq!(call("DELETE", &format!("{base}/Observation/bx2-o"), &[], None).status, 200);
+    assert_eq!(download(&before_delete), pairs(&[("Observation", "bx1-o")]));
 
     // Cancel: the job is gone.
     let kick = call("GET", &format!("{base}/$export"), &[("Prefer", "respond-async")], None);

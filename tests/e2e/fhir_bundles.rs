@@ -100,5 +100,24 @@ fn batch_and_transaction_bundles_answer_entry_by_entry() {
     let path = mixed["entry"][1]["response"]["outcome"]["issue"][0]["expression"][0].as_str().unwrap_or_default();
     assert!(path.starts_with("Bundle.entry[1].resource.birthDate"), "{mixed:#}");
     assert_eq!(call("GET", &format!("{base}/Patient/good"), &[], None).status, 200);
+
+    // A malformed ifMatch is refused, not ignored; a PUT without a resource is that entry's 400.
+    let malformed = json!({"resourceType": "Bundle", "type": "batch", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "good", "active": true}, "request": {"method": "PUT", "url": "Patient/good", "ifMatch": 1}},
+        {"request": {"method": "PUT", "url": "Patient/good"}}]});
+    assert_eq!(statuses(&post(&malformed).json()), ["400", "400"]);
+    assert!(call("GET", &format!("{base}/Patient/good"), &[], None).json().get("active").is_none(), "not overwritten");
+    // A batch is bounded; one whose entries name each other runs as one unit, so a read in it is
+    // refused whole.
+    let entries: Vec<Value> = (0..1001).map(|_| json!({"request": {"method": "GET", "url": "Patient/good"}})).collect();
+    let huge = post(&json!({"resourceType": "Bundle", "type": "batch", "entry": entries}));
+    assert_eq!((huge.status, huge.json()["issue"][0]["code"].clone()), (400, json!("too-costly")), "{}", huge.body);
+    let linked = json!({"resourceType": "Bundle", "type": "batch", "entry": [
+        {"fullUrl": "urn:uuid:2c3151bd-1cbf-4d64-b04d-cd9187a4c6e0", "resource": {"resourceType": "Patient"}, "request": {"method": "POST", "url": "Patient"}},
+        {"request": {"method": "GET", "url": "Patient/good"}},
+        {"resource": {"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+                      "subject": {"reference": "urn:uuid:2c3151bd-1cbf-4d64-b04d-cd9187a4c6e0"}},
+         "request": {"method": "POST", "url": "Observation"}}]});
+    assert_eq!(post(&linked).status, 422);
     assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
 }
