@@ -80,9 +80,17 @@ async fn transaction(
     caller: &Principal,
     body: web::Bytes,
 ) -> Result<Value, ApiError> {
-    Ok(
-        json!({"resourceType": "Bundle", "type": "transaction-response", "entry": whole(state, request, caller, body).await?}),
-    )
+    let parsed = body.clone();
+    let bundle = web::block(move || serde_json::from_slice::<Value>(&parsed).ok())
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let entries = match bundle {
+        Some(bundle) if bundle["type"] == "transaction" && crate::transaction::has_conditions(&bundle) => {
+            crate::transaction::run(state, request, caller, &bundle).await?
+        }
+        _ => whole(state, request, caller, body).await?,
+    };
+    Ok(json!({"resourceType": "Bundle", "type": "transaction-response", "entry": entries}))
 }
 
 /// The entries of the whole Bundle committed at once, answered entry by entry.
@@ -114,7 +122,7 @@ async fn whole(
 }
 
 /// When each receipt's version was committed (`None`: nothing was, a delete of nothing).
-async fn commit_times(state: &AppState, receipts: &[Receipt]) -> Result<Vec<Option<u64>>, ApiError> {
+pub(crate) async fn commit_times(state: &AppState, receipts: &[Receipt]) -> Result<Vec<Option<u64>>, ApiError> {
     let node = state.node.clone();
     let seqs: Vec<Option<u64>> = receipts.iter().map(|r| r.seq).collect();
     web::block(move || {
@@ -132,7 +140,7 @@ fn status_line(status: StatusCode) -> String {
 }
 
 /// A response entry for a committed (or already stored) version.
-fn receipt_entry(base: &str, receipt: &Receipt, time_ms: Option<u64>) -> Value {
+pub(crate) fn receipt_entry(base: &str, receipt: &Receipt, time_ms: Option<u64>) -> Value {
     let created = receipt.operation != Operation::Delete && receipt.version == 1 && !receipt.duplicate;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     let mut response = json!({"status": status_line(status)});

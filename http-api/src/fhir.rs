@@ -38,6 +38,11 @@ pub(crate) enum Expect<'a> {
     Entry {
         if_match: Option<u32>,
     },
+    /// A transaction whose entries expect these versions (one per entry, in order): written all
+    /// or nothing.
+    Transaction {
+        if_match: &'a [Option<u32>],
+    },
     /// One resource; `if_match`: the version the writer must find current.
     One {
         resource_type: &'a str,
@@ -89,6 +94,14 @@ pub(crate) async fn ingest(
         };
         prepared.resources[0].if_match = if_match;
     }
+    if let Expect::Transaction { if_match } = expect {
+        if prepared.resources.len() != if_match.len() {
+            return Err(ApiError::Internal("a transaction's entries and resources differ in number".into()));
+        }
+        for (resource, expected) in prepared.resources.iter_mut().zip(if_match) {
+            resource.if_match = *expected;
+        }
+    }
     // Every resource written needs the caller's write scope for its type, and every delete its
     // delete scope (a Bundle's entries too).
     for resource in &prepared.resources {
@@ -110,7 +123,11 @@ pub(crate) async fn ingest(
     if resources.is_empty() {
         return Ok(Ingested { receipts: Vec::new(), notes });
     }
-    let receipts = state.writer.submit(resources).await.map_err(|e| match e {
+    let submitted = match expect {
+        Expect::Transaction { .. } => state.writer.submit_all_or_nothing(resources).await,
+        _ => state.writer.submit(resources).await,
+    };
+    let receipts = submitted.map_err(|e| match e {
         SubmitError::Stopped => ApiError::Internal("the writer has stopped".into()),
         SubmitError::Commit(error) => ApiError::Internal(error.to_string()),
     })?;

@@ -38,6 +38,7 @@ mod provenance;
 mod rate_limit;
 mod search;
 mod state;
+mod transaction;
 
 use std::sync::Arc;
 

@@ -19,8 +19,10 @@ use node_store::Node;
 
 type Reply = tokio::sync::oneshot::Sender<Result<Vec<Receipt>, Arc<CommitError>>>;
 
-/// One request's work: resources to commit, other records (accesses) to append, the reply.
-type Job = (Vec<Normalised>, Vec<LedgerRecord>, Reply);
+/// One request's work: resources to commit, other records (accesses) to append, the reply, and
+/// whether its resources are all or nothing (a transaction with preconditions: committed in a
+/// block of its own, after every precondition is checked).
+type Job = (Vec<Normalised>, Vec<LedgerRecord>, Reply, bool);
 
 /// A handle to submit work to the writer thread.
 #[derive(Clone)]
@@ -49,14 +51,23 @@ impl BatcherHandle {
     /// Submits resources and waits until they are durable (or refused).
     pub async fn submit(&self, resources: Vec<Normalised>) -> Result<Vec<Receipt>, SubmitError> {
         let (reply, receive) = tokio::sync::oneshot::channel();
-        self.sender.send((resources, Vec::new(), reply)).map_err(|_| SubmitError::Stopped)?;
+        self.sender.send((resources, Vec::new(), reply, false)).map_err(|_| SubmitError::Stopped)?;
+        receive.await.map_err(|_| SubmitError::Stopped)?.map_err(SubmitError::Commit)
+    }
+
+    /// Submits resources that are all written or none: when one's `if_match` does not hold,
+    /// nothing is written and every receipt says `precondition_failed` (with the current
+    /// versions). Committed in a block of its own, so the check and the commit see one state.
+    pub async fn submit_all_or_nothing(&self, resources: Vec<Normalised>) -> Result<Vec<Receipt>, SubmitError> {
+        let (reply, receive) = tokio::sync::oneshot::channel();
+        self.sender.send((resources, Vec::new(), reply, true)).map_err(|_| SubmitError::Stopped)?;
         receive.await.map_err(|_| SubmitError::Stopped)?.map_err(SubmitError::Commit)
     }
 
     /// Appends `records` (accesses) and waits until they are durable.
     pub async fn record(&self, records: Vec<LedgerRecord>) -> Result<(), SubmitError> {
         let (reply, receive) = tokio::sync::oneshot::channel();
-        self.sender.send((Vec::new(), records, reply)).map_err(|_| SubmitError::Stopped)?;
+        self.sender.send((Vec::new(), records, reply, false)).map_err(|_| SubmitError::Stopped)?;
         receive.await.map_err(|_| SubmitError::Stopped)?.map(|_| ()).map_err(SubmitError::Commit)
     }
 }
@@ -65,7 +76,7 @@ impl BatcherHandle {
     /// Like [`submit`](Self::submit), for callers on threads of their own (the Kafka connector).
     pub fn submit_blocking(&self, resources: Vec<Normalised>) -> Result<Vec<Receipt>, SubmitError> {
         let (reply, receive) = tokio::sync::oneshot::channel();
-        self.sender.send((resources, Vec::new(), reply)).map_err(|_| SubmitError::Stopped)?;
+        self.sender.send((resources, Vec::new(), reply, false)).map_err(|_| SubmitError::Stopped)?;
         receive.blocking_recv().map_err(|_| SubmitError::Stopped)?.map_err(SubmitError::Commit)
     }
 }
@@ -80,8 +91,26 @@ pub fn start(
     let (sender, receiver) = mpsc::channel::<Job>();
     let handle_metrics = metrics.clone();
     let thread = std::thread::Builder::new().name("ledger-writer".into()).spawn(move || {
-        while let Ok(first) = receiver.recv() {
+        // A job taken while gathering that must have a block of its own waits here for the next.
+        let mut carried: Option<Job> = None;
+        while let Some(first) = carried.take().or_else(|| receiver.recv().ok()) {
             let started = Instant::now();
+            if first.3 {
+                let (resources, _, reply, _) = first;
+                let result = crate::commit::commit_all_or_nothing(&node, &resources);
+                metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+                if let Some(receipts) = result.as_ref().ok().filter(|r| r.iter().all(|r| !r.precondition_failed)) {
+                    metrics.blocks_committed.inc();
+                    for receipt in receipts {
+                        match receipt.duplicate {
+                            true => metrics.resources_duplicate.inc(),
+                            false => metrics.resources_accepted.inc(),
+                        };
+                    }
+                }
+                let _ = reply.send(result.map_err(Arc::new));
+                continue;
+            }
             // An audit record alone (a read waiting for its Access record) does not wait for
             // company: it takes what is queued already and commits, so reads stay fast.
             let deadline = if first.0.is_empty() { started } else { started + linger };
@@ -96,6 +125,10 @@ pub fn start(
                     receiver.recv_timeout(wait)
                 };
                 match next {
+                    Ok(item) if item.3 => {
+                        carried = Some(item);
+                        break;
+                    }
                     Ok(item) => {
                         count += item.0.len() + item.1.len();
                         pending.push(item);
@@ -103,11 +136,11 @@ pub fn start(
                     Err(_) => break,
                 }
             }
-            let sizes: Vec<usize> = pending.iter().map(|(r, _, _)| r.len()).collect();
+            let sizes: Vec<usize> = pending.iter().map(|(r, _, _, _)| r.len()).collect();
             let mut all = Vec::with_capacity(count);
             let mut extra = Vec::new();
             let mut replies = Vec::with_capacity(pending.len());
-            for (resources, records, reply) in pending {
+            for (resources, records, reply, _) in pending {
                 all.extend(resources);
                 extra.extend(records);
                 replies.push(reply);

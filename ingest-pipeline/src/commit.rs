@@ -98,6 +98,42 @@ pub fn warm_patient_keys(node: &Node, resources: &[Normalised]) {
     }
 }
 
+/// Commits `items` as one block when every item's `if_match` holds, and nothing otherwise: then
+/// every receipt has `precondition_failed`, with the item's current version (0: none). The
+/// caller (the single writer) gives the items a block of their own, so nothing comes between the
+/// check and the commit. The items name distinct resources (a transaction's entries do).
+pub fn commit_all_or_nothing(node: &Node, items: &[Normalised]) -> Result<Vec<Receipt>, CommitError> {
+    let mut current = Vec::with_capacity(items.len());
+    let mut holds = true;
+    for item in items {
+        let resource = node.resource_pseudonym(item.resource_type, &item.id);
+        let latest = node.index.latest(resource.as_bytes())?.filter(|l| !l.deleted);
+        if let Some(expected) = item.if_match {
+            holds &= latest.map(|l| l.version) == Some(expected);
+        }
+        current.push((resource, latest));
+    }
+    if holds {
+        return commit_batch(node, items, &[]);
+    }
+    Ok(items
+        .iter()
+        .zip(current)
+        .map(|(item, (resource, latest))| Receipt {
+            resource_type: item.resource_type,
+            id: item.id.clone(),
+            resource_pseudonym: resource.to_string(),
+            version: latest.map_or(0, |l| l.version),
+            seq: latest.map(|l| l.seq),
+            block_height: None,
+            cid: None,
+            duplicate: false,
+            operation: Operation::Update,
+            precondition_failed: true,
+        })
+        .collect())
+}
+
 /// Commits `items` (in order) and the `extra` records (accesses) as one block; gives one
 /// receipt per item.
 pub fn commit_batch(node: &Node, items: &[Normalised], extra: &[LedgerRecord]) -> Result<Vec<Receipt>, CommitError> {
@@ -403,5 +439,27 @@ mod tests {
         let both = commit_batch(&node, &[patient(&node, "D", Some(2)), patient(&node, "E", Some(2))], &[]).unwrap();
         assert_eq!((both[0].version, both[0].precondition_failed), (3, false));
         assert_eq!((both[1].version, both[1].precondition_failed), (3, true));
+    }
+
+    #[test]
+    fn all_or_nothing_writes_nothing_when_one_precondition_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = Node::open(&node_store::NodeConfig::in_dir(dir.path())).unwrap();
+        commit_batch(&node, &[patient(&node, "A", None)], &[]).unwrap();
+        let size = node.ledger.tree_size().unwrap();
+        let other = |if_match| {
+            let body = r#"{"resourceType":"Patient","id":"p2","name":[{"family":"Z"}]}"#;
+            let mut resource = crate::prepare(&[body.as_bytes()], &node).pop().unwrap().resources.pop().unwrap();
+            resource.if_match = if_match;
+            resource
+        };
+        // p1 is at version 1, not 2: neither p1's update nor p2's create is written.
+        let refused = commit_all_or_nothing(&node, &[other(None), patient(&node, "B", Some(2))]).unwrap();
+        assert!(refused.iter().all(|r| r.precondition_failed), "{refused:?}");
+        assert_eq!((refused[0].version, refused[1].version), (0, 1));
+        assert_eq!(node.ledger.tree_size().unwrap(), size, "nothing was written");
+        let written = commit_all_or_nothing(&node, &[other(None), patient(&node, "B", Some(1))]).unwrap();
+        assert!(written.iter().all(|r| !r.precondition_failed));
+        assert_eq!((written[0].version, written[1].version), (1, 2));
     }
 }

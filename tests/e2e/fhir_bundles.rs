@@ -61,6 +61,50 @@ fn batch_and_transaction_bundles_answer_entry_by_entry() {
     assert_eq!(refused.json()["issue"][0]["expression"][0], "Bundle.entry[1].request");
     assert_eq!(call("GET", &format!("{base}/Patient/never"), &[], None).status, 404);
 
+    // A transaction with conditions: run all or nothing. A conditional create that finds its
+    // patient answers it, and the transaction's references to its fullUrl point at it.
+    let conditional = |family: &str| {
+        json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"fullUrl": "urn:uuid:3c3151bd-1cbf-4d64-b04d-cd9187a4c6e0",
+             "resource": {"resourceType": "Patient", "identifier": [{"system": "urn:t", "value": "1"}], "name": [{"family": family}]},
+             "request": {"method": "POST", "url": "Patient", "ifNoneExist": "identifier=urn:t|1"}},
+            {"fullUrl": "urn:uuid:4c3151bd-1cbf-4d64-b04d-cd9187a4c6e0",
+             "resource": {"resourceType": "Observation", "status": "final", "code": {"text": family},
+                          "subject": {"reference": "urn:uuid:3c3151bd-1cbf-4d64-b04d-cd9187a4c6e0"}},
+             "request": {"method": "POST", "url": "Observation"}}]})
+    };
+    let first = post(&conditional("Condley")).json();
+    assert_eq!(statuses(&first), ["201", "201"], "{first:#}");
+    let again = post(&conditional("Other")).json();
+    assert_eq!(statuses(&again), ["200", "200"], "{again:#}");
+    assert_eq!(again["entry"][0]["response"]["location"], first["entry"][0]["response"]["location"]);
+    let observation = call("GET", first["entry"][1]["response"]["location"].as_str().unwrap(), &[], None).json();
+    let patient_url = first["entry"][0]["response"]["location"].as_str().unwrap();
+    assert!(
+        patient_url.contains(&format!("/{}/", observation["subject"]["reference"].as_str().unwrap())),
+        "{observation:#}"
+    );
+    // A conditional update whose ifMatch is stale: 412, and the other entry is not written.
+    let stale = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "tx-new"}, "request": {"method": "PUT", "url": "Patient/tx-new"}},
+        {"resource": {"resourceType": "Patient", "identifier": [{"system": "urn:t", "value": "1"}], "active": true},
+         "request": {"method": "PUT", "url": "Patient?identifier=urn:t|1", "ifMatch": "W/\"7\""}}]});
+    let refused = post(&stale);
+    assert_eq!(refused.status, 412, "{}", refused.body);
+    assert_eq!(call("GET", &format!("{base}/Patient/tx-new"), &[], None).status, 404, "nothing was written");
+    // A conditional update and delete that match: the update by its identifier, the delete of
+    // the patient created above; a conditional delete that matches nothing does nothing.
+    let matched = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": {"resourceType": "Patient", "identifier": [{"system": "urn:t", "value": "1"}], "active": true},
+         "request": {"method": "PUT", "url": "Patient?identifier=urn:t|1"}},
+        {"request": {"method": "DELETE", "url": "Patient?identifier=urn:t|nobody"}},
+        {"request": {"method": "DELETE", "url": "Patient?_id=t-put"}}]});
+    let matched = post(&matched);
+    assert_eq!(matched.status, 200, "{}", matched.body);
+    assert_eq!(statuses(&matched.json()), ["200", "204", "200"], "{}", matched.body);
+    assert_eq!(call("GET", patient_url.split("/_history").next().unwrap(), &[], None).json()["active"], true);
+    assert_eq!(call("GET", &format!("{base}/Patient/t-put"), &[], None).status, 410);
+
     // The official transaction example, sent as a batch: each entry runs on its own.
     let example = root.join("examples/Bundle-bundle-transaction.json");
     let mut example: Value = serde_json::from_slice(&std::fs::read(&example).expect("the example")).expect("JSON");
