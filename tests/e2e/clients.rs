@@ -2,8 +2,8 @@
 //! update, search, history, errors, delete) as a script in `tests/clients/`. The Python venv of
 //! `scripts/python-tools.sh` (`FHIR_BRIDGE_PYTHON`, set by scripts/test.sh) has them; without it
 //! the tests are skipped, unless `CI=true`; so does `FHIR_BRIDGE_JS_CLIENTS` (the npm clients of
-//! `scripts/js-clients.sh`) for fhir-kit-client. sekmet-fhir's Bulk Data client (in the same venv)
-//! drives an `$export`.
+//! `scripts/js-clients.sh`) for fhir-kit-client. fhirclient (SMART's Python client) signs in as a
+//! Backend Services client; sekmet-fhir's Bulk Data client (in the same venv) drives an `$export`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -137,6 +137,49 @@ fn sekmet_drives_a_bulk_data_export_unchanged() {
             stdout.lines().any(|l| l.trim_start().starts_with(ty) && l.contains("1 lines")),
             "no {ty} file: {stdout}"
         );
+    }
+    assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
+}
+
+/// fhirclient (smart-on-fhir/client-py, PyPI, pinned) as a SMART Backend Services client: it signs
+/// its ES384 assertion for the token endpoint discovery names, gets a token from the bridge, and
+/// runs its workflow with the library's models, unchanged.
+#[test]
+fn fhirclient_authenticates_as_a_backend_service_and_runs_its_workflow_unchanged() {
+    use p384::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+    let Some(python) = python() else { return };
+    let data = temp_dir();
+    let key = p384::ecdsa::SigningKey::from_slice(&[0x24; 48]).expect("a P-384 key");
+    let public = key.verifying_key().to_public_key_pem(LineEnding::LF).expect("PEM");
+    let private = key.to_pkcs8_pem(LineEnding::LF).expect("PEM");
+    let key_file = data.path().join("client-key.pem");
+    std::fs::write(&key_file, private.as_bytes()).unwrap();
+    let config = data.path().join("bridge.toml");
+    std::fs::write(
+        &config,
+        format!("[[auth.clients]]\nclient_id = \"fhirclient-app\"\npublic_key = '''{public}'''\nscopes = [\"system/Patient.cruds\"]\n"),
+    )
+    .unwrap();
+    let config_arg = config.display().to_string();
+    let mut bridge = Bridge::start_with(data.path(), &["--config", &config_arg], &[], &data.path().join("serve.log"));
+    bridge.wait_healthy(Duration::from_secs(30));
+    let base = format!("{}/fhir", bridge.base());
+    let run = std::process::Command::new(python)
+        .arg(script("fhirclient_workflow.py"))
+        .args([base.as_str(), "fhirclient-app"])
+        .arg(&key_file)
+        .output()
+        .expect("runs python");
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert!(run.status.success(), "fhirclient workflow failed:\n{stdout}\n{stderr}\n{}", bridge.log_text());
+    for step in [
+        "authorized as fhirclient-app",
+        "created Patient",
+        "updated to version 2",
+        "found 2 patients",
+        "deleted, and gone",
+    ] {
+        assert!(stdout.contains(step), "no '{step}' in:\n{stdout}");
     }
     assert_eq!(bridge.terminate(Duration::from_secs(30)).code(), Some(0));
 }
