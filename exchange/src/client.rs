@@ -166,13 +166,29 @@ impl PeerClient {
         let url = peer.url.as_deref().ok_or(PeerFetchError::NoUrl)?.trim_end_matches('/');
         for attempt in 0..2 {
             let token = self.token(peer, url)?;
-            let mut request =
-                self.agent.get(&format!("{url}{RECORDS_PATH}")).query(name, subject).query("type", resource_type);
-            if let Some(height) = anchored_height {
-                request = request.query("anchored_height", &height.to_string());
-            }
-            let response =
-                request.set("Authorization", &format!("Bearer {token}")).set("Accept", "application/json").call();
+            let response = match name {
+                // An identifier is PHI: it goes in the body, never in a URL that proxies and access
+                // logs keep.
+                "identifier" => self
+                    .agent
+                    .post(&format!("{url}{RECORDS_PATH}"))
+                    .set("Authorization", &format!("Bearer {token}"))
+                    .set("Accept", "application/json")
+                    .send_json(serde_json::json!({
+                        "identifier": subject, "type": resource_type, "anchored_height": anchored_height,
+                    })),
+                _ => {
+                    let mut request = self
+                        .agent
+                        .get(&format!("{url}{RECORDS_PATH}"))
+                        .query(name, subject)
+                        .query("type", resource_type);
+                    if let Some(height) = anchored_height {
+                        request = request.query("anchored_height", &height.to_string());
+                    }
+                    request.set("Authorization", &format!("Bearer {token}")).set("Accept", "application/json").call()
+                }
+            };
             match response {
                 Ok(response) => {
                     return response.into_json().map_err(|e| PeerFetchError::Malformed(e.to_string()));

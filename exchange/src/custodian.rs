@@ -90,9 +90,11 @@ pub fn peer_records(
 /// The answer to a peer read of the Patient that carries `system|value`: the identifier is
 /// looked up in this node's blind index (`Patient?identifier=`), and when exactly one Patient
 /// carries it, that patient's Patient record is served as [`peer_records`] serves it, grant check
-/// first. No match and several matches are both refused as "no grant", so the answer says nothing
-/// of who is registered here to a node that was granted nothing. Also returns the patient's
-/// pseudonym (hex) for the Access record, when one patient matched.
+/// first and nothing decrypted. No match, several matches, a grant that does not cover Patient or
+/// is out of its period, and a Patient sealed under an epoch never granted are all refused alike
+/// ("no grant"), so the answer says nothing of who is registered here to a node that was not
+/// granted that patient's Patient. Also returns the patient's pseudonym (hex) for the Access
+/// record, when one patient matched.
 pub fn identified_patient(
     node: &Node,
     grantee: &str,
@@ -111,13 +113,17 @@ pub fn identified_patient(
         Err(node_store::search::SearchError::TooCostly(_)) => return (None, Err(PeerServeError::NoGrant)),
     };
     let [seq] = seqs[..] else { return (None, Err(PeerServeError::NoGrant)) };
-    let id = match node.record_at(seq).and_then(|record| node.logical_id_of(seq, &record)) {
-        Ok(Some(id)) => id,
-        Ok(None) => return (None, Err(PeerServeError::NoGrant)),
+    let pseudonym = match node.record_at(seq) {
+        Ok(record) => record.patient,
         Err(error) => return (None, Err(error.into())),
     };
-    let (pseudonym, answer) = peer_records(node, grantee, &id, "Patient", anchored_height, now_ms);
-    (Some(pseudonym), answer)
+    let Some(patient) = pseudonym.as_deref().and_then(hex32) else { return (None, Err(PeerServeError::NoGrant)) };
+    let answer = match peer_records_of(node, grantee, &patient, "Patient", anchored_height, now_ms) {
+        Ok(answer) if answer.records.is_empty() => Err(PeerServeError::NoGrant),
+        Err(error) if error.is_denial() => Err(PeerServeError::NoGrant),
+        other => other,
+    };
+    (pseudonym, answer)
 }
 
 fn peer_records_of(

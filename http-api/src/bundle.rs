@@ -30,7 +30,7 @@ use smart_auth::Principal;
 const MAX_ENTRY_URL: usize = 8 * 1024;
 /// The most entries a batch may have: each is a request of its own (and reads and searches each
 /// an Access record), so a batch is bounded as a client's requests are.
-const MAX_BATCH_ENTRIES: usize = 1000;
+pub(crate) const MAX_BATCH_ENTRIES: usize = 1000;
 
 /// `POST /fhir`. A caller that may change nothing is refused before the body is decoded.
 pub async fn post_bundle(

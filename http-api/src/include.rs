@@ -15,9 +15,13 @@ use crate::error::ApiError;
 
 /// The most resources one page may include.
 pub const MAX_INCLUDED: usize = 1000;
+/// The most `_include` and `_revinclude` values one search may have.
+pub const MAX_INCLUDES: usize = 8;
+/// The most matches a page with includes may have (each `_revinclude` is a search per match).
+pub const MAX_PAGE_WITH_INCLUDES: usize = 100;
 
 /// One `_include` or `_revinclude`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Include {
     /// The type whose reference parameter it follows (for `_include`, the searched type).
     pub source_type: &'static str,
@@ -90,6 +94,9 @@ pub fn gather(
                 };
                 for seq in node.search_index(include.source_type, &[condition], None)? {
                     revealed.push((include.source_type, seq));
+                }
+                if revealed.len() > MAX_INCLUDED {
+                    return Err(SearchError::TooCostly(format!("_revinclude ({MAX_INCLUDED} resources)")));
                 }
             }
         } else {

@@ -101,7 +101,16 @@ fn parse(resource_type: &str, pairs: &[(String, String)], prefer: Prefer) -> Res
             "_format" => {}
             "_include" | "_revinclude" => {
                 for value in value.split(',') {
-                    query.includes.push(crate::include::parse(resource_type, value, code == "_revinclude")?);
+                    let include = crate::include::parse(resource_type, value, code == "_revinclude")?;
+                    if !query.includes.contains(&include) {
+                        query.includes.push(include);
+                    }
+                }
+                if query.includes.len() > crate::include::MAX_INCLUDES {
+                    return Err(ApiError::TooCostly(format!(
+                        "at most {} _include and _revinclude values",
+                        crate::include::MAX_INCLUDES
+                    )));
                 }
             }
             "_sort" => match value.as_str() {
@@ -201,6 +210,9 @@ fn parse(resource_type: &str, pairs: &[(String, String)], prefer: Prefer) -> Res
     // `_summary=count` gives the total alone, whatever `_count` says.
     if summary_count {
         query.count = 0;
+    }
+    if !query.includes.is_empty() {
+        query.count = query.count.min(crate::include::MAX_PAGE_WITH_INCLUDES);
     }
     if query.conditions.is_empty() && query.ids.is_none() && query.chains.is_empty() {
         return Err(ApiError::NotSupported(

@@ -72,7 +72,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/fhir/.well-known/smart-configuration", web::get().to(discovery::smart_configuration))
     .route("/fhir/AuditEvent", web::get().to(audit::audit_events))
     .route("/fhir/Provenance", web::get().to(provenance::provenance))
-    .route(exchange::RECORDS_PATH, web::get().to(peer::records))
+    .service(
+        web::resource(exchange::RECORDS_PATH)
+            .route(web::get().to(peer::records))
+            .route(web::post().to(peer::identified)),
+    )
     .route("/fhir", web::post().to(bundle::post_bundle))
     // Before `/fhir/{type}` and `/fhir/{type}/{id}`, which would take `$export` for a type or id.
     .route("/fhir/$export", web::get().to(bulk_export::system))

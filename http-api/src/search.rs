@@ -14,6 +14,30 @@ use exchange::search::run::run;
 use exchange::search::SearchQuery;
 use smart_auth::Principal;
 
+/// An identifier that several Patients here carry names no one patient: refused, rather than
+/// merge different people's records into one answer (a custodian refuses it too).
+async fn one_local_patient(state: &AppState, system: &str, value: &str) -> Result<(), ApiError> {
+    let node = state.node.clone();
+    let condition = node_store::search::TermCondition {
+        code: "identifier".into(),
+        alternatives: vec![vec![vec![format!("tsc|{system}|{value}")]]],
+    };
+    let found = web::block(move || node.search_index("Patient", &[condition], None))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    match found {
+        Ok(seqs) if seqs.len() > 1 => Err(ApiError::PreconditionFailed(format!(
+            "{} Patients here carry the identifier: it names no one patient",
+            seqs.len()
+        ))),
+        Ok(_) => Ok(()),
+        Err(node_store::search::SearchError::TooCostly(_)) => {
+            Err(ApiError::TooCostly("too many Patients here carry the identifier".into()))
+        }
+        Err(error) => Err(ApiError::Internal(error.to_string())),
+    }
+}
+
 /// `GET /fhir/{type}`.
 pub async fn search(
     state: web::Data<AppState>,
@@ -48,10 +72,20 @@ pub(crate) async fn run_search(
     let query = SearchQuery::parse(&pairs).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     // Named by identifier, the patient is known here only if a local record matched.
     let patient = (query.identifier.is_none()).then(|| state.node.patient_pseudonym(&query.patient).to_string());
-    let permitted = caller.require_search(&resource_type);
+    // Resolving an identifier is a search of Patients as well.
+    let permitted = caller.require_search(&resource_type).and_then(|()| {
+        if query.identifier.is_some() {
+            caller.require_search("Patient")
+        } else {
+            Ok(())
+        }
+    });
     if let Err(denied) = permitted {
         crate::audit::record(state, caller, "search", false, patient, Some(resource_type), None).await?;
         return Err(denied.into());
+    }
+    if let Some((system, value)) = &query.identifier {
+        one_local_patient(state, system, value).await?;
     }
     let (node, client, rt, q) = (state.node.clone(), state.peer_client.clone(), resource_type.clone(), query.clone());
     let results = web::block(move || run(&node, &client, &rt, &q))
@@ -71,12 +105,23 @@ pub(crate) async fn run_search(
                 .any(|term| *term == relative || (term.contains("://") && term.ends_with(&absolute)))
         });
     }
-    let patient = patient.or_else(|| {
-        let local = results.matches.iter().find(|m| m.custodian.is_none())?;
-        Some(state.node.patient_pseudonym(&local.patient_id).to_string())
-    });
     let refused = results.refused();
-    crate::audit::record(state, caller, "search", !refused, patient, Some(resource_type), None).await?;
+    // Every local patient shown is audited under its own pseudonym (by identifier, there may be
+    // none here, and the records shown are then the custodians').
+    let mut local: Vec<&str> =
+        results.matches.iter().filter(|m| m.custodian.is_none()).map(|m| m.patient_id.as_str()).collect();
+    local.sort_unstable();
+    local.dedup();
+    if patient.is_some() || local.is_empty() {
+        crate::audit::record(state, caller, "search", !refused, patient, Some(resource_type.clone()), None).await?;
+    }
+    if query.identifier.is_some() {
+        for id in local {
+            let pseudonym = state.node.patient_pseudonym(id).to_string();
+            crate::audit::record(state, caller, "search", true, Some(pseudonym), Some(resource_type.clone()), None)
+                .await?;
+        }
+    }
     if refused {
         let why: Vec<String> = results.problems.iter().map(ToString::to_string).collect();
         return Err(ApiError::Forbidden(why.join("; ")));

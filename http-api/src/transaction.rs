@@ -46,6 +46,14 @@ pub async fn run(
     bundle: &Value,
 ) -> Result<Vec<Value>, ApiError> {
     let entries = bundle["entry"].as_array().cloned().unwrap_or_default();
+    // Each condition is a search under the lock every conditional write waits for: bounded as a
+    // batch is.
+    if entries.len() > crate::bundle::MAX_BATCH_ENTRIES {
+        return Err(ApiError::TooCostly(format!(
+            "a transaction with conditions has at most {} entries",
+            crate::bundle::MAX_BATCH_ENTRIES
+        )));
+    }
     let base = interaction::base_url(state, request);
     let _serialised = state.conditional.lock().await;
     let mut plans = Vec::with_capacity(entries.len());
@@ -72,8 +80,11 @@ pub async fn run(
         }
     };
     let receipts = done.as_ref().map(|d| d.receipts.as_slice()).unwrap_or_default();
-    if let Some((receipt, _)) =
-        receipts.iter().zip(&expected).find(|(r, expected)| r.precondition_failed && **expected != Some(r.version))
+    // The entry whose expectation failed (absent: version 0 expected, one found).
+    if let Some((receipt, _)) = receipts
+        .iter()
+        .zip(&expected)
+        .find(|(r, expected)| r.precondition_failed && expected.is_some_and(|e| e != r.version))
     {
         return Err(ApiError::PreconditionFailed(format!(
             "{}/{} is at version {} now, not the one the transaction expected: nothing was written",
@@ -143,6 +154,13 @@ async fn plan(
         true => Ok(()),
         false => Err(ApiError::NotFound("not an R4 resource type")),
     };
+    // The scopes of the write itself first, before anything is searched.
+    let target = path.split('/').next().unwrap_or_default().to_owned();
+    match method.as_str() {
+        "POST" | "PUT" if fhir_models::Resource::is_resource_type(&target) => caller.require_write(&target)?,
+        "DELETE" if fhir_models::Resource::is_resource_type(&target) => caller.require_delete(&target)?,
+        _ => {}
+    }
     match (method.as_str(), query, if_none_exist) {
         ("POST", None, Some(condition)) => {
             known(&path)?;
@@ -193,9 +211,10 @@ async fn plan(
                                 "{path}/{id} exists but does not match the condition"
                             )));
                         }
-                        (id, None)
+                        // Expected absent at the commit too (version 0): a write in between is a 412.
+                        (id, Some(0))
                     }
-                    None => (data_encoding::HEXLOWER.encode(&rand::random::<[u8; 16]>()), None),
+                    None => (data_encoding::HEXLOWER.encode(&rand::random::<[u8; 16]>()), Some(0)),
                 },
                 [(id, record)] => {
                     if given.as_deref().is_some_and(|given| given != id) {
@@ -244,7 +263,9 @@ async fn plan(
     }
 }
 
-/// References to a `fullUrl` whose create found an existing resource now name that resource.
+/// References (`reference` of a Reference) to a `fullUrl` whose create found an existing
+/// resource now name that resource; no other string is touched (a canonical URL, an identifier
+/// value or a narrative that equals a fullUrl stays as written).
 fn refer_to_found(entry: &mut Value, found_as: &HashMap<String, String>) {
     if found_as.is_empty() {
         return;
@@ -252,14 +273,37 @@ fn refer_to_found(entry: &mut Value, found_as: &HashMap<String, String>) {
     let mut stack: Vec<&mut Value> = entry.get_mut("resource").into_iter().collect();
     while let Some(value) = stack.pop() {
         match value {
-            Value::String(text) => {
-                if let Some(reference) = found_as.get(text.as_str()) {
-                    *text = reference.clone();
+            Value::Array(items) => stack.extend(items.iter_mut()),
+            Value::Object(members) => {
+                for (key, member) in members.iter_mut() {
+                    match member {
+                        Value::String(text) if key == "reference" => {
+                            if let Some(reference) = found_as.get(text.as_str()) {
+                                *text = reference.clone();
+                            }
+                        }
+                        _ => stack.push(member),
+                    }
                 }
             }
-            Value::Array(items) => stack.extend(items.iter_mut()),
-            Value::Object(members) => stack.extend(members.values_mut()),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_references_are_pointed_at_the_found_resource() {
+        let found: HashMap<String, String> = [("urn:uuid:a".to_owned(), "Patient/p1".to_owned())].into();
+        let mut entry = json!({"resource": {"resourceType": "Observation",
+            "subject": {"reference": "urn:uuid:a"}, "identifier": [{"value": "urn:uuid:a"}],
+            "hasMember": [{"reference": "urn:uuid:a"}]}});
+        refer_to_found(&mut entry, &found);
+        assert_eq!(entry["resource"]["subject"]["reference"], "Patient/p1");
+        assert_eq!(entry["resource"]["hasMember"][0]["reference"], "Patient/p1");
+        assert_eq!(entry["resource"]["identifier"][0]["value"], "urn:uuid:a", "no reference: left as written");
     }
 }

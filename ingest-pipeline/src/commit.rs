@@ -98,7 +98,8 @@ pub fn warm_patient_keys(node: &Node, resources: &[Normalised]) {
     }
 }
 
-/// Commits `items` as one block when every item's `if_match` holds, and nothing otherwise: then
+/// Commits `items` as one block when every item's `if_match` holds (0: no current version), and
+/// nothing otherwise: then
 /// every receipt has `precondition_failed`, with the item's current version (0: none). The
 /// caller (the single writer) gives the items a block of their own, so nothing comes between the
 /// check and the commit. The items name distinct resources (a transaction's entries do).
@@ -108,8 +109,9 @@ pub fn commit_all_or_nothing(node: &Node, items: &[Normalised]) -> Result<Vec<Re
     for item in items {
         let resource = node.resource_pseudonym(item.resource_type, &item.id);
         let latest = node.index.latest(resource.as_bytes())?.filter(|l| !l.deleted);
+        // Version 0 expects no current version (a create the caller found absent).
         if let Some(expected) = item.if_match {
-            holds &= latest.map(|l| l.version) == Some(expected);
+            holds &= latest.map_or(0, |l| l.version) == expected;
         }
         current.push((resource, latest));
     }
