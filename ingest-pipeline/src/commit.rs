@@ -368,10 +368,12 @@ pub fn commit_batch(node: &Node, items: &[Normalised], extra: &[LedgerRecord]) -
             latest: p.latest,
             dedup: p.dedup,
             dedup_message: p.dedup_message,
-            search_terms: p
-                .canonical
-                .as_deref()
-                .map_or_else(Vec::new, |c| node.search_terms(&p.record.resource_type, c)),
+            // Terms computed where the item was validated, unless the writer merged its content
+            // (a v2 update into the stored version): then from what is stored.
+            search_terms: match (&items[p.index].search_terms, &items[p.index].merge) {
+                (Some(terms), None) if p.canonical.is_some() => node.keyed_terms(&p.record.resource_type, terms),
+                _ => p.canonical.as_deref().map_or_else(Vec::new, |c| node.search_terms(&p.record.resource_type, c)),
+            },
         })
         .collect();
     for (record, change) in consent_records {

@@ -33,6 +33,9 @@ pub struct Normalised {
     /// otherwise nothing is written and the receipt says `precondition_failed`. Checked in the
     /// commit, where no other write can come between. Set by the caller.
     pub if_match: Option<u32>,
+    /// Its search terms in clear (parameter code, term), for the writer to key: computed here,
+    /// off the writer thread (`None` for deletes).
+    pub search_terms: Option<Vec<(&'static str, String)>>,
 }
 
 /// Normalises one candidate. Refuses a resource that no one patient's key can hold: one that
@@ -64,9 +67,10 @@ pub fn normalise(candidate: Candidate) -> Result<Normalised, Rejection> {
         }
         _ => None,
     };
-    if let Some(canonical) = canonical.as_deref() {
-        refuse_unindexable(canonical, &candidate)?;
-    }
+    let search_terms = match canonical.as_deref() {
+        Some(canonical) => Some(indexable_terms(canonical, &candidate)?),
+        None => None,
+    };
     Ok(Normalised {
         resource_type: candidate.resource_type,
         id: candidate.id,
@@ -78,16 +82,19 @@ pub fn normalise(candidate: Candidate) -> Result<Normalised, Rejection> {
         source: std::sync::Arc::from(""),
         merge: None,
         if_match: None,
+        search_terms,
     })
 }
 
-/// A resource with more search terms than [`fhir_models::search::MAX_TERMS_PER_RESOURCE`] is
-/// refused (422): one write must not grow the index, and every later rebuild of it, without bound.
-fn refuse_unindexable(canonical: &[u8], candidate: &Candidate) -> Result<(), Rejection> {
-    let Ok(resource) = serde_json::from_slice::<serde_json::Value>(canonical) else { return Ok(()) };
-    let count = fhir_models::search::resource_terms(candidate.resource_type, &resource).len();
+/// The resource's search terms, computed here (off the writer thread) for the index. A resource
+/// with more than [`fhir_models::search::MAX_TERMS_PER_RESOURCE`] is refused (422): one write must
+/// not grow the index, and every later rebuild of it, without bound.
+fn indexable_terms(canonical: &[u8], candidate: &Candidate) -> Result<Vec<(&'static str, String)>, Rejection> {
+    let Ok(resource) = serde_json::from_slice::<serde_json::Value>(canonical) else { return Ok(Vec::new()) };
+    let terms = fhir_models::search::resource_terms(candidate.resource_type, &resource);
+    let count = terms.len();
     if count <= fhir_models::search::MAX_TERMS_PER_RESOURCE {
-        return Ok(());
+        return Ok(terms);
     }
     let issue = ValidationIssue {
         severity: Severity::Error,

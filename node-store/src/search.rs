@@ -55,12 +55,14 @@ impl Node {
     /// parameter of its type (`_id` is looked up by the resource pseudonym instead).
     pub fn search_terms(&self, resource_type: &str, canonical: &[u8]) -> Vec<[u8; 32]> {
         let Ok(resource) = serde_json::from_slice::<serde_json::Value>(canonical) else { return Vec::new() };
-        let mut keys = Vec::new();
-        for param in fhir_models::search::search_params(resource_type).filter(|p| p.code != "_id") {
-            for term in fhir_models::search::index_terms(param, &resource) {
-                keys.push(self.term_key(resource_type, param.code, &term));
-            }
-        }
+        self.keyed_terms(resource_type, &fhir_models::search::resource_terms(resource_type, &resource))
+    }
+
+    /// The keyed form of a version's terms (`fhir_models::search::resource_terms`, computed once
+    /// where the resource is validated).
+    pub fn keyed_terms(&self, resource_type: &str, terms: &[(&'static str, String)]) -> Vec<[u8; 32]> {
+        let mut keys: Vec<[u8; 32]> =
+            terms.iter().map(|(code, term)| self.term_key(resource_type, code, term)).collect();
         keys.sort_unstable();
         keys.dedup();
         keys
