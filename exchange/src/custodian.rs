@@ -103,11 +103,7 @@ pub fn identified_patient(
     anchored_height: Option<u64>,
     now_ms: u64,
 ) -> (Option<String>, Result<PeerRecords, PeerServeError>) {
-    let condition = node_store::search::TermCondition {
-        code: "identifier".into(),
-        alternatives: vec![vec![vec![format!("tsc|{system}|{value}")]]],
-    };
-    let seqs = match node.search_index("Patient", &[condition], None) {
+    let seqs = match node.patients_with_identifier(system, value) {
         Ok(seqs) => seqs,
         Err(node_store::search::SearchError::Read(error)) => return (None, Err(error.into())),
         Err(node_store::search::SearchError::TooCostly(_)) => return (None, Err(PeerServeError::NoGrant)),

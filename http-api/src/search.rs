@@ -18,11 +18,8 @@ use smart_auth::Principal;
 /// merge different people's records into one answer (a custodian refuses it too).
 async fn one_local_patient(state: &AppState, system: &str, value: &str) -> Result<(), ApiError> {
     let node = state.node.clone();
-    let condition = node_store::search::TermCondition {
-        code: "identifier".into(),
-        alternatives: vec![vec![vec![format!("tsc|{system}|{value}")]]],
-    };
-    let found = web::block(move || node.search_index("Patient", &[condition], None))
+    let (system, value) = (system.to_owned(), value.to_owned());
+    let found = web::block(move || node.patients_with_identifier(&system, &value))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     match found {

@@ -114,6 +114,15 @@ impl Node {
         Ok(result.unwrap_or_default().into_iter().rev().collect())
     }
 
+    /// The seqs of the current Patients that carry the identifier `system|value`.
+    pub fn patients_with_identifier(&self, system: &str, value: &str) -> Result<Vec<u64>, SearchError> {
+        let condition = TermCondition {
+            code: "identifier".into(),
+            alternatives: vec![vec![vec![format!("tsc|{system}|{value}")]]],
+        };
+        self.search_index("Patient", &[condition], None)
+    }
+
     /// The seqs of the current versions that have any of `terms` for `code`.
     fn seqs_with_any(
         &self,

@@ -113,11 +113,7 @@ fn local(node: &Node, resource_type: &str, query: &SearchQuery) -> Result<Vec<Ma
 /// identifier (through this node's blind index).
 fn local_patients(node: &Node, query: &SearchQuery) -> Result<Vec<String>, ReadError> {
     let Some((system, value)) = &query.identifier else { return Ok(vec![query.patient.clone()]) };
-    let condition = node_store::search::TermCondition {
-        code: "identifier".into(),
-        alternatives: vec![vec![vec![format!("tsc|{system}|{value}")]]],
-    };
-    let seqs = match node.search_index("Patient", &[condition], None) {
+    let seqs = match node.patients_with_identifier(system, value) {
         Ok(seqs) => seqs,
         Err(node_store::search::SearchError::Read(error)) => return Err(error),
         // As many Patients as that share one identifier name no one patient.

@@ -5,6 +5,10 @@
 //! a range of days becomes the few nodes of that calendar tree that cover it exactly (at most a
 //! few hundred terms), so a date search is a union of blind-index lookups with no decryption.
 //!
+//! A value that is one day (every `date` to the day, `dateTime`, `instant`) is indexed once, as a
+//! point, at the same five granularities: queries read a point as both a start and an end, so it
+//! costs half the terms of a range.
+//!
 //! A `dateTime` with a time counts by its day in UTC, the server's time zone (a query date has
 //! none, so it is the server's, as FHIR says), and a query is searched to the day: a query value
 //! with a time is refused, not rounded. A `Timing` is one range, from its first event or bound to
@@ -114,11 +118,12 @@ fn utc_day(day: Day, time: &str) -> Option<Day> {
     }
 }
 
-/// Which bound of a value's range a term is about.
+/// Which bound of a value's range a term is about (a point: both).
 #[derive(Clone, Copy)]
 enum Bound {
     Start,
     End,
+    Point,
 }
 
 impl Bound {
@@ -126,6 +131,7 @@ impl Bound {
         match self {
             Bound::Start => "ds",
             Bound::End => "de",
+            Bound::Point => "dp",
         }
     }
 }
@@ -199,9 +205,12 @@ fn bound_terms(bound: Bound, day: Option<Day>, terms: &mut Vec<String>) {
 /// The index terms of a date element: a `date`/`dateTime`/`instant` string, a `Period`, or a
 /// `Timing`'s events.
 pub(crate) fn value_terms(item: &serde_json::Value, terms: &mut Vec<String>) {
-    let mut range = |start: Option<Day>, end: Option<Day>| {
-        bound_terms(Bound::Start, start, terms);
-        bound_terms(Bound::End, end, terms);
+    let mut range = |start: Option<Day>, end: Option<Day>| match (start, end) {
+        (Some(first), Some(last)) if first == last => bound_terms(Bound::Point, Some(first), terms),
+        _ => {
+            bound_terms(Bound::Start, start, terms);
+            bound_terms(Bound::End, end, terms);
+        }
     };
     match item {
         serde_json::Value::String(text) => {
@@ -253,7 +262,9 @@ fn cover(bound: Bound, from: Day, to: Day, terms: &mut Vec<String>) {
             return;
         }
         if from <= first && last <= to {
+            // A one-day value starts and ends on its day.
             terms.push(node.term(bound));
+            terms.push(node.term(Bound::Point));
             return;
         }
         for child in node.children() {
