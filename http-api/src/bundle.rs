@@ -45,21 +45,15 @@ pub async fn post_bundle(
     let kind = fhir_json::JsonReader::new(&body).peek_object_string_member("type").ok().flatten();
     let answer = match kind.as_deref() {
         Some("batch") => batch(&state, &request, &caller, body).await?,
-        _ => {
-            // One unit, whatever the type: every entry must carry something to store, so each
-            // answer entry stands for its request entry.
-            refuse_what_a_transaction_cannot_run(&body)?;
-            transaction(&state, &request, &caller, body).await?
-        }
+        _ => transaction(&state, &request, &caller, body).await?,
     };
     Ok(HttpResponse::Ok().content_type(fhir_models::JSON_MIME_TYPE).json(answer))
 }
 
-/// Reads and entries without content in a transaction: refused with the entry's path. (The
-/// decoder refuses conditions itself.) A body that is not JSON is left to the decoder, whose
-/// errors say where.
-fn refuse_what_a_transaction_cannot_run(body: &[u8]) -> Result<(), ApiError> {
-    let Ok(bundle) = serde_json::from_slice::<Value>(body) else { return Ok(()) };
+/// Reads and entries without content in a Bundle run as one unit: refused with the entry's
+/// path, so each answer entry stands for its request entry. (The decoder refuses conditions
+/// itself.)
+fn refuse_what_a_transaction_cannot_run(bundle: &Value) -> Result<(), ApiError> {
     for (index, entry) in bundle.get("entry").and_then(Value::as_array).into_iter().flatten().enumerate() {
         let method = entry.pointer("/request/method").and_then(Value::as_str).unwrap_or("");
         let refusal = match method {
@@ -80,10 +74,15 @@ async fn transaction(
     caller: &Principal,
     body: web::Bytes,
 ) -> Result<Value, ApiError> {
+    // Parsed once, on a blocking thread; a body that is not JSON is left to the decoder, whose
+    // errors say where.
     let parsed = body.clone();
     let bundle = web::block(move || serde_json::from_slice::<Value>(&parsed).ok())
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Some(bundle) = &bundle {
+        refuse_what_a_transaction_cannot_run(bundle)?;
+    }
     let entries = match bundle {
         Some(bundle) if bundle["type"] == "transaction" && crate::transaction::has_conditions(&bundle) => {
             crate::transaction::run(state, request, caller, &bundle).await?
@@ -176,7 +175,7 @@ async fn batch(
         return Err(ApiError::TooCostly(format!("a batch has at most {MAX_BATCH_ENTRIES} entries")));
     }
     if entries_refer_to_each_other(entries) {
-        refuse_what_a_transaction_cannot_run(&body)?;
+        refuse_what_a_transaction_cannot_run(&bundle)?;
         let answers = whole(state, request, caller, body.clone()).await?;
         return Ok(json!({"resourceType": "Bundle", "type": "batch-response", "entry": answers}));
     }
@@ -427,13 +426,13 @@ mod tests {
         let with_read = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
             {"resource": {"resourceType": "Patient"}, "request": {"method": "POST", "url": "Patient"}},
             {"request": {"method": "GET", "url": "Patient/p1"}}]});
-        let refused = refuse_what_a_transaction_cannot_run(with_read.to_string().as_bytes()).unwrap_err();
+        let refused = refuse_what_a_transaction_cannot_run(&with_read).unwrap_err();
         assert!(matches!(refused, ApiError::Unprocessable(_)));
         let deletes = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
             {"request": {"method": "DELETE", "url": "Patient/p1"}}]});
-        assert!(refuse_what_a_transaction_cannot_run(deletes.to_string().as_bytes()).is_ok());
+        assert!(refuse_what_a_transaction_cannot_run(&deletes).is_ok());
         let empty = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
             {"request": {"method": "PUT", "url": "Patient/p1"}}]});
-        assert!(refuse_what_a_transaction_cannot_run(empty.to_string().as_bytes()).is_err());
+        assert!(refuse_what_a_transaction_cannot_run(&empty).is_err());
     }
 }

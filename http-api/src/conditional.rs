@@ -113,6 +113,14 @@ pub async fn on_type(
     }
 }
 
+/// Whether `Type/id` has a version (a conditional update that matched nothing may create it only
+/// when it has none).
+pub(crate) async fn exists(state: &AppState, resource_type: &str, id: &str) -> Result<bool, ApiError> {
+    let node = state.node.clone();
+    let (rt, rid) = (resource_type.to_owned(), id.to_owned());
+    web::block(move || node.locate(&rt, &rid, None).is_ok()).await.map_err(|e| ApiError::Internal(e.to_string()))
+}
+
 fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
@@ -145,12 +153,7 @@ pub(crate) async fn update(
     let (id, version) = match found.as_slice() {
         [] => match given {
             Some(id) => {
-                let node = state.node.clone();
-                let (rt, rid) = (resource_type.to_owned(), id.clone());
-                let exists = web::block(move || node.locate(&rt, &rid, None).is_ok())
-                    .await
-                    .map_err(|e| ApiError::Internal(e.to_string()))?;
-                if exists {
+                if exists(state, resource_type, &id).await? {
                     return Err(ApiError::Conflict(format!(
                         "{resource_type}/{id} exists but does not match the condition: not updated"
                     )));

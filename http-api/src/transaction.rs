@@ -201,12 +201,7 @@ async fn plan(
             let (id, expected) = match found.as_slice() {
                 [] => match given {
                     Some(id) => {
-                        let node = state.node.clone();
-                        let (rt, rid) = (path.clone(), id.clone());
-                        let exists = web::block(move || node.locate(&rt, &rid, None).is_ok())
-                            .await
-                            .map_err(|e| ApiError::Internal(e.to_string()))?;
-                        if exists {
+                        if crate::conditional::exists(state, &path, &id).await? {
                             return Err(ApiError::Conflict(format!(
                                 "{path}/{id} exists but does not match the condition"
                             )));
