@@ -452,14 +452,38 @@ impl Anchorer {
             return Err(AnchorError::Diverged { height: pending.height });
         }
         let header = self.pending_header(&pending)?;
+        // The transaction that anchored the header is the one whose Anchored event names it: ours,
+        // unless ours reverted because another (a replacement, a re-send, a relaying peer) got
+        // there first. A proof names this transaction, so it must be the one that did it.
+        let ours = receipt.success
+            && receipt.logs.iter().any(|log| {
+                log.address == self.contract.address
+                    && contract::decode_anchored(&log.topics, &log.data).is_ok_and(|e| {
+                        e.keyId == self.key_id && e.height == pending.height && e.headerHash == pending.header_hash
+                    })
+            });
+        let (tx_hash, block_number, block_hash) = if ours {
+            (receipt.transaction_hash, receipt.block_number, receipt.block_hash)
+        } else {
+            let logs = self.contract.logs(contract::ANCHORED_TOPIC, self.key_id, BlockId::Number(final_block))?;
+            let found = logs.iter().find(|log| {
+                contract::decode_anchored(&log.topics, &log.data)
+                    .is_ok_and(|e| e.height == pending.height && e.headerHash == pending.header_hash)
+            });
+            match found {
+                Some(log) => (log.transaction_hash, log.block_number, log.block_hash),
+                // Not final by the logs yet, as this node sees them: look again at the next poll.
+                None => return Ok(()),
+            }
+        };
         let anchor = FinalAnchor {
             height: pending.height,
             tree_size: pending.tree_size,
             header_hash: pending.header_hash,
             chain_id: self.config.chain_id,
-            tx_hash: receipt.transaction_hash,
-            block_number: receipt.block_number,
-            block_hash: receipt.block_hash,
+            tx_hash,
+            block_number,
+            block_hash,
             final_ms: now_ms(),
         };
         self.store.finish(&anchor)?;
